@@ -1,0 +1,1 @@
+"""Questionnaire files: safe loading, checking, versions and comparisons."""

@@ -1,0 +1,267 @@
+"""The loader refuses bad files with every problem at once, each with its line and item id."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from survey_app.questionnaires.loader import (
+    load_questionnaire_bytes,
+    load_questionnaire_file,
+    load_questionnaire_text,
+)
+from survey_app.questionnaires.problems import QuestionnaireError
+from tests.builders import build, choice_item, document, dump, text, with_scale
+
+
+def problems_of(data: dict | str) -> list[str]:
+    source = data if isinstance(data, str) else dump(data)
+    with pytest.raises(QuestionnaireError) as caught:
+        load_questionnaire_text(source, "demo/v1.yaml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def line_of(source: str, needle: str) -> int:
+    return next(number for number, line in enumerate(source.splitlines(), 1) if needle in line)
+
+
+def test_a_valid_document_loads() -> None:
+    questionnaire = build()
+    assert questionnaire.label == "demo v1"
+    assert [item.id for item in questionnaire.items] == ["q1", "q2", "q3", "q4", "q5"]
+    assert len(questionnaire.content_hash) == 64
+
+
+def test_malformed_yaml_names_the_line() -> None:
+    (problem,) = problems_of("key: demo\nsections: [1, 2\nversion: 1\n")
+    assert problem.startswith("demo/v1.yaml:3: malformed YAML")
+
+
+def test_unknown_keys_are_errors_with_line_and_item() -> None:
+    data = document()
+    data["sections"][0]["items"][2]["txet"] = text("typo")
+    source = dump(data)
+    (problem,) = problems_of(source)
+    assert problem == (
+        f"demo/v1.yaml:{line_of(source, 'txet:')}: item q3: unknown key 'txet' (allowed: help, id, max, "
+        "max_choices, max_label, max_length, min, min_label, number, options, read_aloud, required, show_if, "
+        "step, text, type, unit)"
+    )
+
+
+def test_a_comma_in_unquoted_flow_text_gets_a_hint() -> None:
+    source = dump(document()).replace(
+        "  nl:\n    validated: false",
+        "  nl: {validated: false, source: project translation, not validated}\n  nl_:\n    validated: false",
+        1,
+    )
+    source = source.replace("  nl_:\n    validated: false\n", "")
+    (problem,) = problems_of(source)
+    assert "unknown key 'not validated'" in problem
+    assert "put text that contains a comma in quotes" in problem
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = document()
+    items = data["sections"][0]["items"]
+    items.append(copy.deepcopy(items[0]))  # duplicate id q1
+    data["scoring"]["scales"][0]["items"].append("q99")  # scale names a missing item
+    items[1]["show_if"] = "q42 == 1"  # rule names an unknown item
+    problems = problems_of(data)
+    joined = "\n".join(problems)
+    assert "item id 'q1' is used twice" in joined
+    assert "scale names item 'q99', which the form does not have" in joined
+    assert "unknown item 'q42'" in joined
+    assert len(problems) >= 3
+
+
+def test_duplicate_item_ids_across_sections() -> None:
+    data = document()
+    data["sections"].append({"id": "more", "items": [choice_item("q2")]})
+    source = dump(data)
+    (problem,) = problems_of(source)
+    assert "item id 'q2' is used twice" in problem
+    assert problem.startswith("demo/v1.yaml:")
+
+
+def test_bands_that_overlap_or_leave_a_gap_or_miss_the_range() -> None:
+    overlap = [
+        {"id": "low", "min": 5, "max": 12, "label": text("L")},
+        {"id": "high", "min": 12, "max": 20, "label": text("H")},
+    ]
+    assert any("overlap" in p for p in problems_of(with_scale(document(), bands=overlap)))
+    gap = [
+        {"id": "low", "min": 5, "max": 11, "label": text("L")},
+        {"id": "high", "min": 13, "max": 20, "label": text("H")},
+    ]
+    assert any(
+        "leave a gap: values from 12 to 12 have no band" in p
+        for p in problems_of(with_scale(document(), bands=gap))
+    )
+    short = [{"id": "low", "min": 5, "max": 19, "label": text("L")}]
+    assert any("the scale's range is 5 to 20" in p for p in problems_of(with_scale(document(), bands=short)))
+    fine = [
+        {"id": "low", "min": 1, "max": 2.99, "label": text("L")},
+        {"id": "high", "min": 3, "max": 4, "label": text("H")},
+    ]
+    build(with_scale(document(), method="mean", range=[1, 4], precision=2, bands=fine))
+    assert any(
+        "more decimals than the precision 0" in p
+        for p in problems_of(
+            with_scale(
+                document(),
+                bands=[
+                    {"id": "low", "min": 5, "max": 12.5, "label": text("L")},
+                    {"id": "high", "min": 13, "max": 20, "label": text("H")},
+                ],
+            )
+        )
+    )
+
+
+def test_a_range_that_the_items_cannot_give_is_refused() -> None:
+    (problem,) = problems_of(with_scale(document(), range=[0, 20]))
+    assert "range [0, 20] does not match what its items give (5 to 20)" in problem
+
+
+def test_skip_rules_may_only_use_earlier_answers() -> None:
+    data = document()
+    data["sections"][0]["items"][1]["show_if"] = "q4 == 1"
+    (problem,) = problems_of(data)
+    assert "item q2" in problem
+    assert "uses 'q4', which is not asked before" in problem
+
+
+def test_skip_rules_are_checked_against_the_item_codes() -> None:
+    data = document()
+    data["sections"][0]["items"][3]["show_if"] = "q1 == 7"
+    (problem,) = problems_of(data)
+    assert "no answer code 7" in problem
+
+
+def test_a_syntax_error_in_a_rule_is_reported_with_the_rule() -> None:
+    data = document()
+    data["sections"][0]["items"][3]["show_if"] = "q1 == (1"
+    (problem,) = problems_of(data)
+    assert "rule 'q1 == (1'" in problem and "item q4" in problem
+
+
+def test_a_lookup_table_must_cover_its_source() -> None:
+    data = document()
+    table = {value: float(value) for value in range(5, 20)}  # 20 is missing
+    data["scoring"]["scales"].append(
+        {
+            "id": "t",
+            "label": text("T"),
+            "method": "lookup",
+            "of": "total",
+            "table": table,
+            "range": [5, 19],
+            "precision": 1,
+            "direction": "higher_is_better",
+        }
+    )
+    assert any("the table has no value for 20" in p for p in problems_of(data))
+
+
+def test_recode_must_list_every_answer_code() -> None:
+    (problem,) = problems_of(with_scale(document(), recode={"q1": {1: 4, 2: 3}}))
+    assert "recode must list exactly the answer codes of 'q1': [1, 2, 3, 4]" in problem
+
+
+def test_scales_that_depend_on_each_other_in_a_circle_are_refused() -> None:
+    data = document()
+    data["scoring"]["scales"].extend(
+        [
+            {
+                "id": "a",
+                "label": text("A"),
+                "method": "transform",
+                "of": "b",
+                "range": [0, 1],
+                "precision": 0,
+                "direction": "higher_is_better",
+            },
+            {
+                "id": "b",
+                "label": text("B"),
+                "method": "transform",
+                "of": "a",
+                "range": [0, 1],
+                "precision": 0,
+                "direction": "higher_is_better",
+            },
+        ]
+    )
+    assert any("circle" in p for p in problems_of(data))
+
+
+def test_too_few_examples_and_wrong_example_answers() -> None:
+    data = document()
+    data["examples"] = data["examples"][:2]
+    data["examples"][0]["answers"]["q1"] = 7
+    problems = "\n".join(problems_of(data))
+    assert "needs at least 3 examples" in problems
+    assert "7 is not an answer code of 'q1'" in problems
+
+
+def test_texts_need_every_declared_language() -> None:
+    data = document()
+    del data["sections"][0]["items"][0]["text"]["fr"]
+    (problem,) = problems_of(data)
+    assert "item q1" in problem and "'fr' is missing" in problem
+    data = document()
+    data["languages"]["ar"] = {"validated": False}
+    problems = problems_of(data)
+    assert any("text has no 'ar' version" in p for p in problems)
+
+
+def test_yes_and_no_stay_text_as_in_yaml_1_2() -> None:
+    source = dump(document()).replace("option 1 (nl)", "No").replace("option 2 (nl)", "yes")
+    questionnaire = load_questionnaire_text(source, "demo/v1.yaml")
+    assert questionnaire.item("q1").options[0].label["nl"] == "No"
+    assert questionnaire.item("q1").options[1].label["nl"] == "yes"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("a: &x [1, 2]\nb: *x\n", "anchors (&name) are not allowed"),
+        ('a: &a ["lol","lol"]\nb: &b [*a,*a,*a]\nc: [*b,*b,*b]\n', "anchors (&name) are not allowed"),
+        ("a: " + "[" * 40 + "]" * 40, "nesting is deeper than 16 levels"),
+        ("a: " + "[" * 5000 + "]" * 5000, "nesting"),
+        ("a: !!python/object/apply:os.system ['ls']\n", "tags"),
+        ("key: a\nkey: b\n", "duplicate key 'key'"),
+        ("--- {a: 1}\n--- {b: 2}\n", "exactly one YAML document"),
+        ("", "file is empty"),
+        ("- just\n- a list\n", "is a mapping of keys"),
+    ],
+)
+def test_hostile_or_broken_yaml_is_refused(source: str, message: str) -> None:
+    (problem,) = problems_of(source)
+    assert message in problem
+
+
+def test_huge_and_binary_files_are_refused_before_parsing() -> None:
+    with pytest.raises(QuestionnaireError, match="may be at most 262,144 bytes"):
+        load_questionnaire_bytes(b"a: b\n" * 60_000, "big/v1.yaml")
+    with pytest.raises(QuestionnaireError, match="binary"):
+        load_questionnaire_bytes(b"\x89PNG\r\n\x1a\n\x00\x00", "image/v1.yaml")
+    with pytest.raises(QuestionnaireError, match="not UTF-8"):
+        load_questionnaire_bytes("clé: é".encode("latin-1"), "latin/v1.yaml")
+
+
+def test_the_file_location_must_match_key_and_version(tmp_path: Path) -> None:
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "v2.yaml").write_text(dump(document()), encoding="utf-8")
+    with pytest.raises(QuestionnaireError) as caught:
+        load_questionnaire_file(folder / "v2.yaml")
+    messages = "\n".join(map(str, caught.value.problems))
+    assert "key 'demo' does not match its folder 'other'" in messages
+    assert "version 1 does not match its file name v2.yaml" in messages
+    (folder / "draft.yaml").write_text("x: 1", encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match=r"named v<N>\.yaml"):
+        load_questionnaire_file(folder / "draft.yaml")
