@@ -1,0 +1,63 @@
+# Two commands matter: `make run` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+# Debian packages WeasyPrint loads at run time: pango for text layout, harfbuzz-subset for font subsetting.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+
+.PHONY: help install system-deps run test lint format typecheck bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: system-deps $(STAMP) ## create .venv and install the locked dependencies (only when they changed)
+
+system-deps: ## install WeasyPrint's Debian libraries if they are missing
+	@command -v dpkg >/dev/null || { echo "Not Debian: make sure pango and harfbuzz are installed."; exit 0; }; \
+	missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+run: install ## migrate, load questionnaires and demo data (once), serve on http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) questionnaires load
+	$(FLASK) demo seed --if-empty
+	@creds="$${SURVEY_INSTANCE_PATH:-instance}/demo-credentials.txt"; \
+	if [ -f "$$creds" ]; then echo; cat "$$creds"; echo; fi
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install ## run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/pytest
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy (strict on domain/ and services/)
+	$(BIN)/mypy
+
+bench: install ## run every benchmark in bench/ and write bench/results.json (QUICK=1 for small runs)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick,)
+
+clean: ## remove the virtualenv and caches (keeps instance/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,64 @@
+"""Client-reported outcomes for drug-treatment-court recovery programmes: the Flask app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import PROJECT_ROOT, ConfigError, config_for
+from survey_app.cli import register_cli
+from survey_app.errors import register_error_handlers
+from survey_app.extensions import register_extensions
+from survey_app.web import (
+    register_blueprints,
+    register_middleware,
+    register_request_hooks,
+    register_security_headers,
+)
+
+__all__ = ["create_app"]
+
+#: Overrides read like the environment variables of the same name (before the config is built).
+ENV_OVERRIDES = ("DATABASE_URL", "SECRET_KEY", "SURVEY_INSTANCE_PATH", "QUESTIONNAIRE_DIR")
+
+
+def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
+    """Build the app: ``config_name`` is development, testing or production (default: SURVEY_ENV)."""
+    app = Flask(__name__)
+    register_config(app, config_name, overrides)
+    register_questionnaires(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_request_hooks(app)
+    register_middleware(app)
+    return app
+
+
+def register_questionnaires(app: Flask) -> None:
+    """Refuse to start when a published questionnaire file changed after publication."""
+    from survey_app.questionnaires.registry import PublicationError, verify_publications
+
+    try:
+        verify_publications(Path(app.config["QUESTIONNAIRE_DIR"]))
+    except PublicationError as error:
+        raise ConfigError(str(error)) from None
+
+
+def register_config(app: Flask, config_name: str | None, overrides: dict[str, Any]) -> None:
+    """Load the config class from the environment (plus overrides); set the instance folder."""
+    environ = dict(os.environ)
+    environ.update({key: str(overrides.pop(key)) for key in ENV_OVERRIDES if key in overrides})
+    settings = config_for(config_name, environ)
+    app.config.from_object(settings)
+    app.config.update(overrides)
+    app.instance_path = app.config["INSTANCE_PATH"]
+    app.config["MIGRATIONS_DIR"] = str(PROJECT_ROOT / "migrations")
+    url: str = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

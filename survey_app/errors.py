@@ -1,0 +1,104 @@
+"""Generic error pages (HTML, or JSON under /api/ and for /healthz); never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException
+
+from survey_app.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: Seconds a client should wait before retrying when the database is unavailable.
+RETRY_AFTER_SECONDS = 30
+
+ERROR_TEXTS: dict[int, tuple[str, str]] = {
+    400: ("Bad request", "The request could not be understood. Go back, reload the page and try again."),
+    401: ("Sign-in needed", "Please sign in to continue."),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: ("Not found", "There is no page at this address."),
+    405: ("Not allowed", "This page cannot be used this way."),
+    413: ("Too large", "What was sent is too large."),
+    429: ("Too many requests", "Too many attempts. Please wait a moment and try again."),
+    500: ("Something went wrong", "An unexpected error happened. It has been logged."),
+    503: ("Temporarily unavailable", "The service cannot reach its database. Please try again shortly."),
+}
+
+
+def wants_json() -> bool:
+    """True for requests answered in JSON: the JSON API (/api/...) and /healthz."""
+    path = request.path
+    return path.startswith("/api/") or path == "/healthz"
+
+
+def error_response(status: int, message: str | None = None, retry_after: int | None = None) -> Response:
+    """Build the generic error page (or JSON body) for ``status``."""
+    title, default_message = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
+    text = message or default_message
+    if wants_json():
+        response = jsonify({"error": title, "message": text, "status": status})
+    else:
+        response = Response(
+            render_template("errors/error.html", status=status, title=title, message=text, hide_user=True),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone: there is nothing left to roll back
+        log.debug("rollback after a database error failed", exc_info=True)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status >= 500:
+        _rollback_quietly()
+    response = error_response(status)
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
+    return response
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    return error_response(
+        400, "The form has expired or was sent from elsewhere. Reload the page and try again."
+    )
+
+
+def _database_unavailable(error: Exception) -> Response:
+    log.warning("database unavailable: %s", " ".join(str(getattr(error, "orig", error)).split())[:300])
+    _rollback_quietly()
+    return error_response(503, retry_after=RETRY_AFTER_SECONDS)
+
+
+def _internal_error(error: Exception) -> Response:
+    original = getattr(error, "original_exception", None) or error
+    if isinstance(original, OperationalError | InterfaceError | PoolTimeoutError):
+        return _database_unavailable(original)
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    _rollback_quietly()
+    return error_response(500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the generic error pages and the 503-on-database-loss handler."""
+    for status in ERROR_TEXTS:
+        if status != 500:
+            app.register_error_handler(status, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    for exc_class in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(exc_class, _database_unavailable)
+    app.register_error_handler(500, _internal_error)

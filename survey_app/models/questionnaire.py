@@ -1,0 +1,41 @@
+"""Published questionnaire versions: immutable snapshots of the YAML they were published from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from survey_app.models.base import Base, JSONValue, UTCDateTime, key_format_checks, make_append_only, utcnow
+
+__all__ = ["QuestionnaireVersion"]
+
+
+class QuestionnaireVersion(Base):
+    """One published version of a questionnaire; the database refuses UPDATE and DELETE on it."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        *key_format_checks("key", "key_format"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("length(content_hash) = 64", name="content_hash_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_yaml: Mapped[str] = mapped_column(Text)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONValue())
+    title: Mapped[str] = mapped_column(String(300))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    def __repr__(self) -> str:
+        return f"<QuestionnaireVersion {self.key} v{self.version}>"
+
+
+make_append_only(QuestionnaireVersion.__table__)  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""Web layer: blueprints (one per audience), security headers and request hooks."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
+from flask_login import current_user, login_required
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+#: The landing page at ``/``; the dashboards replace it.
+home = Blueprint("home", __name__)
+
+
+@home.get("/")
+@login_required
+def index() -> str:
+    """The signed-in landing page: who is signed in, and a sign-out button."""
+    return render_template("auth/landing.html", user=current_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every blueprint."""
+    from survey_app.web.auth import bp as auth_bp
+    from survey_app.web.health import bp as health_bp
+
+    app.register_blueprint(home)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(health_bp)
+
+
+def register_middleware(app: Flask) -> None:
+    """Trust ``SURVEY_PROXY_COUNT`` reverse proxies for the client address and scheme (default none)."""
+    count = int(app.config.get("PROXY_COUNT", 0) or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
+
+def csp_nonce() -> str:
+    """The per-request nonce for the rare ``<script nonce=...>``/``<style nonce=...>`` a template needs."""
+    nonce: str | None = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(16)
+    return nonce
+
+
+def _content_security_policy() -> str:
+    nonce = g.get("csp_nonce")
+    extra = f" 'nonce-{nonce}'" if nonce else ""
+    return (
+        "default-src 'self'; "
+        f"script-src 'self'{extra}; "
+        f"style-src 'self'{extra}; "
+        "img-src 'self' data:; "
+        "form-action 'self'; "
+        "frame-ancestors 'none'; "
+        "object-src 'none'; "
+        "base-uri 'self'"
+    )
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _content_security_policy())
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        # Health and court data: never kept in a shared tablet's or a proxy's cache.
+        headers.setdefault("Cache-Control", "no-store")
+    if current_app.config.get("SECURE_COOKIES"):
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response
+
+
+def register_security_headers(app: Flask) -> None:
+    """Add CSP, nosniff, frame, referrer, cache and (in production) HSTS headers to every response."""
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Load the signed-in staff member before each request (committing a last-seen update at once)."""
+    from survey_app.web.auth.session import load_signed_in_staff
+
+    app.before_request(load_signed_in_staff)
