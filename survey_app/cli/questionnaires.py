@@ -1,0 +1,253 @@
+"""`flask questionnaires ...`: lint, publish, load, diff, score, rci and rescore.
+
+The output of `score` and `rci` is a stable contract that other tools depend on.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from survey_app.domain.answers import parse_answer_text, validate_answer
+from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
+from survey_app.domain.questionnaire import Questionnaire
+from survey_app.domain.scoring import SCORER_VERSION, score
+from survey_app.extensions import db
+from survey_app.questionnaires.diff import diff_versions
+from survey_app.questionnaires.loader import display_name, lint_file
+from survey_app.questionnaires.problems import QuestionnaireError
+from survey_app.questionnaires.registry import (
+    PublicationError,
+    QuestionnaireRegistry,
+    publication_problems,
+    read_manifest,
+    record_publication,
+    write_manifest,
+)
+from survey_app.services.audit import record_event
+from survey_app.services.questionnaires import store_published_versions, store_version
+from survey_app.services.scoring import RescoreReport, count_rescore_sessions, plan_rescore, rescore_batch
+
+questionnaires_cli = AppGroup("questionnaires", help="Check, publish, compare and score questionnaires.")
+
+USAGE_ERROR = 2
+
+
+def _fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _directory() -> Path:
+    return Path(current_app.config["QUESTIONNAIRE_DIR"])
+
+
+def _registry() -> QuestionnaireRegistry:
+    try:
+        return QuestionnaireRegistry(_directory())
+    except PublicationError as error:
+        _fail(str(error))
+
+
+def _questionnaire(key: str, version: int | None) -> Questionnaire:
+    try:
+        return _registry().get(key, version)
+    except KeyError as error:
+        _fail(str(error.args[0]))
+    except PublicationError as error:
+        _fail(str(error))
+
+
+def _collect_files(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths or (_directory(),):
+        if path.is_dir():
+            found = sorted(path.glob("*/v*.yaml")) or sorted(path.glob("v*.yaml"))
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            _fail(f"{path} does not exist")
+    return files
+
+
+@questionnaires_cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def lint_command(paths: tuple[Path, ...]) -> None:
+    """Check questionnaire files and report every problem with its file, line and item."""
+    files = _collect_files(paths)
+    directory = _directory()
+    try:
+        changed = publication_problems(directory)
+    except PublicationError as error:
+        _fail(str(error))
+    problem_count = 0
+    files_with_problems = 0
+    checked = {display_name(path) for path in files}
+    for message in changed:
+        if not paths or message.split(" ", 1)[0] in checked:
+            click.echo(message)
+            problem_count += 1
+    for path in files:
+        problems = lint_file(path)
+        if problems:
+            files_with_problems += 1
+        for problem in problems:
+            click.echo(str(problem))
+        problem_count += len(problems)
+    noun = "file" if len(files) == 1 else "files"
+    if problem_count:
+        click.echo(f"{problem_count} problem(s) in {len(files)} {noun} checked.", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} {noun} checked: no problems.")
+
+
+@questionnaires_cli.command("diff")
+@click.argument("key")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def diff_command(key: str, old: int, new: int, as_json: bool) -> None:
+    """List item-level changes between two published versions and say which scores stay comparable."""
+    if old == new:
+        _fail("give two different versions, for example: diff rses 1 2")
+    older, newer = (old, new) if old < new else (new, old)
+    result = diff_versions(_questionnaire(key, older), _questionnaire(key, newer))
+    click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json else result.to_text())
+
+
+@questionnaires_cli.command("score")
+@click.argument("key")
+@click.option("--version", type=int, help="A published version (default: the latest).")
+@click.option(
+    "--answers", required=True, help='Answers in published item order, e.g. "3,2,,1" (empty = missing).'
+)
+def score_command(key: str, version: int | None, answers: str) -> None:
+    """Score answers given in item order and print the scales, bands and flags as JSON."""
+    questionnaire = _questionnaire(key, version)
+    values = answers.split(",") if answers.strip() else []
+    items = questionnaire.items
+    if len(values) > len(items):
+        _fail(f"{len(values)} answers given, but {questionnaire.label} has {len(items)} items")
+    parsed = {}
+    problems = []
+    for position, (item, text) in enumerate(zip(items, values, strict=False), start=1):
+        try:
+            value = parse_answer_text(item, text)
+        except ValueError as error:
+            problems.append(f"item {position} ({item.id}): {error}")
+            continue
+        problem = validate_answer(item, value)
+        if problem:
+            problems.append(f"item {position} ({item.id}): {problem}")
+        elif value is not None:
+            parsed[item.id] = value
+    if problems:
+        _fail("bad answers:\n  " + "\n  ".join(problems))
+    click.echo(json.dumps(score(questionnaire, parsed).to_json(), ensure_ascii=False))
+
+
+@questionnaires_cli.command("rci")
+@click.argument("key")
+@click.argument("scale_id", metavar="SCALE")
+@click.option("--from", "before", type=float, required=True, help="The earlier score.")
+@click.option("--to", "after", type=float, required=True, help="The later score.")
+@click.option("--version", type=int, help="A published version (default: the latest).")
+def rci_command(key: str, scale_id: str, before: float, after: float, version: int | None) -> None:
+    """Print the Reliable Change Index between two scores of a scale as JSON."""
+    questionnaire = _questionnaire(key, version)
+    scale = questionnaire.scales_by_id.get(scale_id)
+    if scale is None:
+        known = ", ".join(questionnaire.scales_by_id) or "none"
+        _fail(f"{questionnaire.label} has no scale '{scale_id}' (scales: {known})")
+    low, high = scale.range
+    for label, value in (("--from", before), ("--to", after)):
+        if not low <= value <= high:
+            _fail(f"{label} {value:g} is outside the range of {scale_id} ({low:g} to {high:g})")
+    try:
+        change = reliable_change(scale, before, after)
+    except ReliableChangeNotAvailable as error:
+        _fail(str(error))
+    click.echo(json.dumps(change.to_json()))
+
+
+@questionnaires_cli.command("load")
+def load_command() -> None:
+    """Store every published questionnaire version in the database (safe to run again)."""
+    registry = _registry()
+    published = registry.published()
+    try:
+        with click.progressbar(
+            length=len(published), label="Storing questionnaire versions", file=sys.stderr
+        ) as bar:
+            report = store_published_versions(db.session, registry, on_progress=lambda _entry: bar.update(1))
+        db.session.commit()
+    except (PublicationError, QuestionnaireError) as error:
+        db.session.rollback()
+        _fail(str(error), code=1)
+    click.echo(f"{len(report.stored)} version(s) stored, {len(report.already_stored)} already stored.")
+
+
+@questionnaires_cli.command("publish")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def publish_command(path: Path) -> None:
+    """Check a new version's file, record its hash as published and store it in the database."""
+    directory = _directory()
+    problems = lint_file(path)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{display_name(path)} has {len(problems)} problem(s); nothing was published", code=1)
+    manifest_before = read_manifest(directory)
+    try:
+        entry = record_publication(directory, path)
+    except PublicationError as error:
+        _fail(str(error), code=1)
+    try:
+        registry = QuestionnaireRegistry(directory)
+        store_version(db.session, registry, entry)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        write_manifest(directory, manifest_before)  # nothing half-written: the file is not published
+        raise
+    click.echo(f"Published {entry.key} v{entry.version} (sha256 {entry.digest[:12]}...).")
+    if entry.version > 1:
+        previous = registry.get(entry.key, entry.version - 1)
+        click.echo(diff_versions(previous, registry.get(entry.key, entry.version)).to_text())
+
+
+@questionnaires_cli.command("rescore")
+@click.option("--key", help="Only this questionnaire (default: all).")
+def rescore_command(key: str | None) -> None:
+    """Re-score every submitted session with the current scorer and record its version."""
+    total = count_rescore_sessions(db.session, key=key)
+    report = RescoreReport()
+    with click.progressbar(
+        length=total, label=f"Re-scoring with scorer {SCORER_VERSION}", file=sys.stderr
+    ) as bar:
+        for batch in plan_rescore(db.session, key=key):
+            rescore_batch(db.session, batch, report)
+            db.session.commit()
+            bar.update(len(batch.session_ids))
+    record_event(
+        db.session,
+        "questionnaire.rescore",
+        details={
+            "key": key,
+            "sessions": report.sessions,
+            "changed_scores": report.changed_scores,
+            "scorer_version": SCORER_VERSION,
+        },
+    )
+    db.session.commit()
+    click.echo(
+        f"Re-scored {report.sessions} questionnaire(s) in sessions with scorer {SCORER_VERSION}: "
+        f"{report.changed_scores} score(s) changed."
+    )

@@ -1,0 +1,106 @@
+"""Starting assessment sessions: which questionnaire versions a client gets at a timepoint."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+
+from survey_app.db import DbSession
+from survey_app.models.assessment import AssessmentSession, SessionQuestionnaire
+from survey_app.models.people import Client
+from survey_app.models.programme import Timepoint
+from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.services.audit import record_event
+from survey_app.services.questionnaires import find_version
+
+
+class AssessmentError(ValueError):
+    """A session cannot be started as asked; the message says why and what to do."""
+
+
+def resolve_battery(
+    session: DbSession, timepoint: Timepoint, *, leave_out: Collection[str] = ()
+) -> list[QuestionnaireVersion]:
+    """The stored versions a timepoint gives, without the optional questionnaires the counsellor left out."""
+    keys = {entry.questionnaire_key for entry in timepoint.battery}
+    unknown = sorted(set(leave_out) - keys)
+    if unknown:
+        raise AssessmentError(f"{', '.join(unknown)} is not in the battery of {timepoint.label}")
+    core = sorted(
+        entry.questionnaire_key
+        for entry in timepoint.battery
+        if entry.is_core and entry.questionnaire_key in leave_out
+    )
+    if core:
+        raise AssessmentError(
+            f"{', '.join(core)} is core at {timepoint.label} and cannot be left out; "
+            "only optional questionnaires can"
+        )
+    versions = []
+    for entry in timepoint.battery:
+        if entry.questionnaire_key in leave_out:
+            continue
+        row = find_version(session, entry.questionnaire_key, entry.questionnaire_version)
+        if row is None:
+            wanted = f" v{entry.questionnaire_version}" if entry.questionnaire_version else ""
+            raise AssessmentError(
+                f"{entry.questionnaire_key}{wanted} is not stored in the database; "
+                "run: flask questionnaires load"
+            )
+        versions.append(row)
+    return versions
+
+
+def start_session(
+    session: DbSession,
+    client: Client,
+    timepoint: Timepoint,
+    *,
+    mode: str = "tablet",
+    language: str | None = None,
+    created_by: int | None = None,
+    leave_out: Collection[str] = (),
+) -> AssessmentSession:
+    """Open a session for a client at a timepoint with the timepoint's battery (minus optional left-outs)."""
+    if client.status != "active":
+        raise AssessmentError(f"client {client.code} is {client.status}; only active clients start sessions")
+    if timepoint.programme_id != client.programme_id:
+        raise AssessmentError(f"{timepoint.label} is not a timepoint of client {client.code}'s programme")
+    live = session.scalar(
+        select(AssessmentSession.public_id).where(
+            AssessmentSession.client_id == client.id,
+            AssessmentSession.timepoint_id == timepoint.id,
+            AssessmentSession.status != "cancelled",
+        )
+    )
+    if live is not None:
+        raise AssessmentError(f"client {client.code} already has a session at {timepoint.label}")
+    versions = resolve_battery(session, timepoint, leave_out=leave_out)
+    assessment = AssessmentSession(
+        client_id=client.id,
+        timepoint_id=timepoint.id,
+        language=language or client.preferred_language,
+        mode=mode,
+        created_by=created_by,
+        questionnaires=[
+            SessionQuestionnaire(questionnaire_version_id=row.id, position=index)
+            for index, row in enumerate(versions)
+        ],
+    )
+    session.add(assessment)
+    session.flush()
+    record_event(
+        session,
+        "session.start",
+        actor_type="staff" if created_by else "system",
+        actor_id=created_by,
+        object_type="assessment_session",
+        object_id=assessment.public_id,
+        details={
+            "client_id": client.id,
+            "timepoint": timepoint.key,
+            "questionnaires": [f"{row.key}:{row.version}" for row in versions],
+        },
+    )
+    return assessment

@@ -1,0 +1,119 @@
+"""Published questionnaire versions in the database: storing them once, and reading them back exactly.
+
+A stored version keeps the YAML it was published from and its hash. Old answers are always read, scored and
+labelled with the version they were answered on, rebuilt from that stored text (never from today's files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlalchemy import select
+
+from survey_app.db import DbSession
+from survey_app.domain.questionnaire import Questionnaire, localise
+from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.questionnaires.loader import content_hash, load_questionnaire_text
+from survey_app.questionnaires.registry import PublicationError, PublishedFile, QuestionnaireRegistry
+from survey_app.questionnaires.yaml_source import read_yaml
+from survey_app.services.audit import record_event
+
+
+@dataclass
+class StoreReport:
+    """What `store_published_versions` did: versions stored now and versions already stored."""
+
+    stored: list[str] = field(default_factory=list)
+    already_stored: list[str] = field(default_factory=list)
+
+
+def store_published_versions(
+    session: DbSession,
+    registry: QuestionnaireRegistry,
+    *,
+    published_by: int | None = None,
+    on_progress: Callable[[PublishedFile], None] | None = None,
+) -> StoreReport:
+    """Store every published file that the database does not hold yet; refuse any that differs from it."""
+    stored = {
+        (row.key, row.version): row.content_hash
+        for row in session.execute(
+            select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.content_hash)
+        )
+    }
+    report = StoreReport()
+    for entry in registry.published():
+        label = f"{entry.key} v{entry.version}"
+        digest = stored.get((entry.key, entry.version))
+        if digest is not None:
+            if digest != entry.digest:
+                raise PublicationError(
+                    f"{registry.directory.name}/{entry.relative_name} differs from the version stored in the "
+                    f"database; publish the change as v{max(registry.versions(entry.key)) + 1}"
+                )
+            report.already_stored.append(label)
+        else:
+            store_version(session, registry, entry, published_by=published_by)
+            report.stored.append(label)
+        if on_progress is not None:
+            on_progress(entry)
+    return report
+
+
+def store_version(
+    session: DbSession,
+    registry: QuestionnaireRegistry,
+    entry: PublishedFile,
+    *,
+    published_by: int | None = None,
+) -> QuestionnaireVersion:
+    """Store one published version with its source text, parsed snapshot and hash, and audit it."""
+    questionnaire = registry.get(entry.key, entry.version)
+    source = entry.path.read_bytes().decode("utf-8-sig")
+    row = QuestionnaireVersion(
+        key=entry.key,
+        version=entry.version,
+        content_hash=entry.digest,
+        source_yaml=source,
+        snapshot=read_yaml(source).data,
+        title=localise(questionnaire.title, "en")[:300],
+        published_by=published_by,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        "questionnaire.publish",
+        actor_type="staff" if published_by else "system",
+        actor_id=published_by,
+        object_type="questionnaire_version",
+        object_id=row.id,
+        details={"key": entry.key, "version": entry.version, "content_hash": entry.digest},
+    )
+    return row
+
+
+def questionnaire_of(row: QuestionnaireVersion) -> Questionnaire:
+    """The questionnaire exactly as stored (cached; a stored version never changes)."""
+    return _rebuild(row.key, row.version, row.source_yaml, row.content_hash)
+
+
+@lru_cache(maxsize=256)
+def _rebuild(key: str, version: int, source: str, digest: str) -> Questionnaire:
+    if content_hash(source.encode("utf-8")) != digest:
+        raise PublicationError(
+            f"the stored text of {key} v{version} does not match its hash; restore it from a backup"
+        )
+    return load_questionnaire_text(
+        source, f"{key}/v{version}.yaml", expected_key=key, expected_version=version, digest=digest
+    )
+
+
+def find_version(session: DbSession, key: str, version: int | None = None) -> QuestionnaireVersion | None:
+    """A stored version (the latest stored one when `version` is None)."""
+    query = select(QuestionnaireVersion).where(QuestionnaireVersion.key == key)
+    if version is not None:
+        return session.scalar(query.where(QuestionnaireVersion.version == version))
+    return session.scalar(query.order_by(QuestionnaireVersion.version.desc()).limit(1))
