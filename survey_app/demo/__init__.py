@@ -1,0 +1,1 @@
+"""Deterministic demo data: realistic, pseudonymous clients and answers for trying the app."""
