@@ -9,13 +9,15 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 # Debian packages WeasyPrint loads at run time: pango for text layout, harfbuzz-subset for font subsetting.
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+TRANSLATIONS := survey_app/translations
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: help install system-deps run test lint format typecheck bench clean
+.PHONY: help install system-deps run test lint format typecheck bench translations clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: system-deps $(STAMP) ## create .venv and install the locked dependencies (only when they changed)
+install: system-deps $(STAMP) $(MO_FILES) ## create .venv, install the locked dependencies, compile translations
 
 system-deps: ## install WeasyPrint's Debian libraries if they are missing
 	@command -v dpkg >/dev/null || { echo "Not Debian: make sure pango and harfbuzz are installed."; exit 0; }; \
@@ -33,6 +35,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
+
+$(MO_FILES): %.mo: %.po
+	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@
 
 run: install ## migrate, load questionnaires and demo data (once), serve on http://127.0.0.1:5000
 	$(FLASK) db upgrade
@@ -55,6 +60,10 @@ format: install ## apply ruff's fixes and formatting
 
 typecheck: install ## mypy (strict on domain/ and services/)
 	$(BIN)/mypy
+
+translations: install ## extract interface texts and update the nl and fr catalogues (then translate the .po files)
+	$(BIN)/pybabel extract --no-location --sort-by-file -F $(TRANSLATIONS)/babel.cfg -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 bench: install ## run every benchmark in bench/ and write bench/results.json (QUICK=1 for small runs)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick,)

@@ -12,6 +12,7 @@ from config import PROJECT_ROOT, ConfigError, config_for
 from survey_app.cli import register_cli
 from survey_app.errors import register_error_handlers
 from survey_app.extensions import register_extensions
+from survey_app.i18n import register_i18n
 from survey_app.web import (
     register_blueprints,
     register_middleware,
@@ -31,6 +32,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     register_config(app, config_name, overrides)
     register_questionnaires(app)
     register_extensions(app)
+    register_i18n(app)
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)

@@ -1,0 +1,39 @@
+"""Interface languages (Flask-Babel): English, Dutch and French.
+
+The language of a page is chosen, in order, by the view (`g.language`, for example the language a client
+picked on the tablet), then by the `language` kept in the browser session, then by the browser's
+Accept-Language header; English otherwise. Questionnaire texts come from the stored questionnaire version
+in the same language.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import Babel, get_locale
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "nl", "fr")
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "fr": "Français"}
+TRANSLATIONS = Path(__file__).with_name("translations")
+
+babel = Babel()
+
+
+def select_language() -> str:
+    """The language of the current request."""
+    for candidate in (g.get("language"), session.get("language")):
+        if candidate in SUPPORTED_LANGUAGES:
+            return str(candidate)
+    return request.accept_languages.best_match(SUPPORTED_LANGUAGES) or "en"
+
+
+def page_language() -> str:
+    """The language code for `<html lang>`."""
+    return str(get_locale() or "en")
+
+
+def register_i18n(app: Flask) -> None:
+    """Bind Flask-Babel with the language selector and expose the language to templates."""
+    babel.init_app(app, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS))
+    app.jinja_env.globals.update(page_language=page_language, language_names=LANGUAGE_NAMES)
