@@ -1,0 +1,77 @@
+"""Seeded demo databases shared by the benchmarks, built once and kept between runs.
+
+`demo_database(clients, backend)` returns the URL of a migrated database holding `flask demo seed
+--clients N` (seed 2026, built around 2026-11-26, so every run measures the same data). SQLite files live in
+`bench/.cache/`; PostgreSQL databases are named `survey_bench_demo_<N>` on the server of `BENCH_POSTGRES_URL`
+(default: the local server). A database whose seeding did not finish is rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(__file__).resolve().parent / ".cache"
+DEMO_DAY = "2026-11-26"
+POSTGRES_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _flask(url: str, instance: Path, *args: str) -> None:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SURVEY_INSTANCE_PATH": str(instance),
+        "SURVEY_ENV": "development",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=environment, check=True
+    )
+
+
+def _postgres_admin() -> psycopg.Connection:
+    return psycopg.connect(POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def postgres_url(database: str) -> str:
+    """The URL of a database on the benchmark PostgreSQL server."""
+    return POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + database
+
+
+def demo_database(clients: int, backend: str = "sqlite") -> str:
+    """A database URL with the seeded demo of `clients` clients (built now if missing or unfinished)."""
+    CACHE.mkdir(exist_ok=True)
+    instance = CACHE / f"instance-{backend}-{clients}"
+    marker = CACHE / f"demo-{backend}-{clients}.done"
+    if backend == "sqlite":
+        path = CACHE / f"demo-{clients}.sqlite3"
+        url = f"sqlite:///{path}"
+        if marker.exists() and path.exists():
+            return url
+        for leftover in CACHE.glob(f"demo-{clients}.sqlite3*"):
+            leftover.unlink()
+    elif backend == "postgres":
+        name = f"survey_bench_demo_{clients}"
+        url = postgres_url(name)
+        with _postgres_admin() as admin:
+            exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if exists and marker.exists():
+                return url
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    else:
+        raise ValueError(f"backend must be sqlite or postgres, not {backend!r}")
+    marker.unlink(missing_ok=True)
+    print(
+        f"  building the {backend} demo database with {clients:,} clients (once)", file=sys.stderr, flush=True
+    )
+    _flask(url, instance, "db", "upgrade")
+    _flask(url, instance, "demo", "seed", "--clients", str(clients), "--today", DEMO_DAY)
+    marker.touch()
+    return url
