@@ -180,7 +180,7 @@ class _Seeder:
             anchors.append(client_anchors)
         ids = self._insert_returning(Client, rows)
         self.session.execute(
-            insert(ClientAnchorDate),
+            insert(ClientAnchorDate.__table__),
             [
                 {"client_id": ids[index], "anchor": anchor, "date": day}
                 for index, client_anchors in enumerate(anchors)
@@ -324,7 +324,7 @@ class _Seeder:
                 )
         for rows, model in ((given, SessionQuestionnaire), (answer_rows, Answer), (submissions, Submission)):
             if rows:
-                self.session.execute(insert(model), rows)
+                self.session.execute(insert(model.__table__), rows)  # Core executemany: no ORM overhead
         versions = {version.id: version for plan in plans for version in plan.versions}
         for version_id, by_session in results.items():
             store_results(self.session, questionnaire_of(versions[version_id]), version_id, by_session)

@@ -115,7 +115,7 @@ def store_results(
             if not same_value or old.scorer_version != result.scorer_version:
                 updates.append({"id": old.id, **values})
     if inserts:
-        session.execute(insert(Score), inserts)
+        session.execute(insert(Score.__table__), inserts)
     if updates:
         session.execute(update(Score), updates)  # bulk UPDATE by primary key
     _store_flags(session, questionnaire, version_id, results, now)
@@ -150,7 +150,7 @@ def _store_flags(
         for session_id, flag_id in sorted(raised - set(existing))
     ]
     if new:
-        session.execute(insert(ScoreFlag), new)
+        session.execute(insert(ScoreFlag.__table__), new)
     for session_id, flag_id in set(existing) - raised:
         if existing[(session_id, flag_id)] is None:
             session.execute(
