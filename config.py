@@ -12,6 +12,8 @@ Environment variables read:
 - ``QUESTIONNAIRE_DIR``: the published questionnaire files (default: ``<project root>/questionnaires``).
 - ``STAFF_IDLE_TIMEOUT_MINUTES`` (30), ``STAFF_ABSOLUTE_TIMEOUT_HOURS`` (12).
 - ``SURVEY_PROXY_COUNT``: how many reverse proxies to trust for X-Forwarded-For/-Proto (default 0).
+- ``LOG_FORMAT``: ``json`` (production default) or ``text``; ``LOG_LEVEL`` (INFO).
+- ``STATIC_MAX_AGE_SECONDS``: browser cache lifetime of the versioned static files (one year).
 """
 
 from __future__ import annotations
@@ -91,6 +93,16 @@ def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def _choice_env(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+
+
 def load_or_create_secret_key(instance_path: Path) -> str:
     """Read ``instance/secret_key``, creating it once (mode 0600, atomically) when it is missing."""
     path = instance_path / SECRET_KEY_FILE
@@ -130,6 +142,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     JSON_SORT_KEYS = False
+    DEFAULT_LOG_FORMAT = "text"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -143,6 +156,9 @@ class Config:
             Path(env.get("QUESTIONNAIRE_DIR") or PROJECT_ROOT / "questionnaires").expanduser().resolve()
         )
         self.PROXY_COUNT = _int_env(env, "SURVEY_PROXY_COUNT", 0, minimum=0)
+        self.LOG_FORMAT = _choice_env(env, "LOG_FORMAT", ("text", "json"), self.DEFAULT_LOG_FORMAT)
+        self.LOG_LEVEL = _choice_env(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+        self.STATIC_MAX_AGE_SECONDS = _int_env(env, "STATIC_MAX_AGE_SECONDS", 31_536_000, minimum=0)
         self.SESSION_COOKIE_SECURE = self.SECURE_COOKIES
         self.REMEMBER_COOKIE_SECURE = self.SECURE_COOKIES
         self.SECRET_KEY = self.secret_key(env)
@@ -178,6 +194,7 @@ class ProductionConfig(Config):
     SECURE_COOKIES = True
     SESSION_COOKIE_NAME = "__Host-session"
     PREFERRED_URL_SCHEME = "https"
+    DEFAULT_LOG_FORMAT = "json"
 
     def secret_key(self, env: Mapping[str, str]) -> str:
         """Return SECRET_KEY from the environment; refuse to start without a long enough one."""

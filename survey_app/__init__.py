@@ -13,6 +13,7 @@ from survey_app.cli import register_cli
 from survey_app.errors import register_error_handlers
 from survey_app.extensions import register_extensions
 from survey_app.i18n import register_i18n
+from survey_app.observability import register_observability
 from survey_app.web import (
     register_blueprints,
     register_middleware,
@@ -39,6 +40,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     register_security_headers(app)
     register_request_hooks(app)
     register_middleware(app)
+    register_observability(app)
     return app
 
 
