@@ -1,0 +1,269 @@
+"""Handing a tablet (or a phone) to a client: who may, which timepoint, and the client-mode session.
+
+A counsellor, site lead or admin who may see a client starts (or resumes) the session for a timepoint and
+hands the browser over. The browser then holds only a random client-mode token; the server keeps its SHA-256
+in ``client_mode_sessions`` and decides on every request whether the mode is active, locked (idle on a
+tablet: a counsellor's password unlocks it) or ended (left, submitted, idle on the client's own phone, or
+older than ``MAX_CLIENT_MODE_AGE``). The counsellor's own sign-in session is parked at the hand-over and
+resumed when they leave client mode with their password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+
+from survey_app.db import DbSession
+from survey_app.models.assessment import AssessmentSession
+from survey_app.models.base import utcnow
+from survey_app.models.client_access import ClientModeSession
+from survey_app.models.people import Client, StaffSession, StaffUser
+from survey_app.models.programme import Timepoint
+from survey_app.services.assessments import AssessmentError, start_session
+from survey_app.services.audit import record_event
+
+__all__ = [
+    "HAND_OVER_ROLES",
+    "MAX_CLIENT_MODE_AGE",
+    "ClientModeLookup",
+    "HandOverError",
+    "choose_timepoint",
+    "end_client_mode",
+    "load_client_mode",
+    "lock_client_mode",
+    "may_hand_over",
+    "open_client_mode",
+    "parked_staff_session",
+    "rotate_client_mode_token",
+    "start_or_resume",
+]
+
+HAND_OVER_ROLES = ("counsellor", "site_lead", "admin")
+#: A client-mode session ends this long after the hand-over, whatever happens.
+MAX_CLIENT_MODE_AGE = timedelta(hours=12)
+#: last_seen_at is written at most this often (or a quarter of the idle timeout, when that is shorter).
+LAST_SEEN_RESOLUTION = timedelta(seconds=30)
+
+ClientModeState = Literal["active", "locked", "ended"]
+
+
+class HandOverError(ValueError):
+    """The session cannot be handed over as asked; ``code`` says why (the view words it)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ClientModeLookup:
+    """A client-mode session and its state now; ``changed`` when the lookup wrote to it (commit it)."""
+
+    row: ClientModeSession
+    state: ClientModeState
+    changed: bool
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def may_hand_over(user: StaffUser, client: Client) -> bool:
+    """The client's counsellor, a site lead of the client's site, or an admin of its organisation."""
+    if not user.is_active or user.role not in HAND_OVER_ROLES:
+        return False
+    if user.role == "counsellor":
+        return client.counsellor_id == user.id
+    if user.role == "site_lead":
+        return any(site.id == client.site_id for site in user.sites)
+    return client.site.organisation_id == user.organisation_id
+
+
+def choose_timepoint(session: DbSession, client: Client, timepoint_id: int | None) -> Timepoint:
+    """The timepoint asked for (it must be in the client's programme), else the earliest not yet submitted."""
+    if timepoint_id is not None:
+        timepoint = session.get(Timepoint, timepoint_id)
+        if timepoint is None or timepoint.programme_id != client.programme_id:
+            raise HandOverError("unknown_timepoint")
+        return timepoint
+    submitted = select(AssessmentSession.timepoint_id).where(
+        AssessmentSession.client_id == client.id,
+        AssessmentSession.status == "submitted",
+        AssessmentSession.timepoint_id.is_not(None),
+    )
+    timepoint = session.scalar(
+        select(Timepoint)
+        .where(Timepoint.programme_id == client.programme_id, Timepoint.id.not_in(submitted))
+        .order_by(Timepoint.position)
+        .limit(1)
+    )
+    if timepoint is None:
+        raise HandOverError("nothing_due")
+    return timepoint
+
+
+def start_or_resume(
+    session: DbSession,
+    client: Client,
+    timepoint: Timepoint,
+    *,
+    mode: str,
+    staff: StaffUser,
+    leave_out: Collection[str] = (),
+) -> AssessmentSession:
+    """The client's open session at the timepoint, or a new one with the timepoint's battery."""
+    live = session.scalar(
+        select(AssessmentSession).where(
+            AssessmentSession.client_id == client.id,
+            AssessmentSession.timepoint_id == timepoint.id,
+            AssessmentSession.status != "cancelled",
+        )
+    )
+    if live is not None:
+        if live.status == "submitted":
+            raise HandOverError("already_submitted")
+        return live
+    try:
+        return start_session(session, client, timepoint, mode=mode, created_by=staff.id, leave_out=leave_out)
+    except AssessmentError as error:
+        raise HandOverError("cannot_start", str(error)) from None
+
+
+def open_client_mode(
+    session: DbSession,
+    assessment: AssessmentSession,
+    *,
+    via: Literal["tablet", "code"],
+    staff: StaffUser | None = None,
+    staff_session: StaffSession | None = None,
+    return_path: str | None = None,
+    ip: str | None = None,
+) -> tuple[str, ClientModeSession]:
+    """Start client mode for a session; returns the token for the browser's cookie and the row."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ClientModeSession(
+        token_hash=_token_hash(token),
+        assessment_session_id=assessment.id,
+        started_by=staff.id if staff else None,
+        staff_session_id=staff_session.id if staff_session else None,
+        via=via,
+        return_path=return_path,
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        "client_mode.start",
+        actor_type="staff" if staff else "client",
+        actor_id=staff.id if staff else None,
+        object_type="assessment_session",
+        object_id=assessment.public_id,
+        ip=ip,
+        details={"client_id": assessment.client_id, "via": via, "client_mode_id": row.id},
+    )
+    return token, row
+
+
+def load_client_mode(
+    session: DbSession, token: str, *, idle_timeout: timedelta, now: datetime | None = None
+) -> ClientModeLookup | None:
+    """The client-mode session of a browser's token, locked or ended when it has been idle too long."""
+    if not token or len(token) > 128 or not token.isascii():
+        return None
+    row = session.scalar(select(ClientModeSession).where(ClientModeSession.token_hash == _token_hash(token)))
+    if row is None:
+        return None
+    now = now or utcnow()
+    if row.ended_at is not None:
+        return ClientModeLookup(row, "ended", False)
+    if now - row.created_at > MAX_CLIENT_MODE_AGE:
+        end_client_mode(session, row, "expired", now=now)
+        return ClientModeLookup(row, "ended", True)
+    if row.locked_at is not None:
+        return ClientModeLookup(row, "locked", False)
+    if now - row.last_seen_at > idle_timeout:
+        if row.via == "code":  # nobody can unlock a phone: it ends, the answers are kept
+            end_client_mode(session, row, "expired", now=now)
+            return ClientModeLookup(row, "ended", True)
+        lock_client_mode(session, row, reason="idle", now=now)
+        return ClientModeLookup(row, "locked", True)
+    if now - row.last_seen_at >= min(LAST_SEEN_RESOLUTION, idle_timeout / 4):
+        row.last_seen_at = now
+        session.flush()
+        return ClientModeLookup(row, "active", True)
+    return ClientModeLookup(row, "active", False)
+
+
+def lock_client_mode(
+    session: DbSession, row: ClientModeSession, *, reason: str, now: datetime | None = None
+) -> None:
+    """Lock the screen: the answers are hidden until a counsellor unlocks it or leaves client mode."""
+    row.locked_at = now or utcnow()
+    session.flush()
+    record_event(
+        session,
+        "client_mode.lock",
+        actor_type="system" if reason == "idle" else "client",
+        object_type="client_mode_session",
+        object_id=row.id,
+        details={"reason": reason},
+    )
+
+
+def end_client_mode(
+    session: DbSession, row: ClientModeSession, reason: str, *, now: datetime | None = None
+) -> None:
+    """End client mode for good (the token is worthless afterwards)."""
+    if row.ended_at is not None:
+        return
+    row.ended_at, row.end_reason = now or utcnow(), reason
+    session.flush()
+    record_event(
+        session,
+        "client_mode.end",
+        actor_type="staff" if reason == "left" else "system",
+        actor_id=row.started_by if reason == "left" else None,
+        object_type="client_mode_session",
+        object_id=row.id,
+        details={"reason": reason},
+    )
+
+
+def rotate_client_mode_token(session: DbSession, row: ClientModeSession) -> str:
+    """Unlock with a new token (a new session id at every hand-over back to the client)."""
+    token = secrets.token_urlsafe(32)
+    row.token_hash = _token_hash(token)
+    row.locked_at = None
+    row.last_seen_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        "client_mode.unlock",
+        actor_type="staff",
+        actor_id=row.started_by,
+        object_type="client_mode_session",
+        object_id=row.id,
+    )
+    return token
+
+
+def parked_staff_session(
+    session: DbSession, row: ClientModeSession, *, absolute_timeout: timedelta, now: datetime | None = None
+) -> StaffSession | None:
+    """The counsellor's sign-in session parked at the hand-over, while it may still be resumed."""
+    if row.staff_session_id is None:
+        return None
+    parked = session.get(StaffSession, row.staff_session_id)
+    now = now or utcnow()
+    if parked is None or parked.revoked_at is not None or now - parked.created_at > absolute_timeout:
+        return None
+    return parked

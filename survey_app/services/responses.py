@@ -1,0 +1,326 @@
+"""A client's answers: autosave (validated, skip logic re-checked), exactly-once submit, and progress.
+
+Every answer is checked against the questionnaire version the session was started with
+(``validate_answer``); a batch with one bad answer stores nothing. Answers to items that the skip rules hide
+are not stored, and at submit the stored answers of hidden items are removed. A submit carries a key made by
+the client: the same key with the same answers replays the first result, the same key with other answers is
+refused, and a submitted session takes no more answers. Services flush; the view commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from survey_app.db import DbSession
+from survey_app.domain.answers import validate_answer
+from survey_app.domain.questionnaire import Questionnaire
+from survey_app.domain.scoring import hidden_items
+from survey_app.models.assessment import Answer, AssessmentSession, Submission
+from survey_app.models.base import utcnow
+from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.services.audit import record_event
+from survey_app.services.client_forms import unanswered_required
+from survey_app.services.questionnaires import questionnaire_of
+from survey_app.services.scoring import score_session
+
+__all__ = [
+    "MAX_ANSWERS_PER_REQUEST",
+    "AnswerInput",
+    "Problem",
+    "ResponseError",
+    "SaveReport",
+    "SessionClosedError",
+    "SubmitOutcome",
+    "answers_by_version",
+    "parse_answer_entries",
+    "payload_hash",
+    "save_answers",
+    "submit_session",
+]
+
+MAX_ANSWERS_PER_REQUEST = 500
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}\Z")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one answer of a request was refused (``code`` is stable, ``detail`` is for developers)."""
+
+    index: int
+    code: str
+    detail: str
+    item: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The problem as the API shows it."""
+        return {"index": self.index, "item": self.item, "code": self.code, "detail": self.detail}
+
+
+class ResponseError(ValueError):
+    """A request that cannot be stored as sent (422); nothing of it was stored."""
+
+    status = 422
+
+    def __init__(self, code: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(code)
+        self.code = code
+        self.problems = list(problems)
+
+
+class SessionClosedError(ResponseError):
+    """The session is submitted or cancelled: it takes no more answers (409)."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    """One answer to store: the session's questionnaire version, the item and the value (None clears it)."""
+
+    version: QuestionnaireVersion
+    item_id: str
+    value: Any
+
+    def canonical(self) -> list[Any]:
+        """The answer as plain data, for the submit payload hash."""
+        return [self.version.key, self.version.version, self.item_id, self.value]
+
+
+@dataclass
+class SaveReport:
+    """What a save did: items stored or cleared, and items not stored because the skip rules hide them."""
+
+    saved: list[tuple[str, str]] = field(default_factory=list)
+    hidden: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """The submission (the first one, when replayed) and whether this request replayed it."""
+
+    submission: Submission
+    replayed: bool
+
+
+def _versions(assessment: AssessmentSession) -> dict[tuple[str, int], QuestionnaireVersion]:
+    return {
+        (given.questionnaire_version.key, given.questionnaire_version.version): given.questionnaire_version
+        for given in assessment.questionnaires
+    }
+
+
+def parse_answer_entries(assessment: AssessmentSession, entries: Any) -> list[AnswerInput]:
+    """Check the shape of ``[{"questionnaire", "version", "item", "value"}, ...]`` and each answer's value."""
+    if not isinstance(entries, list):
+        raise ResponseError("answers_not_a_list")
+    if len(entries) > MAX_ANSWERS_PER_REQUEST:
+        raise ResponseError("too_many_answers")
+    versions = _versions(assessment)
+    parsed, problems = [], []
+    for index, entry in enumerate(entries):
+        result = _parse_entry(index, entry, versions)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            parsed.append(result)
+    if problems:
+        raise ResponseError("invalid_answers", problems)
+    return parsed
+
+
+def _parse_entry(
+    index: int, entry: Any, versions: Mapping[tuple[str, int], QuestionnaireVersion]
+) -> AnswerInput | Problem:
+    if not isinstance(entry, dict) or set(entry) != {"questionnaire", "version", "item", "value"}:
+        return Problem(index, "bad_shape", "expected keys questionnaire, version, item, value")
+    key, number, item_id = entry["questionnaire"], entry["version"], entry["item"]
+    row = versions.get((key, number)) if isinstance(key, str) and type(number) is int else None
+    if row is None:
+        return Problem(index, "unknown_questionnaire", "this questionnaire is not in the session")
+    item = questionnaire_of(row).items_by_id.get(item_id) if isinstance(item_id, str) else None
+    if item is None:
+        return Problem(index, "unknown_item", f"{row.key} v{row.version} has no such item")
+    problem = validate_answer(item, entry["value"])
+    if problem is not None:
+        return Problem(index, "invalid_value", problem, item.id)
+    value = entry["value"]
+    return AnswerInput(row, item.id, None if value in ([], "") else value)
+
+
+def payload_hash(entries: Sequence[AnswerInput]) -> str:
+    """SHA-256 of the answers a submit carries, independent of their order."""
+    canonical = sorted((entry.canonical() for entry in entries), key=lambda e: json.dumps(e[:3]))
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dict[int, dict[str, Any]]:
+    """The stored answers of a session: questionnaire version id -> item id -> value."""
+    grouped: dict[int, dict[str, Any]] = defaultdict(dict)
+    rows = session.execute(
+        select(Answer.questionnaire_version_id, Answer.item_id, Answer.value).where(
+            Answer.session_id == assessment.id
+        )
+    )
+    for version_id, item_id, value in rows:
+        grouped[version_id][item_id] = value
+    return grouped
+
+
+def _lock_open_session(session: DbSession, assessment: AssessmentSession) -> None:
+    session.refresh(assessment, with_for_update=True)
+    if assessment.status != "open":
+        raise SessionClosedError(f"session_{assessment.status}")
+
+
+def save_answers(
+    session: DbSession, assessment: AssessmentSession, entries: Sequence[AnswerInput]
+) -> SaveReport:
+    """Store (upsert) or clear the answers; answers to items the skip rules hide are left out."""
+    _lock_open_session(session, assessment)
+    report = SaveReport()
+    stored = answers_by_version(session, assessment)
+    by_version: dict[int, dict[str, AnswerInput]] = defaultdict(dict)
+    for entry in entries:
+        by_version[entry.version.id][entry.item_id] = entry  # the last answer to an item wins
+    now = utcnow()
+    for version_id, incoming in by_version.items():
+        version = next(iter(incoming.values())).version
+        merged = {**stored.get(version_id, {}), **{i: e.value for i, e in incoming.items()}}
+        hidden = hidden_items(questionnaire_of(version), {k: v for k, v in merged.items() if v is not None})
+        upserts: list[AnswerInput] = []
+        clears: list[AnswerInput] = []
+        for item_id, entry in incoming.items():
+            label = (version.key, item_id)
+            if entry.value is not None and item_id in hidden:
+                report.hidden.append(label)
+                continue
+            (clears if entry.value is None else upserts).append(entry)
+            report.saved.append(label)
+        _upsert(session, assessment.id, version_id, upserts, now)
+        if clears:
+            session.execute(
+                delete(Answer).where(
+                    Answer.session_id == assessment.id,
+                    Answer.questionnaire_version_id == version_id,
+                    Answer.item_id.in_([entry.item_id for entry in clears]),
+                )
+            )
+    assessment.updated_at = now
+    session.flush()
+    return report
+
+
+def _upsert(
+    session: DbSession, session_id: int, version_id: int, entries: Sequence[AnswerInput], now: Any
+) -> None:
+    if not entries:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Answer).values(
+        [
+            {
+                "session_id": session_id,
+                "questionnaire_version_id": version_id,
+                "item_id": entry.item_id,
+                "value": entry.value,
+                "answered_at": now,
+                "updated_at": now,
+            }
+            for entry in entries
+        ]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["session_id", "questionnaire_version_id", "item_id"],
+        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+    )
+    session.execute(statement)
+
+
+def _missing_required(session: DbSession, assessment: AssessmentSession) -> list[Problem]:
+    stored = answers_by_version(session, assessment)
+    problems = []
+    for given in assessment.questionnaires:
+        questionnaire: Questionnaire = questionnaire_of(given.questionnaire_version)
+        answers = stored.get(given.questionnaire_version_id, {})
+        hidden = hidden_items(questionnaire, answers)
+        for item_id in unanswered_required(questionnaire, answers, hidden):
+            problems.append(Problem(given.position, "required", "this question needs an answer", item_id))
+    return problems
+
+
+def _remove_hidden_answers(session: DbSession, assessment: AssessmentSession) -> int:
+    stored = answers_by_version(session, assessment)
+    removed = 0
+    for given in assessment.questionnaires:
+        answers = stored.get(given.questionnaire_version_id, {})
+        hidden = hidden_items(questionnaire_of(given.questionnaire_version), answers) & set(answers)
+        if hidden:
+            session.execute(
+                delete(Answer).where(
+                    Answer.session_id == assessment.id,
+                    Answer.questionnaire_version_id == given.questionnaire_version_id,
+                    Answer.item_id.in_(sorted(hidden)),
+                )
+            )
+            removed += len(hidden)
+    return removed
+
+
+def submit_session(
+    session: DbSession, assessment: AssessmentSession, key: str, entries: Sequence[AnswerInput]
+) -> SubmitOutcome:
+    """Submit once: store the last answers, drop hidden ones, record the submission, score; replay a retry."""
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
+        raise ResponseError("bad_idempotency_key")
+    digest = payload_hash(entries)
+    session.refresh(assessment, with_for_update=True)
+    earlier = session.scalar(select(Submission).where(Submission.idempotency_key == key))
+    if earlier is not None:
+        if earlier.session_id != assessment.id or earlier.payload_hash != digest:
+            raise ResponseError("idempotency_key_reused")
+        return SubmitOutcome(earlier, replayed=True)
+    if entries:
+        save_answers(session, assessment, entries)
+    _lock_open_session(session, assessment)
+    problems = _missing_required(session, assessment)
+    if problems:
+        raise ResponseError("required_unanswered", problems)
+    removed = _remove_hidden_answers(session, assessment)
+    now = utcnow()
+    submission = Submission(
+        session_id=assessment.id, idempotency_key=key, payload_hash=digest, received_at=now
+    )
+    session.add(submission)
+    assessment.status, assessment.submitted_at = "submitted", now
+    session.flush()
+    score_session(session, assessment)
+    _audit_submit(session, assessment, removed)
+    return SubmitOutcome(submission, replayed=False)
+
+
+def _audit_submit(session: DbSession, assessment: AssessmentSession, removed: int) -> None:
+    answered = sum(len(values) for values in answers_by_version(session, assessment).values())
+    record_event(
+        session,
+        "session.submit",
+        actor_type="client",
+        object_type="assessment_session",
+        object_id=assessment.public_id,
+        details={
+            "client_id": assessment.client_id,
+            "answers": answered,
+            "hidden_removed": removed,
+            "questionnaires": len(assessment.questionnaires),
+        },
+    )

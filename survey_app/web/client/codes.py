@@ -1,0 +1,87 @@
+"""Opening the questionnaires on the client's own phone: type the one-time code, or open the QR link.
+
+The link's token is traded at once: ``GET /client/c/<token>`` keeps it only in the new session cookie and
+redirects to a page without it, where one tap (a POST, so link previews cannot use it up) redeems it.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from survey_app.extensions import db
+from survey_app.services.access_codes import redeem
+from survey_app.services.client_access import end_client_mode, open_client_mode
+from survey_app.web.client import bp
+from survey_app.web.client.guard import client_mode_lookup, enter_client_mode
+from survey_app.web.client.messages import code_problem
+
+#: Flask-session key holding a link token between the link and the tap that redeems it.
+LINK_TOKEN_KEY = "client_link_token"
+
+
+def _page(error: str | None = None, code: str | None = None) -> str:
+    return render_template(
+        "client/enter_code.html",
+        page_title=_("Start your questionnaires"),
+        error=error,
+        code=code,
+        from_link=LINK_TOKEN_KEY in session,
+        client_mode=None,
+        with_script=False,
+    )
+
+
+@bp.route("/start", methods=["GET", "POST"])
+def enter_code() -> Response | str | tuple[str, int]:
+    """Type a code (or confirm an opened link); a right code opens that client's questionnaires here."""
+    if request.method == "GET":
+        return _page()
+    ip = request.remote_addr or "unknown"
+    secret = current_app.config["SECRET_KEY"]
+    link_token = session.get(LINK_TOKEN_KEY) if request.form.get("from_link") else None
+    typed = request.form.get("code", "")[:40]
+    if isinstance(link_token, str):
+        redemption = redeem(db.session, secret=secret, ip=ip, link_token=link_token)
+    else:
+        redemption = redeem(db.session, secret=secret, ip=ip, code=typed)
+    if redemption.outcome != "ok" or redemption.assessment is None:
+        db.session.commit()  # keep the failed attempt: it counts towards the limit
+        session.pop(LINK_TOKEN_KEY, None)
+        message, status = code_problem(redemption.outcome)
+        return _page(message, typed if redemption.outcome == "wrong" else None), status
+    earlier = client_mode_lookup()
+    if earlier is not None and earlier.state != "ended":
+        end_client_mode(db.session, earlier.row, "replaced")
+    assessment = redemption.assessment
+    token, _row = open_client_mode(db.session, assessment, via="code", ip=ip)
+    language = assessment.language
+    db.session.commit()
+    enter_client_mode(token, language)
+    return redirect(url_for("client.welcome"))
+
+
+@bp.get("/c/<token>")
+def open_link(token: str) -> Response:
+    """The QR code's link: keep the token in a fresh session cookie and leave this address at once."""
+    session.clear()
+    session[LINK_TOKEN_KEY] = token[:100]
+    return redirect(url_for("client.enter_code"))
+
+
+@bp.get("/closed")
+def closed() -> Response:
+    """No questionnaires open in this browser (closed for privacy, stopped, or never started)."""
+    why = request.args.get("why")
+    response = make_response(
+        render_template(
+            "client/closed.html",
+            page_title=_("Questionnaires"),
+            why=why if why in ("expired", "stopped") else None,
+            client_mode=None,
+            with_script=False,
+        )
+    )
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

@@ -1,0 +1,170 @@
+"""Client mode itself: lock and unlock, leave with the counsellor's password, stop on a phone, keep alive,
+and the language and display choices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import login_user
+from werkzeug.wrappers import Response
+
+from survey_app.extensions import db
+from survey_app.i18n import SUPPORTED_LANGUAGES, page_language
+from survey_app.models.base import utcnow
+from survey_app.models.client_access import ClientModeSession
+from survey_app.models.people import StaffUser
+from survey_app.services import accounts
+from survey_app.services.client_access import (
+    end_client_mode,
+    lock_client_mode,
+    parked_staff_session,
+    rotate_client_mode_token,
+)
+from survey_app.web.auth.session import SESSION_VERSION_KEY
+from survey_app.web.client import bp
+from survey_app.web.client.context import (
+    PREFERENCES,
+    client_mode_row,
+    current_assessment,
+    preferences,
+    safe_client_path,
+)
+from survey_app.web.client.guard import CLIENT_PREFS_KEY, enter_client_mode
+from survey_app.web.client.messages import password_problem
+
+CLEAR_SITE_DATA = '"cache", "storage"'
+
+
+def _clearing(response: Response) -> Response:
+    """Ask the browser to drop anything it kept of this origin (the offline copy of answers included)."""
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
+
+
+@bp.post("/lock")
+def lock() -> Response:
+    """Lock the screen now (the client stepped away, or the page saw no use); the answers are hidden."""
+    row = client_mode_row()
+    if row.via == "code":
+        return close()
+    if row.locked_at is None:
+        lock_client_mode(db.session, row, reason="client")
+        db.session.commit()
+    return redirect(url_for("client.locked"))
+
+
+@bp.get("/locked")
+def locked() -> Response | str:
+    """The lock screen: nothing of the client on it."""
+    if client_mode_row().locked_at is None:
+        return redirect(url_for("client.welcome"))
+    return _clearing(make_response(_locked_page()))
+
+
+def _locked_page(error: str | None = None) -> str:
+    return render_template(
+        "client/locked.html", page_title=_("Locked"), error=error, client_mode=None, with_script=False
+    )
+
+
+def _counsellor_password_ok(row: ClientModeSession) -> tuple[StaffUser | None, str | None]:
+    """The counsellor who handed over, when the posted password is theirs; else a message."""
+    staff = db.session.get(StaffUser, row.started_by) if row.started_by else None
+    if staff is None:
+        return None, password_problem("no_counsellor")
+    password = request.form.get("password", "")[: accounts.MAX_PASSWORD_LENGTH * 4]
+    result = accounts.authenticate(db.session, staff.email, password, ip=request.remote_addr)
+    db.session.commit()  # the failed-attempt count and the audit event are kept either way
+    if not result.ok:
+        return None, password_problem(result.outcome)
+    return staff, None
+
+
+@bp.post("/unlock")
+def unlock() -> Response | tuple[str, int]:
+    """The counsellor's password unlocks the screen for the same client, with a new session id."""
+    row = client_mode_row()
+    staff, problem = _counsellor_password_ok(row)
+    if staff is None:
+        return _locked_page(problem), 403
+    token = rotate_client_mode_token(db.session, row)
+    language, prefs = page_language(), preferences()
+    db.session.commit()
+    enter_client_mode(token, language, prefs)
+    return redirect(url_for("client.welcome"))
+
+
+@bp.route("/leave", methods=["GET", "POST"])
+def leave() -> Response | str | tuple[str, int]:
+    """End client mode with the counsellor's password and go back to their own pages."""
+    row = client_mode_row()
+    if request.method == "GET":
+        return render_template("client/leave.html", page_title=_("End client mode"), client_mode=None)
+    staff, problem = _counsellor_password_ok(row)
+    if staff is None:
+        template = "client/locked.html" if row.locked_at else "client/leave.html"
+        return render_template(
+            template, page_title=_("End client mode"), error=problem, client_mode=None
+        ), 403
+    config = current_app.config
+    parked = parked_staff_session(
+        db.session, row, absolute_timeout=timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"])
+    )
+    end_client_mode(db.session, row, "left")
+    target = row.return_path or url_for("home.index")
+    session.clear()
+    if parked is None or not staff.is_active:
+        db.session.commit()
+        flash(_("Client mode has ended. Please sign in again."), "info")
+        return _clearing(redirect(url_for("auth.sign_in", next=target)))
+    parked.revoked_at = utcnow()
+    accounts.start_staff_session(
+        db.session, staff, ip=request.remote_addr, user_agent=request.user_agent.string
+    )
+    db.session.commit()
+    login_user(staff)
+    session[SESSION_VERSION_KEY] = staff.session_version
+    return _clearing(redirect(target))
+
+
+@bp.post("/close")
+def close() -> Response:
+    """On a phone: stop for now (the answers are kept); a new code carries on."""
+    end_client_mode(db.session, client_mode_row(), "closed")
+    db.session.commit()
+    session.clear()
+    return _clearing(redirect(url_for("client.closed", why="stopped")))
+
+
+@bp.post("/keepalive")
+def keepalive() -> tuple[str, int]:
+    """The page is in use (the guard has already noted it); nothing else to do."""
+    return "", 204
+
+
+@bp.post("/language")
+def language() -> Response:
+    """Switch the language of the interface and of the questionnaire texts."""
+    chosen = request.form.get("language", "")
+    if chosen in SUPPORTED_LANGUAGES:
+        session["language"] = chosen
+        assessment = current_assessment()
+        if assessment.status == "open" and assessment.language != chosen:
+            assessment.language = chosen  # the language the answers are given in (last chosen)
+            db.session.commit()
+    return redirect(safe_client_path(request.form.get("next")))
+
+
+@bp.post("/display")
+def display() -> Response | tuple[str, int]:
+    """Larger text and high contrast, kept for this client-mode session."""
+    prefs = preferences()
+    for name in PREFERENCES:
+        if name in request.form:
+            prefs[name] = request.form[name] == "on"
+    session[CLIENT_PREFS_KEY] = prefs
+    if request.accept_mimetypes.best == "application/json":
+        return "", 204
+    return redirect(safe_client_path(request.form.get("next")))

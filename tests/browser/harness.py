@@ -1,0 +1,215 @@
+"""What the browser tests share: the app served on a free port, data prepared on the server side, axe-core,
+screenshots, and the counsellor's hand-over done in the browser."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from playwright.sync_api import Page
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer
+
+from survey_app.extensions import db
+from survey_app.models import Answer, AssessmentSession, Client, StaffUser
+from survey_app.services import accounts
+from survey_app.services.access_codes import issue_code
+from survey_app.services.client_access import start_or_resume
+from survey_app.services.questionnaires import find_version
+from survey_app.web.auth.session import SESSION_VERSION_KEY
+from tests.client.support import build_world
+from tests.conftest import staff_password_hash
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).with_name("artifacts")
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
+_tags = itertools.count(1)
+
+
+@dataclass
+class World:
+    """What a browser test needs to know of the client it works with."""
+
+    client_code: str
+    counsellor_id: int
+    counsellor_email: str
+
+
+class ByteCounter:
+    """WSGI middleware counting what the server sends (status line, headers and body) since the last reset."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sent = 0
+        self.paths: list[str] = []
+        self.sizes: dict[str, int] = {}
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        self.sent, self.paths, self.sizes = 0, [], {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        path = environ.get("PATH_INFO", "")
+        self.paths.append(path)
+
+        def count(size: int) -> None:
+            self.sent += size
+            self.sizes[path] = self.sizes.get(path, 0) + size
+
+        def counting_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            count(len(status) + 11 + sum(len(name) + len(value) + 4 for name, value in headers) + 2)
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, counting_start)
+        try:
+            for chunk in body:
+                count(len(chunk))
+                yield chunk
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+
+@dataclass
+class Live:
+    """The app under test, served on a free port, with helpers that prepare data on the server side."""
+
+    app: Flask
+    url: str
+    server: BaseWSGIServer
+    counter: ByteCounter
+    _worlds: list[World] = field(default_factory=list)
+
+    def world(self, keys: tuple[str, ...] = ("who5", "tablet_form")) -> World:
+        """A new client with a counsellor, at a programme whose timepoints give these questionnaires."""
+        tag = f"B{next(_tags)}{secrets.token_hex(2).upper()}"
+        with self.app.app_context():
+            versions = [find_version(db.session, key) for key in keys]
+            built = build_world(
+                db.session,
+                [v for v in versions if v is not None],
+                tag=tag,
+                password_hash=staff_password_hash(),
+            )
+            result = World(built.client.code, built.counsellor.id, built.counsellor.email)
+            db.session.commit()
+        return result
+
+    def staff_cookie(self, world: World) -> dict[str, Any]:
+        """A signed-in session cookie for the world's counsellor (as after sign-in)."""
+        with self.app.app_context():
+            user = db.session.get(StaffUser, world.counsellor_id)
+            assert user is not None
+            token = accounts.start_staff_session(db.session, user, ip="127.0.0.1", user_agent="browser test")
+            version = user.session_version
+            db.session.commit()
+        serializer = self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
+        value = serializer.dumps({"_user_id": token, "_fresh": True, SESSION_VERSION_KEY: version})
+        return {"name": self.app.config["SESSION_COOKIE_NAME"], "value": value, "url": self.url}
+
+    def issue_code(self, world: World) -> str:
+        """A one-time code for the client's phone, as the counsellor would read it out."""
+        with self.app.app_context():
+            client = db.session.scalar(select(Client).where(Client.code == world.client_code))
+            staff = db.session.get(StaffUser, world.counsellor_id)
+            assert client is not None and staff is not None
+            timepoint = client.programme.timepoints[0]
+            assessment = start_or_resume(db.session, client, timepoint, mode="own_device", staff=staff)
+            issued = issue_code(db.session, assessment, secret=self.app.config["SECRET_KEY"], staff=staff)
+            db.session.commit()
+        return issued.code
+
+    def session_state(self, world: World) -> tuple[str | None, dict[str, Any]]:
+        """The status of the client's session and its stored answers."""
+        with self.app.app_context():
+            client = db.session.scalar(select(Client).where(Client.code == world.client_code))
+            assert client is not None
+            assessment = db.session.scalar(
+                select(AssessmentSession).where(AssessmentSession.client_id == client.id)
+            )
+            if assessment is None:
+                return None, {}
+            rows = db.session.execute(
+                select(Answer.item_id, Answer.value).where(Answer.session_id == assessment.id)
+            )
+            answers = {item: value for item, value in rows}
+            status = assessment.status
+            db.session.rollback()
+        return status, answers
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a full-page screenshot of the current state under tests/browser/artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+AXE_RESULTS: dict[str, int] = {}
+
+
+def check_axe(page: Page, label: str) -> None:
+    """Run axe-core (WCAG 2.0/2.1 A and AA rules) on the page: zero violations allowed."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values:
+                ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']});
+            return r.violations.map(
+                v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}));
+        }"""
+    )
+    AXE_RESULTS[label] = len(result)
+    assert result == [], f"axe found WCAG violations on {label}: {json.dumps(result, indent=1)}"
+
+
+def hand_over_in_browser(page: Page, live: Live, world: World) -> None:
+    """The counsellor, signed in on the tablet, presses "Fill in on this tablet" (the hand-over form)."""
+    page.context.add_cookies([live.staff_cookie(world)])
+    page.goto("/client/start")
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    page.evaluate(
+        """([action, token]) => {
+            const form = document.createElement('form');
+            form.method = 'post';
+            form.action = action;
+            for (const [name, value] of [['csrf_token', token], ['return_to', '/']]) {
+                const input = document.createElement('input');
+                input.type = 'hidden'; input.name = name; input.value = value;
+                form.appendChild(input);
+            }
+            document.body.appendChild(form);
+            form.submit();
+        }""",
+        [f"/client-mode/start/{world.client_code}", token],
+    )
+    page.wait_for_url("**/client/")
+
+
+def wait_until_sent(page: Page) -> None:
+    """Wait until every answer kept on the device has reached the server."""
+    page.wait_for_function(
+        """() => {
+            const config = document.getElementById('client-config');
+            if (!config || !window.AnswerStore) { return true; }
+            return AnswerStore.all(JSON.parse(config.textContent).session).then(rs => rs.every(r => r.sent));
+        }"""
+    )

@@ -1,0 +1,118 @@
+"""Nothing is lost: a reload resumes, answers given offline are kept on the device and sent on reconnect,
+and an idle screen locks, hides the answers and clears the device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.harness import TABLET, Live, check_axe, hand_over_in_browser, shot, wait_until_sent
+from tests.client.support import PASSWORD
+
+PENDING = "Saved on this tablet, not yet sent."
+COUNT_ON_DEVICE = """() => new Promise(resolve => {
+    const open = indexedDB.open('client-answers');
+    open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains('answers')) { resolve(0); return; }
+        const count = db.transaction('answers').objectStore('answers').count();
+        count.onsuccess = () => resolve(count.result);
+    };
+})"""
+
+
+def _start_who5(page: Page) -> None:
+    page.get_by_role("link", name="Start").click()
+    page.get_by_role("button", name="Start").click()
+
+
+def _answer(page: Page, label: str) -> None:
+    page.get_by_role("radio", name=label).check()
+
+
+def test_a_reload_resumes_on_the_same_screen_and_another_device_carries_on(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    _start_who5(page)
+    _answer(page, "At no time")
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "All of the time")
+    wait_until_sent(page)
+    page.reload()
+    assert page.url.endswith("/client/q/0/2")
+    expect(page.get_by_role("radio", name="All of the time")).to_be_checked()
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_role("radio", name="At no time")).to_be_checked()
+    other = open_page(TABLET)  # the same session resumed on another tablet
+    hand_over_in_browser(other, live, world)
+    expect(other.get_by_role("link", name="Continue")).to_be_visible()
+    other.get_by_role("link", name="Continue").click()
+    assert other.url.endswith("/client/q/0/3")
+
+
+def test_answers_given_offline_are_kept_on_the_tablet_and_sent_on_reconnect(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    _start_who5(page)
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    _answer(page, "Some of the time")
+    wait_until_sent(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "Most of the time")
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "Less than half of the time")
+    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    shot(page, "tablet-offline-pending")
+    assert live.session_state(world)[1] == {"who5_cheerful": 1}
+    page.reload()  # offline: the service worker serves the page kept on the device
+    assert page.url.endswith("/client/q/0/3")
+    expect(page.get_by_role("radio", name="Less than half of the time")).to_be_checked()
+    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_role("radio", name="Most of the time")).to_be_checked()
+    page.context.set_offline(False)
+    expect(page.locator("[data-save-status]")).to_have_text("Your answers are saved.")
+    wait_until_sent(page)
+    assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 4, "who5_active": 2}
+
+
+@pytest.mark.http_errors(403)  # the wrong password
+def test_an_idle_screen_locks_hides_the_answers_and_clears_the_device(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 0.05  # three seconds
+    try:
+        _start_who5(page)
+        _answer(page, "Some of the time")
+        expect(page.locator("[data-save-status]")).to_have_text("Your answers are saved.")
+        assert page.evaluate(COUNT_ON_DEVICE) == 1
+        expect(page.get_by_role("alert")).to_contain_text("Are you still there?")
+        page.wait_for_url("**/client/locked")
+    finally:
+        live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 10
+    expect(page.get_by_role("heading", name="This screen is locked")).to_be_visible()
+    expect(page.get_by_text("Some of the time")).to_have_count(0)
+    assert page.evaluate(COUNT_ON_DEVICE) == 0
+    check_axe(page, "tablet: locked")
+    shot(page, "tablet-locked")
+    page.goto("/client/q/0/1")
+    assert page.url.endswith("/client/locked")  # the server locked the mode too
+    page.get_by_label("Counsellor's password").fill("wrong password")
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("alert")).to_contain_text("That password is not right")
+    page.get_by_label("Counsellor's password").fill(PASSWORD)
+    page.get_by_role("button", name="Unlock").click()
+    page.wait_for_url("**/client/")
+    expect(page.get_by_role("link", name="Continue")).to_be_visible()

@@ -1,0 +1,137 @@
+"""The client's own phone: typing the code or opening the QR link, wrong and expired codes, the limit."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from survey_app.models import ClientAccessCode, ClientCodeAttempt, ClientModeSession
+from survey_app.models.base import utcnow
+from survey_app.services.access_codes import MAX_FAILED_ATTEMPTS, issue_code
+from survey_app.services.client_access import start_or_resume
+from survey_app.web.client.guard import CLIENT_MODE_KEY
+from tests.client.fixtures import page_csrf, sign_in
+from tests.client.support import TabletWorld
+
+
+def _issue(client: FlaskClient, db: SQLAlchemy, world: TabletWorld) -> str:
+    """A counsellor gives a code and reads it out; the phone is a new browser afterwards."""
+    sign_in(client, db, world.counsellor)
+    page = client.post(f"/client-mode/code/{world.client.code}", data={"csrf_token": page_csrf(client)})
+    code = re.search(r">([A-Z0-9]{4}-[A-Z0-9]{4})<", page.get_data(as_text=True))
+    assert code
+    with client.session_transaction() as session:
+        session.clear()
+    return code.group(1)
+
+
+def _enter(client: FlaskClient, code: str) -> TestResponse:
+    return client.post("/client/start", data={"csrf_token": page_csrf(client), "code": code})
+
+
+def test_the_right_code_opens_the_questionnaires_on_the_phone(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    response = _enter(client, code.lower())
+    assert response.status_code == 302 and response.location.endswith("/client/")
+    with client.session_transaction() as session:
+        assert CLIENT_MODE_KEY in session and "_user_id" not in session
+    assert "There are 2 short questionnaires" in client.get("/client/").get_data(as_text=True)
+    row = db.session.scalar(select(ClientModeSession))
+    assert row is not None and row.via == "code" and row.started_by is None
+    tools = client.get("/client/").get_data(as_text=True)
+    assert "Stop for now" in tools and "Pause and lock" not in tools
+
+
+def test_a_wrong_expired_or_used_code_is_explained_and_counted(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    wrong = _enter(client, "ZZZZ-ZZZZ")
+    assert wrong.status_code == 400 and "This code is not right" in wrong.get_data(as_text=True)
+    row = db.session.scalar(select(ClientAccessCode))
+    assert row is not None
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    row.created_at = row.expires_at - timedelta(minutes=30)
+    db.session.flush()
+    expired = _enter(client, code)
+    assert expired.status_code == 410 and "This code has expired" in expired.get_data(as_text=True)
+    row.expires_at = utcnow() + timedelta(minutes=5)
+    db.session.flush()
+    assert _enter(client, code).status_code == 302
+    with client.session_transaction() as session:
+        session.clear()
+    used = _enter(client, code)
+    assert used.status_code == 410 and "already been used" in used.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ClientCodeAttempt)) == 3
+    assert db.session.scalar(select(func.count()).select_from(ClientModeSession)) == 1
+
+
+def test_too_many_wrong_codes_block_the_address_for_a_while(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        assert _enter(client, "ZZZZ-ZZZZ").status_code == 400
+    blocked = _enter(client, code)
+    assert blocked.status_code == 429 and "Too many tries" in blocked.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert CLIENT_MODE_KEY not in session
+
+
+def test_the_link_leaves_the_address_bar_at_once_and_a_tap_opens_the_questionnaires(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    assessment = start_or_resume(
+        db.session, world.client, world.timepoints[0], mode="own_device", staff=world.counsellor
+    )
+    secret = client.application.config["SECRET_KEY"]
+    issued = issue_code(db.session, assessment, secret=secret, staff=world.counsellor)
+    opened = client.get(f"/client/c/{issued.link_token}")
+    assert opened.status_code == 302 and opened.location.endswith("/client/start")
+    assert issued.link_token not in opened.location
+    page = client.get("/client/start").get_data(as_text=True)
+    assert "Tap the button to begin" in page and issued.link_token not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    started = client.post("/client/start", data={"csrf_token": token.group(1), "from_link": "1"})
+    assert started.location.endswith("/client/")
+    with client.session_transaction() as session:
+        session.clear()
+    client.get(f"/client/c/{issued.link_token}")
+    again = client.post("/client/start", data={"csrf_token": page_csrf(client), "from_link": "1"})
+    assert again.status_code == 410
+
+
+def test_a_phone_left_idle_closes_for_privacy_and_a_new_code_carries_on(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    _enter(client, code)
+    row = db.session.scalar(select(ClientModeSession))
+    assert row is not None
+    row.last_seen_at = utcnow() - timedelta(minutes=11)
+    db.session.flush()
+    response = client.get("/client/")
+    assert response.location.endswith("/client/closed?why=expired")
+    assert "For your privacy" in client.get(response.location).get_data(as_text=True)
+    db.session.refresh(row)
+    assert row.end_reason == "expired"
+
+
+def test_stopping_for_now_on_a_phone_ends_client_mode_without_a_password(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    _enter(client, code)
+    response = client.post("/client/close", data={"csrf_token": page_csrf(client, "/client/")})
+    assert response.location.endswith("/client/closed?why=stopped")
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+    with client.session_transaction() as session:
+        assert CLIENT_MODE_KEY not in session

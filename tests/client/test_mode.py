@@ -1,0 +1,157 @@
+"""Client mode on the server: lock, unlock and leave with the counsellor's password, idle expiry, stopping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import select
+
+from survey_app.models import AssessmentSession, ClientModeSession, StaffSession
+from survey_app.models.base import utcnow
+from survey_app.services.client_access import MAX_CLIENT_MODE_AGE
+from survey_app.web.auth.session import SESSION_VERSION_KEY
+from survey_app.web.client.guard import CLIENT_MODE_KEY
+from tests.client.fixtures import page_csrf
+from tests.client.support import TabletWorld
+from tests.conftest import STAFF_PASSWORD
+
+Handover = Callable[..., AssessmentSession]
+
+
+def _mode(db: SQLAlchemy) -> ClientModeSession:
+    row = db.session.scalar(select(ClientModeSession).order_by(ClientModeSession.id.desc()))
+    assert row is not None
+    db.session.refresh(row)
+    return row
+
+
+def _lock(client: FlaskClient) -> None:
+    response = client.post("/client/lock", data={"csrf_token": page_csrf(client, "/client/")})
+    assert response.location.endswith("/client/locked")
+
+
+def test_locking_hides_everything_until_the_counsellor_unlocks(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    _lock(client)
+    locked = client.get("/client/locked")
+    html = locked.get_data(as_text=True)
+    assert locked.status_code == 200 and locked.mimetype == "text/html" and "This screen is locked" in html
+    assert locked.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert "Well-being" not in html and "TAB-" not in html
+    for path in ("/client/", "/client/q/0/1", "/client/review"):
+        assert client.get(path).location.endswith("/client/locked")
+    with client.session_transaction() as session:
+        old_token = session[CLIENT_MODE_KEY]
+    token = page_csrf(client, "/client/locked")
+    wrong = client.post("/client/unlock", data={"csrf_token": token, "password": "not it"})
+    assert wrong.status_code == 403 and "That password is not right" in wrong.get_data(as_text=True)
+    assert _mode(db).locked_at is not None
+    right = client.post("/client/unlock", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    assert right.location.endswith("/client/")
+    with client.session_transaction() as session:
+        assert session[CLIENT_MODE_KEY] != old_token  # a new session id at the hand-over back to the client
+    assert client.get("/client/").status_code == 200 and _mode(db).locked_at is None
+
+
+def test_leaving_needs_the_password_and_resumes_the_counsellors_own_session(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld, hand_over: Handover
+) -> None:
+    hand_over(return_to="/counsellor/clients/ABC")
+    parked_id = _mode(db).staff_session_id
+    assert "For your counsellor" in client.get("/client/leave").get_data(as_text=True)
+    token = page_csrf(client, "/client/leave")
+    wrong = client.post("/client/leave", data={"csrf_token": token, "password": "guess"})
+    assert wrong.status_code == 403 and client.get("/").location.endswith("/client/")
+    right = client.post("/client/leave", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    assert right.location.endswith("/counsellor/clients/ABC")
+    assert right.headers["Clear-Site-Data"] == '"cache", "storage"'
+    row = _mode(db)
+    assert row.ended_at is not None and row.end_reason == "left"
+    parked = db.session.get(StaffSession, parked_id)
+    assert parked is not None
+    db.session.refresh(parked)
+    assert parked.revoked_at is not None  # the old token is worthless; a new sign-in session was started
+    with client.session_transaction() as session:
+        assert (
+            CLIENT_MODE_KEY not in session
+            and session.get(SESSION_VERSION_KEY) == world.counsellor.session_version
+        )
+        assert session["_user_id"]
+    assert client.get("/client/").location.endswith("/client/closed")
+
+
+def test_leaving_after_the_counsellor_signed_out_everywhere_asks_for_a_new_sign_in(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    parked = db.session.get(StaffSession, _mode(db).staff_session_id)
+    assert parked is not None
+    parked.revoked_at = utcnow()
+    db.session.flush()
+    token = page_csrf(client, "/client/leave")
+    response = client.post("/client/leave", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    assert "/auth/sign-in" in response.location
+    with client.session_transaction() as session:
+        assert "_user_id" not in session and CLIENT_MODE_KEY not in session
+
+
+def test_an_idle_tablet_locks_on_the_server(client: FlaskClient, db: SQLAlchemy, hand_over: Handover) -> None:
+    hand_over()
+    row = _mode(db)
+    row.last_seen_at = utcnow() - timedelta(minutes=11)
+    db.session.flush()
+    assert client.get("/client/q/0/1").location.endswith("/client/locked")
+    assert _mode(db).locked_at is not None
+
+
+def test_the_idle_timeout_is_configurable(
+    app: Flask, client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    row = _mode(db)
+    row.last_seen_at = utcnow() - timedelta(minutes=3)
+    db.session.flush()
+    app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 2
+    try:
+        assert client.get("/client/").location.endswith("/client/locked")
+    finally:
+        app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 10
+
+
+def test_client_mode_ends_after_its_maximum_age(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    row = _mode(db)
+    row.created_at = utcnow() - MAX_CLIENT_MODE_AGE - timedelta(minutes=1)
+    db.session.flush()
+    response = client.get("/client/")
+    assert "/client/closed" in response.location
+    assert _mode(db).end_reason == "expired"
+    with client.session_transaction() as session:
+        assert CLIENT_MODE_KEY not in session
+
+
+def test_keepalive_notes_use_and_an_unknown_token_is_forgotten(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    row = _mode(db)
+    row.last_seen_at = utcnow() - timedelta(minutes=5)
+    db.session.flush()
+    assert (
+        client.post("/client/keepalive", data={"csrf_token": page_csrf(client, "/client/")}).status_code
+        == 204
+    )
+    assert utcnow() - _mode(db).last_seen_at < timedelta(minutes=1)
+    with client.session_transaction() as session:
+        session[CLIENT_MODE_KEY] = "forged"
+    assert client.get("/client/").location.endswith("/client/closed")
+    with client.session_transaction() as session:
+        assert CLIENT_MODE_KEY not in session
