@@ -1,0 +1,73 @@
+"""Per-request helpers of the workspace views: who is asking, their scope, today's date, per-object checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+from urllib.parse import urlsplit
+
+from flask import abort, g, request
+from flask_babel import get_timezone
+from flask_login import current_user
+
+from survey_app.extensions import db
+from survey_app.models.base import utcnow
+from survey_app.models.people import Client, StaffUser
+from survey_app.services.audit import record_event
+from survey_app.services.caseload import StaffScope, find_client, local_today, scope_of
+
+
+def staff() -> StaffUser:
+    """The signed-in staff member (the blueprint guard has checked there is one)."""
+    return cast(StaffUser, current_user._get_current_object())
+
+
+def scope() -> StaffScope:
+    """What the signed-in staff member may see (read once per request)."""
+    cached: StaffScope | None = g.get("staff_scope")
+    if cached is None:
+        cached = g.staff_scope = scope_of(db.session, staff())
+    return cached
+
+
+def timezone() -> dt.tzinfo:
+    """The timezone dates are shown in (Flask-Babel's BABEL_DEFAULT_TIMEZONE, UTC unless configured)."""
+    return get_timezone() or dt.UTC
+
+
+def today() -> dt.date:
+    """Today's date in the programme's timezone."""
+    return local_today(utcnow(), timezone())
+
+
+def client_or_404(code: str) -> Client:
+    """The client with this code when the staff member may see it; 404 otherwise (also when missing)."""
+    if not code or len(code) > 32:
+        abort(404)
+    client = find_client(db.session, scope(), code)
+    if client is None:
+        abort(404)
+    return client
+
+
+def audit_view(client: Client, page: str, **details: int | str | bool) -> None:
+    """Record that the staff member viewed a client's data on `page` (ids only)."""
+    record_event(
+        db.session,
+        "client.view",
+        actor_type="staff",
+        actor_id=staff().id,
+        object_type="client",
+        object_id=client.id,
+        ip=request.remote_addr,
+        details={"page": page, **details},
+    )
+
+
+def local_target(target: str | None, default: str) -> str:
+    """`target` when it is a path on this site, else `default` (never an open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return default

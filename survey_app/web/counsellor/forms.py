@@ -1,0 +1,109 @@
+"""Forms of the workspace (CSRF-protected); anchor dates are read by `anchor_dates_from`, one per anchor.
+
+Labels and choice texts are given in the templates and views, translated at request time (the English
+labels here are only defaults).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from survey_app.models.workspace import NOTE_MAX_LENGTH
+from survey_app.services.clients import NAME_MAX_LENGTH
+
+LANGUAGE_CHOICES = [
+    SelectChoice("nl", "Nederlands"),
+    SelectChoice("fr", "Français"),
+    SelectChoice("en", "English"),
+]
+
+
+def _optional_int(value: object) -> int | None:
+    return int(str(value)) if value not in (None, "", "None") and str(value).isdigit() else None
+
+
+class ClientDetailsForm(FlaskForm):
+    """Preferred language, counsellor (site leads choose) and optional names."""
+
+    preferred_language = SelectField("Preferred language", choices=LANGUAGE_CHOICES)
+    counsellor = SelectField("Counsellor", coerce=_optional_int, validate_choice=False)
+    given_name = StringField("Given name (optional)", validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
+    family_name = StringField("Family name (optional)", validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
+
+
+class RegisterForm(ClientDetailsForm):
+    """A new client: site, programme and intake date besides the details."""
+
+    site = SelectField("Site", coerce=_optional_int, validators=[InputRequired()])
+    programme = SelectField("Programme", coerce=_optional_int, validators=[InputRequired()])
+    intake_date = DateField("Intake date", validators=[InputRequired()])
+
+
+class StatusForm(FlaskForm):
+    """A status change and its reason."""
+
+    status = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=NOTE_MAX_LENGTH)])
+
+
+class NoteForm(FlaskForm):
+    """A note on a session."""
+
+    body = TextAreaField("Note", validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)])
+
+
+class AcknowledgeForm(FlaskForm):
+    """The note that acknowledges an alert: what was done or decided."""
+
+    note = TextAreaField(
+        "What did you do or decide?", validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)]
+    )
+    next = HiddenField()
+
+
+class SiteLeadAlertsForm(FlaskForm):
+    """Which alerts site leads receive."""
+
+    site_leads = SelectField(
+        "Site leads of the client's site receive",
+        choices=[
+            SelectChoice("none", "no alerts (only those of clients without a counsellor)"),
+            SelectChoice("urgent", "urgent alerts"),
+            SelectChoice("all", "all alerts"),
+        ],
+    )
+
+
+class RecipientForm(FlaskForm):
+    """A named staff member who also receives alerts."""
+
+    staff = SelectField("Staff member", coerce=_optional_int, validate_choice=False)
+    site = SelectField("Alerts of", coerce=_optional_int, validate_choice=False)
+    severities = SelectField(
+        "Which alerts",
+        choices=[SelectChoice("urgent", "urgent alerts"), SelectChoice("all", "all alerts")],
+    )
+
+
+def anchor_dates_from(
+    form: Mapping[str, str], anchors: Iterable[str]
+) -> tuple[dict[str, dt.date | None], dict[str, str]]:
+    """Dates typed for each anchor (`anchor_<name>`; empty means none) and a message per unreadable one."""
+    dates: dict[str, dt.date | None] = {}
+    errors: dict[str, str] = {}
+    for anchor in anchors:
+        raw = form.get(f"anchor_{anchor}", "").strip()
+        if not raw:
+            dates[anchor] = None
+            continue
+        try:
+            dates[anchor] = dt.date.fromisoformat(raw)
+        except ValueError:
+            errors[anchor] = _("Enter the date as year-month-day, for example 2026-03-15.")
+    return dates, errors

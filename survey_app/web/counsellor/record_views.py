@@ -1,0 +1,147 @@
+"""A client's page, the item-level answers of a session, and notes on sessions."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from survey_app.extensions import db
+from survey_app.i18n import page_language
+from survey_app.models.assessment import AssessmentSession
+from survey_app.models.people import Client
+from survey_app.reports.charts import score_chart_svg
+from survey_app.services.alerts import flag_label
+from survey_app.services.answer_review import session_answers
+from survey_app.services.client_record import ClientRecord, client_record
+from survey_app.services.clients import TRANSITIONS
+from survey_app.services.notes import NoteError, add_note, notes_by_session
+from survey_app.services.outcome_summary import scale_chart
+from survey_app.services.trends import missed_waves
+from survey_app.web.counsellor import bp
+from survey_app.web.counsellor import wording as words
+from survey_app.web.counsellor.context import audit_view, client_or_404, scope, timezone, today
+from survey_app.web.counsellor.forms import AcknowledgeForm, NoteForm, StatusForm
+
+
+def charts_of(record: ClientRecord, language: str) -> dict[tuple[str, str], Markup]:
+    """Every scale's chart as inline SVG (built from escaped text only, so safe to insert)."""
+    texts = words.chart_texts()
+    waves = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    missed = missed_waves(record.schedule)
+    charts = {}
+    for instrument in record.instruments:
+        for trend in instrument.scales:
+            chart = scale_chart(
+                trend, language=language, texts=texts, wave_labels=waves, missed=missed, timezone=timezone()
+            )
+            svg = score_chart_svg(chart, chart_id=f"chart-{instrument.key}-{trend.scale.id}")
+            charts[(instrument.key, trend.scale.id)] = Markup(svg)
+    return charts
+
+
+@bp.get("/clients/<code>")
+def client_page(code: str) -> str:
+    """The client's page: timeline, alerts, profile, scores over time, sessions and history."""
+    client = client_or_404(code)
+    record = client_record(db.session, client, today())
+    language = page_language()
+    page = render_template(
+        "counsellor/client_view.html",
+        record=record,
+        client=client,
+        timepoint=record.next_timepoint,
+        charts=charts_of(record, language),
+        alert_labels={
+            alert.flag.id: flag_label(
+                record.versions[alert.flag.questionnaire_version_id], alert.flag.flag_id, language
+            )
+            for alert in record.alerts
+        },
+        language=language,
+        words=words,
+        status_form=StatusForm(),
+        acknowledge_form=AcknowledgeForm(),
+        transitions=TRANSITIONS.get(client.status, ()),
+        today=today(),
+        scope=scope(),
+        hand_over_ready="client_mode.hand_over" in current_app.view_functions,
+    )
+    audit_view(client, "client_page")
+    db.session.commit()  # after rendering: committing expires the objects the page reads
+    return page
+
+
+def _session_or_404(client: Client, public_id: str) -> AssessmentSession:
+    if len(public_id) != 36:
+        abort(404)
+    assessment = db.session.scalar(
+        select(AssessmentSession).where(
+            AssessmentSession.public_id == public_id, AssessmentSession.client_id == client.id
+        )
+    )
+    if assessment is None:
+        abort(404)
+    return assessment
+
+
+@bp.get("/clients/<code>/sessions/<public_id>")
+def session_page(code: str, public_id: str) -> str:
+    """Item-level answers of one session with the exact question texts and version, and its notes."""
+    client = client_or_404(code)
+    assessment = _session_or_404(client, public_id)
+    language = page_language()
+    questionnaires = session_answers(db.session, assessment, language)
+    notes = notes_by_session(db.session, client.id).get(assessment.id, [])
+    timepoint_label = assessment.timepoint.label if assessment.timepoint else None
+    page = render_template(
+        "counsellor/session_answers.html",
+        client=client,
+        assessment=assessment,
+        timepoint_label=timepoint_label,
+        questionnaires=questionnaires,
+        notes=notes,
+        note_form=NoteForm(),
+        language=language,
+        words=words,
+    )
+    audit_view(client, "session_answers", session=assessment.public_id)
+    db.session.commit()
+    return page
+
+
+@bp.post("/clients/<code>/sessions/<public_id>/notes")
+def add_session_note(code: str, public_id: str) -> Response | tuple[str, int]:
+    """Add a note to a session; on a problem the page comes back with the text kept."""
+    client = client_or_404(code)
+    assessment = _session_or_404(client, public_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            add_note(db.session, scope(), assessment, form.body.data or "", ip=request.remote_addr)
+        except NoteError as error:
+            form.body.errors = [_(str(error))]
+        else:
+            db.session.commit()
+            flash(_("Note saved."), "info")
+            return redirect(
+                url_for("counsellor.session_page", code=client.code, public_id=public_id) + "#notes"
+            )
+    db.session.rollback()
+    language = page_language()
+    return (
+        render_template(
+            "counsellor/session_answers.html",
+            client=client,
+            assessment=assessment,
+            timepoint_label=assessment.timepoint.label if assessment.timepoint else None,
+            questionnaires=session_answers(db.session, assessment, language),
+            notes=notes_by_session(db.session, client.id).get(assessment.id, []),
+            note_form=form,
+            language=language,
+            words=words,
+        ),
+        422,
+    )
