@@ -1,0 +1,267 @@
+"""Research export figures: the long layout of about 1,000,000 answers as CSV, Parquet and SPSS.
+
+The demo seed writes about 280 answers per client, so the demo database of 3,600 clients holds about
+1,000,000 answers (1,015,542 with seed 2026); `--quick` uses the 50-client demo. Every client is given a
+research consent and a project is made once (the export only reads consenting clients).
+
+- `export_long_csv_ratio_vs_dump_sqlite` / `_postgres`: seconds of the long-layout CSV export (counting,
+  reading, pseudonymising, writing, checksum and codebook) divided by the seconds the database's own dump of
+  the same rows takes (`sqlite3 -csv`; PostgreSQL `COPY (SELECT ...) TO STDOUT` through psql). Target: <= 2.
+- `export_long_csv_peak_rss_mb`: peak resident memory of the process that ran the CSV export (its own
+  child, measured with wait4). Target: under 150 MB.
+- `export_parquet_s`, `export_sav_s`: seconds of the same export as Parquet and SPSS (peak memory: note).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.demo_db import CACHE, ROOT, demo_database
+from bench.figures import figure
+
+FULL_CLIENTS = 3600
+QUICK_CLIENTS = 50
+PROJECT = "Benchmark"
+REQUIRED_TABLES = ("consent_records", "export_projects")
+
+
+def _app(url: str, backend: str, clients: int) -> Any:
+    from survey_app import create_app
+
+    instance = CACHE / f"instance-{backend}-{clients}"
+    return create_app("development", DATABASE_URL=url, SURVEY_INSTANCE_PATH=str(instance))
+
+
+def _has_tables(url: str) -> bool:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        return set(REQUIRED_TABLES) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def prepared_database(clients: int, backend: str) -> str:
+    """The demo database with a project and a research consent for every client (rebuilt if its schema is
+    old)."""
+    url = demo_database(clients, backend)
+    if not _has_tables(url):
+        (CACHE / f"demo-{backend}-{clients}.done").unlink(missing_ok=True)
+        url = demo_database(clients, backend)
+    from sqlalchemy import insert, select
+
+    from survey_app.extensions import db
+    from survey_app.models import Client, ConsentRecord, ExportProject, Organisation
+
+    with _app(url, backend, clients).app_context():
+        if db.session.scalar(select(ExportProject.id).where(ExportProject.name == PROJECT)) is None:
+            organisation = db.session.scalars(select(Organisation).order_by(Organisation.id)).first()
+            db.session.add(ExportProject(organisation_id=organisation.id, name=PROJECT))
+        asked = select(ConsentRecord.client_id).where(ConsentRecord.purpose == "research")
+        missing = db.session.scalars(select(Client.id).where(Client.id.not_in(asked))).all()
+        moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        if missing:
+            db.session.execute(
+                insert(ConsentRecord),
+                [
+                    {
+                        "client_id": client_id,
+                        "purpose": "research",
+                        "granted": True,
+                        "text_version": "bench",
+                        "recorded_at": moment,
+                    }
+                    for client_id in missing
+                ],
+            )
+        db.session.commit()
+        db.engine.dispose()
+    return url
+
+
+def child(url: str, backend: str, clients: int, file_format: str, out: str) -> None:
+    """In a child process: run one long-layout export and print its seconds and rows as JSON."""
+    from sqlalchemy import select
+
+    from survey_app.cli.export import render_codebook
+    from survey_app.db import deferred_transaction
+    from survey_app.extensions import db
+    from survey_app.models import ExportProject
+    from survey_app.models.base import utcnow
+    from survey_app.services.exports import (
+        ExportRequest,
+        check_request,
+        load_research_key,
+        project_secret,
+        write_export,
+    )
+
+    app = _app(url, backend, clients)
+    with app.app_context():
+        project = db.session.scalars(select(ExportProject).where(ExportProject.name == PROJECT)).one()
+        selection = check_request(db.session, project, ExportRequest("long", file_format), as_of=utcnow())
+        secret = project_secret(load_research_key(Path(app.instance_path)), project)
+        db.session.commit()
+        start = time.perf_counter()
+        with deferred_transaction(db.session) as reading:
+            outcome = write_export(
+                reading,
+                selection,
+                secret=secret,
+                data_path=Path(out),
+                render_html=render_codebook,
+                fhir_base="https://recovery-outcomes.example/fhir",
+            )
+        seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "rows": outcome.rows}))
+
+
+def measure(url: str, backend: str, clients: int, file_format: str, folder: Path) -> dict[str, float]:
+    """Run an export in its own process; its seconds, rows and peak resident memory (MB)."""
+    out = folder / f"export.{file_format}"
+    command = [sys.executable, "-m", "bench.bench_exports", url, backend, str(clients), file_format, str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"the {file_format} export failed (exit {process.returncode})")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+def dump_sqls(url: str, backend: str, clients: int) -> list[str]:
+    """The database's own queries for the same rows (each answer with its session's facts), as SQL text.
+
+    Two shapes: everything joined in one query, and the sessions computed once (a materialised CTE) then
+    joined with the answers. Each database plans them differently; the baseline is the faster.
+    """
+    from sqlalchemy import Text, cast, select
+
+    from survey_app.extensions import db
+    from survey_app.models import Answer, AssessmentSession, ExportProject
+    from survey_app.models.base import utcnow
+    from survey_app.services.exports import ExportRequest, check_request
+    from survey_app.services.exports.layouts import session_query
+
+    with _app(url, backend, clients).app_context():
+        project = db.session.scalars(select(ExportProject).where(ExportProject.name == PROJECT)).one()
+        selection = check_request(db.session, project, ExportRequest("long", "csv"), as_of=utcnow())
+        joined = (
+            session_query(selection)
+            .add_columns(Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
+            .join(Answer, Answer.session_id == AssessmentSession.id)
+            .where(Answer.questionnaire_version_id.in_(selection.version_ids))
+            .order_by(None)
+            .order_by(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id)
+        )
+        first = session_query(selection).order_by(None).cte("s").prefix_with("MATERIALIZED")
+        materialised = (
+            select(*first.c, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
+            .join(Answer, Answer.session_id == first.c.id)
+            .where(Answer.questionnaire_version_id.in_(selection.version_ids))
+            .order_by(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id)
+        )
+        queries = (joined, materialised)
+        sqls = [str(q.compile(db.engine, compile_kwargs={"literal_binds": True})) for q in queries]
+        db.engine.dispose()
+    return [" ".join(sql.split()) for sql in sqls]
+
+
+def _dump(url: str, backend: str, sql: str, target: Path) -> float:
+    if backend == "sqlite":
+        if shutil.which("sqlite3") is None:
+            raise RuntimeError("the sqlite3 command is missing: apt-get install -y sqlite3")
+        command = ["sqlite3", "-csv", "-header", url.removeprefix("sqlite:///")]
+        stdin = sql + ";\n"
+    else:
+        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        command = ["psql", "-X", "-q", plain, "-c", f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"]
+        stdin = ""
+    start = time.perf_counter()
+    with target.open("w") as handle:
+        subprocess.run(command, input=stdin, stdout=handle, text=True, check=True)
+    return time.perf_counter() - start
+
+
+def dump_seconds(url: str, backend: str, clients: int, folder: Path) -> float:
+    """Seconds the database's own CSV dump of the rows takes (sqlite3 -csv, or COPY ... TO STDOUT)."""
+    return min(_dump(url, backend, sql, folder / "dump.csv") for sql in dump_sqls(url, backend, clients))
+
+
+def _ratio(backend: str, clients: int, folder: Path, rounds: int) -> tuple[dict[str, Any], dict[str, float]]:
+    url = prepared_database(clients, backend)
+    exports = [measure(url, backend, clients, "csv", folder) for _ in range(rounds)]
+    dumps = [dump_seconds(url, backend, clients, folder) for _ in range(rounds)]
+    best = min(exports, key=lambda run: run["seconds"])
+    ratio = best["seconds"] / min(dumps)
+    note = (
+        f"{int(best['rows']):,} answers ({clients:,} demo clients); export {best['seconds']:.2f} s, "
+        f"database dump {min(dumps):.2f} s; best of {rounds}"
+    )
+    return figure(ratio, "x dump time", baseline=None, target=2.0, higher_is_better=False, note=note), best
+
+
+def _postgres_available() -> bool:
+    import psycopg
+
+    from bench.demo_db import POSTGRES_SERVER
+
+    try:
+        psycopg.connect(
+            POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
+        ).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def run(quick: bool) -> dict[str, dict[str, Any]]:
+    """The export figures."""
+    clients = QUICK_CLIENTS if quick else FULL_CLIENTS
+    rounds = 1 if quick else 2
+    figures: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        figures["export_long_csv_ratio_vs_dump_sqlite"], csv_run = _ratio("sqlite", clients, folder, rounds)
+        figures["export_long_csv_peak_rss_mb"] = figure(
+            csv_run["peak_mb"],
+            "MB",
+            baseline=None,
+            target=150,
+            higher_is_better=False,
+            note=f"peak resident memory of the process that exported {int(csv_run['rows']):,} answers as CSV",
+        )
+        if _postgres_available():
+            figures["export_long_csv_ratio_vs_dump_postgres"], _ = _ratio("postgres", clients, folder, rounds)
+        else:
+            print("  PostgreSQL is not reachable: no PostgreSQL figure", file=sys.stderr)
+        url = prepared_database(clients, "sqlite")
+        for file_format in ("parquet", "sav"):
+            result = measure(url, "sqlite", clients, file_format, folder)
+            figures[f"export_{file_format}_s"] = figure(
+                result["seconds"],
+                "s",
+                baseline=None,
+                target=None,
+                higher_is_better=False,
+                note=f"{int(result['rows']):,} answers, long layout, SQLite; "
+                f"peak memory {result['peak_mb']:.0f} MB",
+            )
+    return figures
+
+
+if __name__ == "__main__":
+    child(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])

@@ -1,0 +1,287 @@
+"""SPSS `.sav` and Stata `.dta`, streamed: pyreadstat writes the dictionary, rows are appended as they come.
+
+pyreadstat (ReadStat) only writes a whole data frame, which would hold every row in memory. So it writes a
+one-row template carrying the full dictionary (names, variable labels, value labels, formats, measures, string
+widths); the template row is replaced by the real rows, encoded the way ReadStat encodes them, and the row
+count (and, in Stata, the offsets of the sections after the data) are patched at the end. Memory stays flat.
+
+- SPSS: system file with bytecode compression (what SPSS writes by default), UTF-8, bias 100.
+- Stata: format 118 (Stata 14 and later), numbers as doubles, text as strN (N <= 2045 bytes); a longer text
+  value is cut at a character boundary and counted (the codebook says so).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from survey_app.exports.names import spss_names, stata_names
+from survey_app.exports.table import NUMBER, TEXT, Row, Variable, WriteResult, cut_utf8
+
+SAV_LABEL_BYTES = 256
+SAV_VALUE_LABEL_BYTES = 120
+DTA_LABEL_CHARACTERS = 80
+DTA_MAX_STRING = 2045
+DTA_VERSION = 14  # file format 118
+
+
+class TemplateError(RuntimeError):
+    """The dictionary pyreadstat wrote is not laid out as expected (a pyreadstat change)."""
+
+
+def _template_frame(variables: Sequence[Variable], names: dict[str, str], max_width: int) -> Any:
+    import pandas as pd
+
+    data: dict[str, list[Any]] = {}
+    for variable in variables:
+        if variable.kind == TEXT:
+            data[names[variable.name]] = ["x" * min(variable.width, max_width)]
+        else:
+            data[names[variable.name]] = [0.0]
+    return pd.DataFrame(data)
+
+
+def _labels(variables: Sequence[Variable], names: dict[str, str], limit: int) -> dict[str, str | None]:
+    return {names[v.name]: cut_utf8(v.label, limit).decode("utf-8") for v in variables if v.label}
+
+
+def _value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[str, dict[float, str]]:
+    return {
+        names[v.name]: {
+            float(code): cut_utf8(text, SAV_VALUE_LABEL_BYTES).decode("utf-8")
+            for code, text in v.value_labels.items()
+        }
+        for v in variables
+        if v.value_labels and v.kind == NUMBER
+    }
+
+
+# ---------------------------------------------------------------- SPSS
+_SAV_MISSING = struct.pack("<Q", 0xFFEFFFFFFFFFFFFF)
+_SPACES = b" " * 8
+
+
+def _sav_storage(width: int) -> int:
+    """Bytes a string of `width` takes in a case (ReadStat's layout: 252-byte very long string segments)."""
+    if width > 255:
+        segments = (width + 251) // 252
+        return (segments - 1) * 256 + ((width - (segments - 1) * 252) + 7) // 8 * 8
+    return (width + 7) // 8 * 8
+
+
+def _sav_dictionary_end(data: bytes) -> int:
+    """Offset of the first case: just after the dictionary termination record."""
+    if data[:4] != b"$FL2":
+        raise TemplateError("not an SPSS system file")
+    position = 176
+    read = struct.Struct("<i").unpack_from
+    while True:
+        (record,) = read(data, position)
+        position += 4
+        if record == 2:
+            has_label, missing = read(data, position + 4)[0], read(data, position + 8)[0]
+            position += 28
+            if has_label:
+                position += 4 + (read(data, position)[0] + 3) // 4 * 4
+            position += abs(missing) * 8
+        elif record == 3:
+            (count,) = read(data, position)
+            position += 4
+            for _ in range(count):
+                position += 8
+                position += (data[position] + 1 + 7) // 8 * 8
+        elif record == 4:
+            position += 4 + 4 * read(data, position)[0]
+        elif record == 6:
+            position += 4 + 80 * read(data, position)[0]
+        elif record == 7:
+            size, count = read(data, position + 4)[0], read(data, position + 8)[0]
+            position += 12 + size * count
+        elif record == 999:
+            return position + 4
+        else:
+            raise TemplateError(f"unexpected SPSS record type {record}")
+
+
+class _SavCompressor:
+    """SPSS bytecode compression: a command byte per 8-byte unit, in blocks of eight commands."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.commands = bytearray()
+        self.units: list[bytes] = []
+
+    def add(self, command: int, unit: bytes | None = None) -> None:
+        self.commands.append(command)
+        if unit is not None:
+            self.units.append(unit)
+        if len(self.commands) == 8:
+            self.out.write(bytes(self.commands))
+            self.out.write(b"".join(self.units))
+            self.commands.clear()
+            self.units.clear()
+
+    def finish(self) -> None:
+        self.commands.append(252)  # end of data
+        self.out.write(bytes(self.commands.ljust(8, b"\0")))
+        self.out.write(b"".join(self.units))
+
+
+def _sav_number(packer: _SavCompressor, value: Any) -> None:
+    if value is None:
+        packer.add(255)
+        return
+    number = float(value)
+    if number.is_integer() and -100 < number < 152:
+        packer.add(int(number) + 100)
+    else:
+        packer.add(253, struct.pack("<d", number))
+
+
+def _sav_text(packer: _SavCompressor, value: Any, width: int, storage: int, result: WriteResult) -> None:
+    encoded = b"" if value is None else str(value).encode("utf-8")
+    if len(encoded) > width:
+        encoded = cut_utf8(str(value), width)
+        result.truncated_values += 1
+    if width > 255:
+        pieces = [encoded[start : start + 255] for start in range(0, len(encoded), 255)]
+        encoded = b"".join(piece.ljust(256, b" ") for piece in pieces)
+    padded = encoded.ljust(storage, b" ")
+    for start in range(0, storage, 8):
+        unit = padded[start : start + 8]
+        if unit == _SPACES:
+            packer.add(254)
+        else:
+            packer.add(253, unit)
+
+
+def write_sav(
+    variables: Sequence[Variable], rows: Iterable[Row], path: Path, *, file_label: str = ""
+) -> WriteResult:
+    """Write an SPSS system file with variable labels, value labels and formats, streaming the rows."""
+    import pyreadstat
+
+    names = spss_names(variables)
+    pyreadstat.write_sav(
+        _template_frame(variables, names, 32767),
+        str(path),
+        file_label=file_label[:64],
+        column_labels=_labels(variables, names, SAV_LABEL_BYTES),
+        variable_value_labels=_value_labels(variables, names),
+        variable_format={
+            names[v.name]: f"F{max(8, v.decimals + 3)}.{v.decimals}" if v.kind == NUMBER else f"A{v.width}"
+            for v in variables
+        },
+        variable_measure={names[v.name]: v.measure for v in variables},
+        missing_ranges={
+            names[v.name]: [float(code) for code in v.missing_codes]
+            for v in variables
+            if v.kind == NUMBER and 0 < len(v.missing_codes) <= 3
+        },
+        row_compress=True,
+    )
+    template = path.read_bytes()
+    start = _sav_dictionary_end(template)
+    (case_units,) = struct.unpack_from("<i", template, 68)
+    expected = sum(8 if v.kind == NUMBER else _sav_storage(min(v.width, 32767)) for v in variables)
+    if case_units * 8 != expected:
+        raise TemplateError(f"SPSS case size {case_units * 8} bytes, expected {expected}")
+    result = WriteResult()
+    layout = [(v.kind == NUMBER, min(v.width, 32767), _sav_storage(min(v.width, 32767))) for v in variables]
+    with path.open("r+b") as out:
+        out.truncate(start)
+        out.seek(start)
+        packer = _SavCompressor(out)
+        for row in rows:
+            for value, (numeric, width, storage) in zip(row, layout, strict=True):
+                if numeric:
+                    _sav_number(packer, value)
+                else:
+                    _sav_text(packer, value, width, storage, result)
+            result.rows += 1
+        packer.finish()
+        out.seek(80)
+        out.write(struct.pack("<i", result.rows))
+    return result
+
+
+# ---------------------------------------------------------------- Stata
+_DTA_MISSING_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0000000000000))[0]
+_DTA_DOUBLE = 65526
+
+
+def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
+    """(position of the map, the 14 map offsets, position of N, number of variables) of a 118 file."""
+    if not data.startswith(b"<stata_dta><header><release>118</release>"):
+        raise TemplateError("not a Stata 118 file")
+    map_at = data.index(b"</header><map>") + len(b"</header><map>")
+    offsets = list(struct.unpack_from("<14Q", data, map_at))
+    n_at = data.index(b"<N>") + 3
+    (variables,) = struct.unpack_from("<H", data, data.index(b"<K>") + 3)
+    return map_at, offsets, n_at, variables
+
+
+def write_dta(
+    variables: Sequence[Variable], rows: Iterable[Row], path: Path, *, file_label: str = ""
+) -> WriteResult:
+    """Write a Stata 118 file with variable labels and value labels, streaming the rows."""
+    import pyreadstat
+
+    names = stata_names(variables)
+    pyreadstat.write_dta(
+        _template_frame(variables, names, DTA_MAX_STRING - 1),
+        str(path),
+        file_label=file_label[:80],
+        column_labels={
+            k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
+        },
+        variable_value_labels=_value_labels(variables, names),
+        version=DTA_VERSION,
+    )
+    template = path.read_bytes()
+    map_at, offsets, n_at, count = _dta_layout(template)
+    types = struct.unpack_from(f"<{count}H", template, offsets[2] + len(b"<variable_types>"))
+    widths = [min(v.width, DTA_MAX_STRING - 1) for v in variables]
+    expected = tuple(
+        _DTA_DOUBLE if v.kind == NUMBER else width for v, width in zip(variables, widths, strict=True)
+    )
+    if types != expected:
+        raise TemplateError(f"Stata variable types {types}, expected {expected}")
+    row_format = struct.Struct("<" + "".join("d" if t == _DTA_DOUBLE else f"{t}s" for t in types))
+    data_start = offsets[9] + len(b"<data>")
+    data_end = offsets[10] - len(b"</data>")
+    tail = template[data_end:]
+    result = WriteResult()
+    text_columns = [
+        (index, width)
+        for index, (v, width) in enumerate(zip(variables, widths, strict=True))
+        if v.kind == TEXT
+    ]
+    number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
+    with path.open("r+b") as out:
+        out.truncate(data_start)
+        out.seek(data_start)
+        pack = row_format.pack
+        for row in rows:
+            cells = list(row)
+            for index in number_columns:
+                cells[index] = _DTA_MISSING_DOUBLE if cells[index] is None else float(cells[index])
+            for index, width in text_columns:
+                encoded = b"" if cells[index] is None else str(cells[index]).encode("utf-8")
+                if len(encoded) > width:
+                    encoded = cut_utf8(str(cells[index]), width)
+                    result.truncated_values += 1
+                cells[index] = encoded
+            out.write(pack(*cells))
+            result.rows += 1
+        out.write(tail)
+        shift = result.rows * row_format.size - (data_end - data_start)
+        for index in (10, 11, 12, 13):
+            offsets[index] += shift
+        out.seek(map_at)
+        out.write(struct.pack("<14Q", *offsets))
+        out.seek(n_at)
+        out.write(struct.pack("<Q", result.rows))
+    return result

@@ -1,0 +1,73 @@
+"""What every writer takes: the variables of a table, and rows as tuples in the same order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A row: one value per variable; None is missing.
+Row = tuple[Any, ...]
+
+NUMBER = "number"
+TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column: its name, label, kind (number or text), storage width and value labels."""
+
+    name: str
+    label: str
+    kind: str = NUMBER
+    #: Longest value in bytes (UTF-8) for text variables; SPSS and Stata store text at this width.
+    width: int = 0
+    #: Whole numbers only (stored as integers in Parquet).
+    integer: bool = False
+    decimals: int = 0
+    value_labels: Mapping[int, str] = field(default_factory=dict)
+    #: Codes that mean "rather not say": declared as user-missing values in SPSS (at most three).
+    missing_codes: tuple[int, ...] = ()
+    measure: str = "scale"
+    #: Text whose values can never start a spreadsheet formula (keys checked by the database, hex digests).
+    formula_safe: bool = False
+    #: What the codebook says about the variable beyond its name and label.
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in (NUMBER, TEXT):
+            raise ValueError(f"variable {self.name}: kind must be {NUMBER!r} or {TEXT!r}")
+        if self.kind == TEXT and self.width < 1:
+            raise ValueError(f"text variable {self.name} needs a width of at least 1 byte")
+
+
+@dataclass
+class WriteResult:
+    """What a writer wrote: rows, cells neutralised (CSV) or text values cut to width (SPSS, Stata)."""
+
+    rows: int = 0
+    neutralised_cells: int = 0
+    truncated_values: int = 0
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def counted(rows: Iterable[Row], on_progress: ProgressCallback | None, every: int = 5000) -> Iterator[Row]:
+    """Pass rows through, calling `on_progress(rows so far)` every `every` rows and at the end."""
+    count = 0
+    for row in rows:
+        yield row
+        count += 1
+        if on_progress is not None and count % every == 0:
+            on_progress(count)
+    if on_progress is not None:
+        on_progress(count)
+
+
+def cut_utf8(text: str, limit: int) -> bytes:
+    """The UTF-8 bytes of `text`, cut to at most `limit` bytes without splitting a character."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return encoded
+    return encoded[:limit].decode("utf-8", errors="ignore").encode("utf-8")

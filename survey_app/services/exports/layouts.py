@@ -1,0 +1,367 @@
+"""The long layout (one row per answer) and the scores layout (one row per scale per session), streamed.
+
+Each reads one query ordered by session (`yield_per`: a server-side cursor on PostgreSQL, a stepping statement
+on SQLite), keeps one session's rows at a time to put them in questionnaire order, and yields tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, func, select
+
+from survey_app.db import DbSession
+from survey_app.domain.questionnaire import ItemType, Questionnaire
+from survey_app.exports.table import NUMBER, Row, Variable
+from survey_app.models.assessment import Answer, AssessmentSession, Score
+from survey_app.models.people import Client, ClientIdentity
+from survey_app.models.programme import Programme, Site, Timepoint
+from survey_app.services.exports.columns import (
+    YES_NO,
+    SessionFacts,
+    administration_variables,
+    answer_value,
+    decode_raw,
+    identifier_columns,
+    identifier_variables,
+    key_text,
+    pseudonym_variable,
+    session_facts,
+    session_numbers,
+    session_variables,
+    text,
+    value_text_width,
+    whole,
+)
+from survey_app.services.exports.selection import Selection, session_conditions
+from survey_app.services.questionnaires import questionnaire_of
+
+BATCH = 5000
+
+
+@dataclass
+class Table:
+    """A layout ready to write: its variables, its rows (an iterator, read once) and how many to expect."""
+
+    variables: list[Variable]
+    rows: Iterator[Row]
+    expected_rows: int
+    questionnaires: dict[int, Questionnaire]
+    notes: list[str] = field(default_factory=list)
+
+
+def questionnaires_of(selection: Selection) -> dict[int, Questionnaire]:
+    """Version id -> the stored questionnaire, for every version in scope."""
+    return {row.id: questionnaire_of(row) for row in selection.versions}
+
+
+def session_query(selection: Selection) -> Select[*tuple[Any, ...]]:
+    """The sessions of the selection with what every row repeats, ordered by session id."""
+    numbered = session_numbers()
+    query = (
+        select(
+            AssessmentSession.id,
+            Client.id,
+            Client.intake_date,
+            Site.code,
+            Programme.key,
+            Timepoint.key,
+            numbered.c.number,
+            AssessmentSession.submitted_at,
+            *identifier_columns(selection.project),
+            AssessmentSession.language,
+            AssessmentSession.mode,
+        )
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .join(Programme, Programme.id == Client.programme_id)
+        .outerjoin(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
+        .join(numbered, numbered.c.session_id == AssessmentSession.id)
+        .where(*session_conditions(selection))
+        .order_by(AssessmentSession.id)
+    )
+    if selection.project.allow_identifiers:
+        query = query.outerjoin(ClientIdentity, ClientIdentity.client_id == Client.id)
+    return query
+
+
+def session_ids(selection: Selection) -> Select[*tuple[Any, ...]]:
+    """Ids of the sessions of the selection (for IN (...))."""
+    return (
+        select(AssessmentSession.id)
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .where(*session_conditions(selection))
+    )
+
+
+def _stream(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Any]:
+    """Rows of a Core query, fetched in batches (a server-side cursor on PostgreSQL)."""
+    result = session.connection().execute(query.execution_options(yield_per=BATCH))
+    try:
+        for partition in result.partitions():
+            yield from partition
+    finally:
+        result.close()
+
+
+def _stream_plain(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Any]:
+    """Rows of a query whose columns need no conversion (integers and text), as the driver gives them.
+
+    SQLite steps through the result as it is fetched, so its cursor is read directly (SQLAlchemy's row
+    objects cost more than the query); PostgreSQL uses a server-side cursor through `_stream`.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from _stream(session, query)
+        return
+    result = connection.execute(query)
+    cursor = result.cursor
+    try:
+        while batch := cursor.fetchmany(BATCH):
+            yield from batch
+    finally:
+        result.close()
+
+
+def _count(session: DbSession, query: Select[*tuple[Any, ...]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+class _Sessions:
+    """Walks the session stream in step with rows ordered by session id (a merge join)."""
+
+    def __init__(self, session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> None:
+        self.rows = _stream(session, session_query(selection))
+        self.facts_of = session_facts(selection.project, pseudonym)
+        self.split = 8 + len(identifier_columns(selection.project))
+
+    def find(self, session_id: int) -> tuple[SessionFacts, tuple[Any, ...]]:
+        """The facts and the (language, mode) of the session with this id."""
+        for record in self.rows:
+            if record[0] == session_id:
+                return self.facts_of(*record[1 : self.split]), tuple(record[self.split :])
+        raise LookupError(f"session {session_id} is not in the selection")
+
+
+# ---------------------------------------------------------------- long
+def answers_query(selection: Selection) -> Select[*tuple[Any, ...]]:
+    """One row per answer of the selection, by session, questionnaire version and item id (an index)."""
+    return (
+        select(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
+        .where(
+            Answer.session_id.in_(session_ids(selection)),
+            Answer.questionnaire_version_id.in_(selection.version_ids),
+        )
+        .order_by(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id)
+    )
+
+
+def long_variables(selection: Selection, questionnaires: dict[int, Questionnaire]) -> list[Variable]:
+    """Columns of the long layout."""
+    project = selection.project
+    return [
+        pseudonym_variable(),
+        *identifier_variables(project),
+        *session_variables(project),
+        key_text("questionnaire", "Questionnaire key", 40),
+        whole("version", "Questionnaire version", measure="ordinal"),
+        key_text("item", "Item id (see the codebook for its text and value labels)", 64),
+        Variable("value", "Raw answer code or number (dates: days since intake)", NUMBER),
+        text(
+            "value_text",
+            "Answer that is not a single number: codes of a multiple choice as 1;3, ISO date"
+            + (", free text" if project.allow_free_text else ""),
+            value_text_width(questionnaires, project),
+        ),
+        whole("declined", "1 when the code is a declared 'rather not say' option", measure="nominal"),
+        *administration_variables(),
+    ]
+
+
+def long_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
+    """The long layout: one row per answer."""
+    questionnaires = questionnaires_of(selection)
+    query = answers_query(selection)
+    variables = long_variables(selection, questionnaires)
+    rows = _long_rows(session, selection, query, questionnaires, pseudonym)
+    notes = [] if selection.project.allow_free_text else ["Free-text answers are left out (not allowed)."]
+    return Table(variables, rows, _count(session, query), questionnaires, notes)
+
+
+def _long_rows(
+    session: DbSession,
+    selection: Selection,
+    query: Select[*tuple[Any, ...]],
+    questionnaires: dict[int, Questionnaire],
+    pseudonym: Callable[[int], str],
+) -> Iterator[Row]:
+    project = selection.project
+    sessions = _Sessions(session, selection, pseudonym)
+    plans = {vid: _ItemPlan(q, project.allow_free_text) for vid, q in questionnaires.items()}
+    calendar = project.allow_calendar_dates
+    current_session = current_version = -1
+    facts: SessionFacts | None = None
+    plan = _ItemPlan(None, False)
+    head: Row = ()
+    tail: Row = ()
+    for session_id, version_id, item_id, raw in _stream_plain(session, query):
+        if version_id != current_version or session_id != current_session:
+            yield from plan.flush()
+            if session_id != current_session:
+                facts, tail = sessions.find(session_id)
+                current_session = session_id
+            current_version, plan = version_id, plans[version_id]
+            assert facts is not None
+            head = (*facts.values, plan.key, plan.version)
+        found = plan.items.get(item_id)
+        if found is None:
+            continue  # not asked in this version, or free text that is not allowed: never exported
+        index, item, missing = found
+        if raw is not None and raw.isdigit():  # the common case: a code or a number
+            code = int(raw)
+            plan.slots[index] = (*head, item_id, code, None, 1 if code in missing else 0, *tail)
+            continue
+        assert facts is not None
+        value = answer_value(item, decode_raw(raw), facts.intake, calendar)
+        plan.slots[index] = (*head, item_id, value.number, value.text, value.declined, *tail)
+    yield from plan.flush()
+
+
+class _ItemPlan:
+    """One questionnaire version's items in published order, and the rows of the current group by position."""
+
+    def __init__(self, questionnaire: Questionnaire | None, free_text: bool) -> None:
+        self.key = questionnaire.key if questionnaire else ""
+        self.version = questionnaire.version if questionnaire else 0
+        items = questionnaire.items if questionnaire else ()
+        self.items = {
+            item.id: (index, item, item.missing_codes)
+            for index, item in enumerate(items)
+            if free_text or item.type is not ItemType.TEXT
+        }
+        self.slots: list[Row | None] = [None] * len(items)
+
+    def flush(self) -> Iterator[Row]:
+        """The rows of the current group in item order; then an empty group."""
+        if not any(self.slots):
+            return
+        for row in self.slots:
+            if row is not None:
+                yield row
+        self.slots = [None] * len(self.slots)
+
+
+def _flush(pending: list[tuple[int, Row]]) -> Iterator[Row]:
+    pending.sort(key=_first)
+    for _, row in pending:
+        yield row
+    pending.clear()
+
+
+def _first(entry: tuple[int, Row]) -> int:
+    return entry[0]
+
+
+# ---------------------------------------------------------------- scores
+def scores_query(selection: Selection) -> Select[*tuple[Any, ...]]:
+    """One row per stored scale score of the selection, ordered by session and version."""
+    return (
+        select(
+            Score.session_id,
+            Score.questionnaire_version_id,
+            Score.scale_id,
+            Score.value,
+            Score.band,
+            Score.prorated,
+            Score.missing_count,
+            Score.scorer_version,
+        )
+        .where(
+            Score.session_id.in_(session_ids(selection)),
+            Score.questionnaire_version_id.in_(selection.version_ids),
+        )
+        .order_by(Score.session_id, Score.questionnaire_version_id, Score.scale_id)
+    )
+
+
+def scores_variables(selection: Selection) -> list[Variable]:
+    """Columns of the scores layout."""
+    project = selection.project
+    return [
+        pseudonym_variable(),
+        *identifier_variables(project),
+        *session_variables(project),
+        key_text("questionnaire", "Questionnaire key", 40),
+        whole("version", "Questionnaire version", measure="ordinal"),
+        key_text("scale", "Scale id (see the codebook for its scoring rule)", 64),
+        Variable("value", "Scale score (empty: not scored, too many items missing)", NUMBER, decimals=3),
+        key_text("band", "Band id of the score (see the codebook for its label and range)", 64),
+        Variable(
+            "prorated",
+            "1 when missing items were imputed",
+            NUMBER,
+            integer=True,
+            value_labels=YES_NO,
+            measure="nominal",
+        ),
+        whole("missing_count", "Items missing when scoring"),
+        text("scorer_version", "Version of the scorer that computed the score", 40),
+        *administration_variables(),
+    ]
+
+
+def scores_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
+    """The scores layout: one row per scale per session."""
+    questionnaires = questionnaires_of(selection)
+    query = scores_query(selection)
+    return Table(
+        scores_variables(selection),
+        _score_rows(session, selection, query, questionnaires, pseudonym),
+        _count(session, query),
+        questionnaires,
+    )
+
+
+def _score_rows(
+    session: DbSession,
+    selection: Selection,
+    query: Select[*tuple[Any, ...]],
+    questionnaires: dict[int, Questionnaire],
+    pseudonym: Callable[[int], str],
+) -> Iterator[Row]:
+    sessions = _Sessions(session, selection, pseudonym)
+    order = {
+        vid: {scale.id: index for index, scale in enumerate(q.scales)} for vid, q in questionnaires.items()
+    }
+    current = (-1, -1)
+    facts = tail = None
+    pending: list[tuple[int, Row]] = []
+    for session_id, version_id, scale_id, value, band, prorated, missing, scorer in _stream(session, query):
+        if (session_id, version_id) != current:
+            yield from _flush(pending)
+            if session_id != current[0]:
+                facts, tail = sessions.find(session_id)
+            current = (session_id, version_id)
+        assert facts is not None and tail is not None
+        questionnaire = questionnaires[version_id]
+        pending.append(
+            (
+                order[version_id].get(scale_id, len(order[version_id])),
+                (
+                    *facts.values,
+                    questionnaire.key,
+                    questionnaire.version,
+                    scale_id,
+                    value,
+                    band,
+                    int(prorated),
+                    missing,
+                    scorer,
+                    *tail,
+                ),
+            )
+        )
+    yield from _flush(pending)

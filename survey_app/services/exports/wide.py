@@ -1,0 +1,477 @@
+"""The wide layout: one row per client, columns per timepoint (`who5_percentage_t0`, `..._t3m`, ...).
+
+Versions of a questionnaire share a column only where the later version declares its scores (or, for items,
+the item) comparable with the earlier one (`comparable_with`), joined transitively; an item also needs the
+same type and codes. Otherwise the later version gets its own columns, `<key>_v<N>_<scale>_<timepoint>` and
+`<item>_v<N>_<timepoint>`; the codebook lists every join and every split. Column names follow the versions in
+scope, never the data, so they are the same in every export with the same filters.
+
+Clients are read in batches of `CLIENTS_PER_BATCH` (keyset on the client id), so memory stays flat. Sessions
+outside the schedule (no timepoint) have no column here: they are in the long and scores layouts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+
+from survey_app.db import DbSession
+from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
+from survey_app.exports.table import NUMBER, Row, Variable
+from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
+from survey_app.models.people import Client, ClientIdentity
+from survey_app.models.programme import Programme, Site, Timepoint
+from survey_app.questionnaires.diff import scores_comparable
+from survey_app.services.exports.columns import (
+    answer_value,
+    decode_raw,
+    identifier_columns,
+    identifier_variables,
+    multiple_choice_width,
+    option_labels,
+    pseudonym_variable,
+    text,
+    whole,
+)
+from survey_app.services.exports.layouts import Table, questionnaires_of
+from survey_app.services.exports.selection import Selection, session_conditions
+
+CLIENTS_PER_BATCH = 200
+
+
+class _Groups:
+    """Union-find over hashable nodes; the representative is the smallest node."""
+
+    def __init__(self) -> None:
+        self.parent: dict[Any, Any] = {}
+
+    def find(self, node: Any) -> Any:
+        self.parent.setdefault(node, node)
+        while self.parent[node] != node:
+            node = self.parent[node]
+        return node
+
+    def join(self, a: Any, b: Any) -> None:
+        first, second = sorted((self.find(a), self.find(b)))
+        self.parent[second] = first
+
+
+@dataclass
+class _Plan:
+    """Where each value goes: column index per (version id, scale or item id, timepoint key)."""
+
+    variables: list[Variable] = field(default_factory=list)
+    scores: dict[tuple[int, str, str], tuple[int, int | None]] = field(default_factory=dict)
+    items: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    sessions: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, variable: Variable) -> int:
+        self.variables.append(variable)
+        return len(self.variables) - 1
+
+
+def _scale_groups(versions: Sequence[Questionnaire], scale_id: str) -> _Groups:
+    groups = _Groups()
+    having = [q for q in versions if scale_id in q.scales_by_id]
+    for newer in having:
+        groups.find(newer.version)
+        for older in having:
+            if older.version < newer.version and scores_comparable(newer, older.version, scale_id):
+                groups.join(newer.version, older.version)
+    return groups
+
+
+def _same_item(a: Item, b: Item) -> bool:
+    return (a.type, [(o.code, o.missing) for o in a.options], a.minimum, a.maximum) == (
+        b.type,
+        [(o.code, o.missing) for o in b.options],
+        b.minimum,
+        b.maximum,
+    )
+
+
+def _item_groups(versions: Sequence[Questionnaire]) -> _Groups:
+    groups = _Groups()
+    by_version = {q.version: q for q in versions}
+    for newer in versions:
+        for item in newer.items:
+            groups.find((newer.version, item.id))
+        for declaration in newer.comparable_with:
+            older = by_version.get(declaration.version)
+            if older is None:
+                continue
+            for item in newer.items:
+                before = older.items_by_id.get(declaration.items.get(item.id, item.id))
+                if before is not None and _same_item(before, item):
+                    groups.join((newer.version, item.id), (older.version, before.id))
+    return groups
+
+
+def _prefix(name: str, version: int, lowest: int) -> str:
+    return name if version == lowest else f"{name}_v{version}"
+
+
+def _plan_key(
+    plan: _Plan,
+    versions: list[tuple[int, Questionnaire]],
+    present: set[tuple[str, int]],
+    timepoints: list[str],
+    selection: Selection,
+) -> None:
+    language = selection.request.label_language
+    questionnaires = [q for _, q in versions]
+    ids = {q.version: vid for vid, q in versions}
+    lowest = min(ids)
+    key = questionnaires[0].key
+    title = localise(questionnaires[0].short_title, language)
+    scale_ids = list(dict.fromkeys(scale.id for q in questionnaires for scale in q.scales))
+    for scale_id in scale_ids:
+        groups = _scale_groups(questionnaires, scale_id)
+        members: dict[int, list[int]] = defaultdict(list)
+        for q in questionnaires:
+            if scale_id in q.scales_by_id:
+                members[groups.find(q.version)].append(q.version)
+        for first, group in sorted(members.items()):
+            if len(group) > 1:
+                plan.notes.append(
+                    f"{key} {scale_id}: versions {', '.join(map(str, group))} joined (declared comparable)"
+                )
+            elif len(members) > 1:
+                plan.notes.append(
+                    f"{key} {scale_id}: version {first} in columns of its own (not declared comparable)"
+                )
+            _plan_scale(
+                plan,
+                [(ids[v], by_version(questionnaires, v)) for v in group],
+                scale_id,
+                _prefix(key, first, lowest),
+                title,
+                present,
+                timepoints,
+                language,
+            )
+    if selection.request.include_items:
+        _plan_items(plan, versions, present, timepoints, selection, lowest)
+
+
+def by_version(questionnaires: Sequence[Questionnaire], version: int) -> Questionnaire:
+    """The questionnaire with this version number."""
+    return next(q for q in questionnaires if q.version == version)
+
+
+def _plan_scale(
+    plan: _Plan,
+    group: list[tuple[int, Questionnaire]],
+    scale_id: str,
+    prefix: str,
+    title: str,
+    present: set[tuple[str, int]],
+    timepoints: list[str],
+    language: str,
+) -> None:
+    latest = group[-1][1]
+    scale = latest.scale(scale_id)
+    label = localise(scale.label, language)
+    versions = [q.version for _, q in group]
+    for tp in timepoints:
+        if not any((tp, vid) in present for vid, _ in group):
+            continue
+        value = plan.add(
+            Variable(
+                f"{prefix}_{scale_id}_{tp}",
+                f"{title}: {label} [{tp}]",
+                NUMBER,
+                decimals=max(scale.precision, 2),
+                details={
+                    "questionnaire": latest.key,
+                    "versions": versions,
+                    "scale": scale_id,
+                    "timepoint": tp,
+                },
+            )
+        )
+        band = None
+        if scale.bands:
+            band = plan.add(
+                text(
+                    f"{prefix}_{scale_id}_band_{tp}",
+                    f"{title}: {label}, band [{tp}]",
+                    64,
+                    questionnaire=latest.key,
+                    versions=versions,
+                    scale=scale_id,
+                    timepoint=tp,
+                )
+            )
+        for vid, _ in group:
+            plan.scores[(vid, scale_id, tp)] = (value, band)
+
+
+def _plan_items(
+    plan: _Plan,
+    versions: list[tuple[int, Questionnaire]],
+    present: set[tuple[str, int]],
+    timepoints: list[str],
+    selection: Selection,
+    lowest: int,
+) -> None:
+    language = selection.request.label_language
+    groups = _item_groups([q for _, q in versions])
+    ids = {q.version: vid for vid, q in versions}
+    members: dict[tuple[int, str], list[tuple[int, Item]]] = defaultdict(list)
+    for _, q in versions:
+        for item in q.items:
+            if item.type is ItemType.TEXT and not selection.project.allow_free_text:
+                continue
+            members[groups.find((q.version, item.id))].append((q.version, item))
+    for (first, first_id), group in members.items():
+        item = group[-1][1]
+        name = (
+            first_id if first_id.startswith(f"{versions[0][1].key}_") else f"{versions[0][1].key}_{first_id}"
+        )
+        name = _prefix(name, first, lowest)
+        for tp in timepoints:
+            if not any((tp, ids[v]) in present for v, _ in group):
+                continue
+            column = plan.add(_item_variable(f"{name}_{tp}", item, tp, language, [v for v, _ in group]))
+            for v, member in group:
+                plan.items[(ids[v], member.id, tp)] = column
+
+
+def _item_variable(name: str, item: Item, tp: str, language: str, versions: list[int]) -> Variable:
+    label = f"{localise(item.text, language)} [{tp}]"
+    details = {"item": item.id, "versions": versions, "timepoint": tp, "type": item.type.value}
+    if item.type is ItemType.MULTIPLE_CHOICE:
+        return text(name, label, multiple_choice_width(item), **details)
+    if item.type is ItemType.TEXT:
+        return text(name, label, min(item.max_length * 4, 32767), **details)
+    return Variable(
+        name,
+        label,
+        NUMBER,
+        integer=True,
+        value_labels=option_labels(item, language),
+        measure="nominal" if item.type is ItemType.YES_NO else "ordinal" if item.type.is_choice else "scale",
+        missing_codes=tuple(sorted(item.missing_codes)),
+        details={**details, "missing_codes": sorted(item.missing_codes)},
+    )
+
+
+def _in_scope(selection: Selection) -> Any:
+    return AssessmentSession.id.in_(
+        select(SessionQuestionnaire.session_id).where(
+            SessionQuestionnaire.questionnaire_version_id.in_(selection.version_ids)
+        )
+    )
+
+
+def _scheduled(selection: Selection) -> list[Any]:
+    return [*session_conditions(selection), AssessmentSession.timepoint_id.is_not(None), _in_scope(selection)]
+
+
+def _present(session: DbSession, selection: Selection) -> tuple[list[str], set[tuple[str, int]]]:
+    rows = session.execute(
+        select(
+            Timepoint.key,
+            Programme.key,
+            Timepoint.position,
+            SessionQuestionnaire.questionnaire_version_id,
+        )
+        .distinct()
+        .select_from(AssessmentSession)
+        .join(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
+        .join(Programme, Programme.id == Timepoint.programme_id)
+        .join(SessionQuestionnaire, SessionQuestionnaire.session_id == AssessmentSession.id)
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .where(
+            *_scheduled(selection),
+            SessionQuestionnaire.questionnaire_version_id.in_(selection.version_ids),
+        )
+    ).all()
+    ordered = sorted({(programme, position, key) for key, programme, position, _ in rows})
+    timepoints = list(dict.fromkeys(key for _, _, key in ordered))
+    return timepoints, {(key, vid) for key, _, _, vid in rows}
+
+
+def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int, Questionnaire]) -> _Plan:
+    """The columns of the wide layout and where each stored value goes."""
+    project = selection.project
+    plan = _Plan()
+    for variable in (
+        pseudonym_variable(),
+        *identifier_variables(project),
+        text("site", "Site code", 32),
+        text("programme", "Programme key", 40),
+    ):
+        plan.add(variable)
+    if project.allow_calendar_dates:
+        plan.add(text("intake_date", "Client's intake date (allowed by an admin)", 10))
+    timepoints, present = _present(session, selection)
+    for tp in timepoints:
+        plan.sessions[tp] = plan.add(
+            whole(f"days_since_intake_{tp}", f"Days from intake to the session [{tp}]")
+        )
+        plan.add(text(f"language_{tp}", f"Language of the session [{tp}]", 2))
+        plan.add(text(f"mode_{tp}", f"Mode of administration [{tp}]", 20))
+    by_key: dict[str, list[tuple[int, Questionnaire]]] = defaultdict(list)
+    for vid, questionnaire in sorted(questionnaires.items(), key=lambda e: (e[1].key, e[1].version)):
+        by_key[questionnaire.key].append((vid, questionnaire))
+    for versions in by_key.values():
+        if any((tp, vid) in present for vid, _ in versions for tp in timepoints):
+            _plan_key(plan, versions, present, timepoints, selection)
+    plan.notes.append("Sessions outside the schedule (without a timepoint) are not in the wide layout.")
+    return plan
+
+
+def wide_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
+    """The wide layout: one row per client with a scheduled session in scope."""
+    questionnaires = questionnaires_of(selection)
+    plan = wide_plan(session, selection, questionnaires)
+    clients = _client_query(selection)
+    expected = int(session.scalar(select(func.count()).select_from(clients.subquery())) or 0)
+    rows = _wide_rows(session, selection, plan, questionnaires, pseudonym)
+    return Table(plan.variables, rows, expected, questionnaires, plan.notes)
+
+
+def _client_query(selection: Selection) -> Any:
+    query = (
+        select(
+            Client.id, Client.intake_date, Site.code, Programme.key, *identifier_columns(selection.project)
+        )
+        .distinct()
+        .select_from(AssessmentSession)
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .join(Programme, Programme.id == Client.programme_id)
+        .where(*_scheduled(selection))
+    )
+    if selection.project.allow_identifiers:
+        query = query.outerjoin(ClientIdentity, ClientIdentity.client_id == Client.id)
+    return query
+
+
+def _wide_rows(
+    session: DbSession,
+    selection: Selection,
+    plan: _Plan,
+    questionnaires: dict[int, Questionnaire],
+    pseudonym: Callable[[int], str],
+) -> Iterator[Row]:
+    last = 0
+    while True:
+        clients = session.execute(
+            _client_query(selection).where(Client.id > last).order_by(Client.id).limit(CLIENTS_PER_BATCH)
+        ).all()
+        if not clients:
+            return
+        yield from _batch_rows(session, selection, plan, questionnaires, pseudonym, clients)
+        last = clients[-1][0]
+
+
+def _batch_rows(
+    session: DbSession,
+    selection: Selection,
+    plan: _Plan,
+    questionnaires: dict[int, Questionnaire],
+    pseudonym: Callable[[int], str],
+    clients: Sequence[Any],
+) -> Iterator[Row]:
+    project = selection.project
+    width = len(plan.variables)
+    rows: dict[int, list[Any]] = {}
+    intakes = {}
+    for client_id, intake, site, programme, *identifiers in clients:
+        fixed = [pseudonym(client_id), *(_iso(v) for v in identifiers), site, programme]
+        if project.allow_calendar_dates:
+            fixed.append(intake.isoformat())
+        rows[client_id] = fixed + [None] * (width - len(fixed))
+        intakes[client_id] = intake
+    sessions = _sessions(session, selection, list(rows))
+    for client_id, tp, submitted_at, language, mode in sessions.values():
+        start = plan.sessions[tp]
+        rows[client_id][start : start + 3] = [(submitted_at.date() - intakes[client_id]).days, language, mode]
+    _fill_scores(session, selection, plan, sessions, rows)
+    if selection.request.include_items:
+        _fill_items(session, selection, plan, questionnaires, sessions, rows, intakes)
+    for client_id, _, *_ in clients:
+        yield tuple(rows[client_id])
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    found = session.execute(
+        select(
+            AssessmentSession.id,
+            AssessmentSession.client_id,
+            Timepoint.key,
+            AssessmentSession.submitted_at,
+            AssessmentSession.language,
+            AssessmentSession.mode,
+        )
+        .join(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .where(*_scheduled(selection), AssessmentSession.client_id.in_(client_ids))
+        .order_by(AssessmentSession.submitted_at, AssessmentSession.id)
+    )
+    return {row[0]: row[1:] for row in found}
+
+
+def _fill_scores(
+    session: DbSession,
+    selection: Selection,
+    plan: _Plan,
+    sessions: dict[int, tuple[Any, ...]],
+    rows: dict[int, list[Any]],
+) -> None:
+    found = session.execute(
+        select(
+            Score.session_id, Score.questionnaire_version_id, Score.scale_id, Score.value, Score.band
+        ).where(
+            Score.session_id.in_(list(sessions)), Score.questionnaire_version_id.in_(selection.version_ids)
+        )
+    )
+    for session_id, version_id, scale_id, value, band in found:
+        client_id, tp = sessions[session_id][0], sessions[session_id][1]
+        columns = plan.scores.get((version_id, scale_id, tp))
+        if columns is None:
+            continue
+        rows[client_id][columns[0]] = value
+        if columns[1] is not None:
+            rows[client_id][columns[1]] = band
+
+
+def _fill_items(
+    session: DbSession,
+    selection: Selection,
+    plan: _Plan,
+    questionnaires: dict[int, Questionnaire],
+    sessions: dict[int, tuple[Any, ...]],
+    rows: dict[int, list[Any]],
+    intakes: dict[int, Any],
+) -> None:
+    found = session.execute(
+        select(
+            Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
+        ).where(
+            Answer.session_id.in_(list(sessions)), Answer.questionnaire_version_id.in_(selection.version_ids)
+        )
+    )
+    calendar = selection.project.allow_calendar_dates
+    for session_id, version_id, item_id, raw in found:
+        client_id, tp = sessions[session_id][0], sessions[session_id][1]
+        column = plan.items.get((version_id, item_id, tp))
+        if column is None:
+            continue
+        item = questionnaires[version_id].item(item_id)
+        value = answer_value(item, decode_raw(raw), intakes[client_id], calendar)
+        rows[client_id][column] = value.text if plan.variables[column].kind != NUMBER else value.number

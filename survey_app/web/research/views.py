@@ -1,0 +1,312 @@
+"""Views of the research pages: thin wrappers around `survey_app.services.exports`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from survey_app.extensions import db, login_manager
+from survey_app.models.base import utcnow
+from survey_app.models.people import StaffUser
+from survey_app.models.programme import Programme, Site, Timepoint
+from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.models.research import EXPORT_FORMATS, EXPORT_LAYOUTS, ExportProject, ExportRun
+from survey_app.services.audit import record_event
+from survey_app.services.exports import (
+    ExportAccessError,
+    ExportError,
+    ExportFilters,
+    ExportRequest,
+    add_member,
+    can_export,
+    can_manage,
+    check_request,
+    create_project,
+    parse_version,
+    project_for,
+    project_members,
+    remove_member,
+    set_allowances,
+    split_list,
+    start_run,
+    visible_projects,
+)
+from survey_app.services.exports.selection import LABEL_LANGUAGES
+from survey_app.web.access import signed_in_staff
+from survey_app.web.research import bp
+from survey_app.web.research.jobs import download_name, execute_run, package_path, start_in_background
+
+RESEARCH_ROLES = ("admin", "researcher")
+#: A running export without a heartbeat for this long has lost its worker.
+STALE_AFTER = dt.timedelta(minutes=5)
+RECENT_RUNS = 20
+
+
+@bp.before_request
+def guard() -> Response | None:
+    """Signed-in admins and researchers only; everyone else is sent to sign in or refused."""
+    user = signed_in_staff()
+    if user is None:
+        response: Response = login_manager.unauthorized()
+        return response
+    if user.role not in RESEARCH_ROLES:
+        abort(403)
+    return None
+
+
+def _user() -> StaffUser:
+    user = signed_in_staff()
+    assert user is not None  # the guard ran
+    return user
+
+
+def _project(project_id: int) -> ExportProject:
+    try:
+        return project_for(db.session, _user(), project_id)
+    except ExportAccessError:
+        abort(403)
+
+
+def _run(public_id: str) -> ExportRun:
+    run = db.session.scalar(select(ExportRun).where(ExportRun.public_id == public_id[:36]))
+    if run is None:
+        abort(404)
+    if not can_export(db.session, _user(), run.project):
+        abort(403)
+    return run
+
+
+@bp.get("/")
+def index() -> str:
+    """The projects the signed-in staff member manages or belongs to."""
+    user = _user()
+    return render_template(
+        "research/index.html", projects=visible_projects(db.session, user), may_create=user.role == "admin"
+    )
+
+
+@bp.post("/projects")
+def create() -> Response:
+    """An admin creates a project."""
+    try:
+        project = create_project(
+            db.session, _user(), request.form.get("name", ""), request.form.get("description", "")
+        )
+    except ExportAccessError:
+        abort(403)
+    except ExportError as error:
+        flash(str(error), "error")
+        return redirect(url_for("research.index"))
+    db.session.commit()
+    flash(_("Project created. Add its researchers below."), "success")
+    return redirect(url_for("research.project_page", project_id=project.id))
+
+
+def _choices(project: ExportProject) -> dict[str, Any]:
+    versions = db.session.execute(
+        select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.title).order_by(
+            QuestionnaireVersion.key, QuestionnaireVersion.version
+        )
+    ).all()
+    timepoints = db.session.execute(
+        select(Timepoint.key, Timepoint.label)
+        .join(Programme, Programme.id == Timepoint.programme_id)
+        .where(Programme.organisation_id == project.organisation_id)
+        .order_by(Programme.key, Timepoint.position)
+    ).all()
+    sites = db.session.execute(
+        select(Site.code, Site.name)
+        .where(Site.organisation_id == project.organisation_id)
+        .order_by(Site.name)
+    ).all()
+    return {
+        "versions": versions,
+        "keys": list(dict.fromkeys(row.key for row in versions)),
+        "timepoints": list(dict.fromkeys(timepoints)),
+        "sites": sites,
+        "layouts": EXPORT_LAYOUTS,
+        "formats": EXPORT_FORMATS,
+        "languages": LABEL_LANGUAGES,
+    }
+
+
+@bp.get("/projects/<int:project_id>")
+def project_page(project_id: int) -> str:
+    """A project: its allowances, researchers, the export form and recent runs."""
+    project = _project(project_id)
+    user = _user()
+    runs = db.session.scalars(
+        select(ExportRun)
+        .where(ExportRun.project_id == project.id)
+        .order_by(ExportRun.id.desc())
+        .limit(RECENT_RUNS)
+    ).all()
+    return render_template(
+        "research/project.html",
+        project=project,
+        runs=runs,
+        members=project_members(db.session, project),
+        may_manage=can_manage(user, project),
+        may_export=can_export(db.session, user, project),
+        **_choices(project),
+    )
+
+
+@bp.post("/projects/<int:project_id>/allowances")
+def allowances(project_id: int) -> Response:
+    """An admin allows (or stops allowing) identifiers, free text or calendar dates for the project."""
+    project = _project(project_id)
+    try:
+        set_allowances(
+            db.session,
+            _user(),
+            project,
+            identifiers=bool(request.form.get("identifiers")),
+            free_text=bool(request.form.get("free_text")),
+            calendar_dates=bool(request.form.get("calendar_dates")),
+        )
+    except ExportAccessError:
+        abort(403)
+    db.session.commit()
+    flash(_("Allowances saved."), "success")
+    return redirect(url_for("research.project_page", project_id=project.id))
+
+
+@bp.post("/projects/<int:project_id>/members")
+def members(project_id: int) -> Response:
+    """An admin adds a researcher (by email) to the project."""
+    project = _project(project_id)
+    try:
+        add_member(db.session, _user(), project, request.form.get("email", ""))
+    except ExportAccessError:
+        abort(403)
+    except ExportError as error:
+        flash(str(error), "error")
+        return redirect(url_for("research.project_page", project_id=project.id))
+    db.session.commit()
+    flash(_("Researcher added."), "success")
+    return redirect(url_for("research.project_page", project_id=project.id))
+
+
+@bp.post("/projects/<int:project_id>/members/<int:user_id>/remove")
+def member_remove(project_id: int, user_id: int) -> Response:
+    """An admin takes a researcher off the project."""
+    project = _project(project_id)
+    try:
+        remove_member(db.session, _user(), project, user_id)
+    except ExportAccessError:
+        abort(403)
+    db.session.commit()
+    flash(_("Researcher removed."), "success")
+    return redirect(url_for("research.project_page", project_id=project.id))
+
+
+def _date(name: str) -> dt.date | None:
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ExportError(_("Dates are written as YYYY-MM-DD.")) from None
+
+
+def _export_request() -> ExportRequest:
+    form = request.form
+    filters = ExportFilters(
+        questionnaires=split_list(form.getlist("questionnaire")),
+        versions=tuple(parse_version(text) for text in split_list(form.getlist("version"))),
+        timepoints=split_list(form.getlist("timepoint")),
+        sites=split_list(form.getlist("site")),
+        submitted_from=_date("submitted_from"),
+        submitted_to=_date("submitted_to"),
+    )
+    return ExportRequest(
+        form.get("layout", ""),
+        form.get("format", ""),
+        filters,
+        include_items=bool(form.get("include_items")),
+        label_language=form.get("label_language", "en"),
+    )
+
+
+@bp.post("/projects/<int:project_id>/exports")
+def export(project_id: int) -> Response | tuple[str, int]:
+    """A researcher of the project starts an export; it runs on, and its page shows the progress."""
+    project = _project(project_id)
+    user = _user()
+    if not can_export(db.session, user, project):
+        abort(403)
+    try:
+        export_request = _export_request()
+        check_request(db.session, project, export_request, as_of=utcnow())
+    except ExportError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return project_page(project_id), 400
+    run = start_run(db.session, project, export_request, requested_by=user.id, via="web")
+    run_id, public_id, actor_id = run.id, run.public_id, user.id
+    db.session.commit()  # nothing of this session is touched again: the export runs in its own
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("RESEARCH_EXPORTS_INLINE", app.testing):
+        execute_run(app, run_id, export_request, actor_id=actor_id, ip=request.remote_addr, background=False)
+    else:
+        start_in_background(app, run_id, export_request, actor_id=actor_id, ip=request.remote_addr)
+    return redirect(url_for("research.run_page", public_id=public_id))
+
+
+def _state(run: ExportRun) -> dict[str, Any]:
+    interrupted = run.status == "running" and utcnow() - run.heartbeat_at > STALE_AFTER
+    total = run.rows_total or 0
+    return {
+        "status": "interrupted" if interrupted else run.status,
+        "rows_written": run.rows_written,
+        "rows_total": run.rows_total,
+        "percent": 100
+        if run.status == "done"
+        else (min(99, run.rows_written * 100 // total) if total else 0),
+        "download_url": url_for("research.download", public_id=run.public_id)
+        if run.status == "done"
+        else None,
+        "error": run.error,
+    }
+
+
+@bp.get("/runs/<public_id>")
+def run_page(public_id: str) -> str:
+    """An export's progress, then its download link."""
+    run = _run(public_id)
+    return render_template("research/run.html", run=run, state=_state(run), project=run.project)
+
+
+@bp.get("/runs/<public_id>/status")
+def run_status(public_id: str) -> Response:
+    """An export's progress as JSON (the run page polls it)."""
+    return jsonify(_state(_run(public_id)))
+
+
+@bp.get("/runs/<public_id>/download")
+def download(public_id: str) -> Response:
+    """The zip of a finished export (data, codebook in HTML and JSON); every download is audited."""
+    run = _run(public_id)
+    path = package_path(current_app._get_current_object(), run)  # type: ignore[attr-defined]
+    if run.status != "done" or not path.exists():
+        abort(404)
+    record_event(
+        db.session,
+        "research.export_download",
+        actor_type="staff",
+        actor_id=_user().id,
+        object_type="export_run",
+        object_id=run.id,
+        ip=request.remote_addr,
+        details={"project_id": run.project_id, "run": run.public_id, "sha256": run.sha256},
+    )
+    name = download_name(run.project, run)
+    db.session.commit()
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)

@@ -1,0 +1,125 @@
+"""SPSS, Stata, Parquet and FHIR files: read back with their own readers and validated."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pyreadstat
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+from tests.exports.conftest import World
+
+WIDE = ("--project", "Ghent evaluation", "--layout", "wide")
+
+
+def test_wide_layout_has_a_column_per_scale_and_timepoint_and_joins_only_comparable_versions(
+    export_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE, "--format", "csv", "--no-items")
+    assert result.exit_code == 0, result.output
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = list(rows[0])
+    assert "who5_percentage_t0" in columns and "who5_percentage_t3m" in columns
+    assert "who5_raw_band_t0" in columns
+    # demo v2 declares its total comparable with v1: one column; v3 does not: columns of its own
+    assert "demo_total_t0" in columns and "demo_total_t3m" in columns and "demo_v3_total_t0" in columns
+    assert "demo_v2_total_t3m" not in columns
+    alice, bob = sorted(rows, key=lambda row: row["demo_v3_total_t0"])
+    assert (alice["demo_total_t0"], alice["demo_total_t3m"], alice["demo_v3_total_t0"]) == ("9.0", "9.0", "")
+    assert (bob["demo_total_t0"], bob["demo_v3_total_t0"]) == ("", "9.0")
+    assert alice["days_since_intake_t0"] == "1" and alice["who5_percentage_t3m"] == "60.0"
+    notes = json.loads(path.with_name("export.codebook.json").read_text(encoding="utf-8"))["notes"]
+    assert any("demo total: versions 1, 2 joined" in note for note in notes)
+    assert any("demo total: version 3 in columns of its own" in note for note in notes)
+
+
+def test_spss_file_carries_variable_labels_value_labels_and_declared_missing_codes(
+    export_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE, "--format", "sav", "--questionnaire", "mix", out="wide.sav")
+    assert result.exit_code == 0, result.output
+    frame, meta = pyreadstat.read_sav(str(path))
+    assert len(frame) == 1
+    assert pd.isna(frame["mix_mood_t0"].iloc[0])  # 9 "rather not say" is a declared missing value
+    assert frame["mix_sleep_t0"].iloc[0] == 3 and frame["mix_drugs_t0"].iloc[0] == "1;3"
+    kept, _ = pyreadstat.read_sav(str(path), user_missing=True)
+    assert kept["mix_mood_t0"].iloc[0] == 9
+    assert meta.column_names_to_labels["mix_sleep_t0"] == "Sleep [t0]"
+    assert meta.variable_value_labels["mix_mood_t0"][9.0] == "Rather not say"
+    assert meta.variable_value_labels["mix_sleep_t0"][3.0] == "option 3"
+    codebook = json.loads(path.with_name("wide.codebook.json").read_text(encoding="utf-8"))
+    assert {v["name"] for v in codebook["variables"]} == set(frame.columns)
+
+
+def test_stata_file_reads_back_in_pandas_with_short_names_listed_in_the_codebook(
+    export_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE, "--format", "dta", "--questionnaire", "who5", out="wide.dta")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_stata(path, convert_categoricals=False)
+    codebook = json.loads(path.with_name("wide.codebook.json").read_text(encoding="utf-8"))
+    names = {v["name"]: v["stata_name"] for v in codebook["variables"]}
+    assert all(len(name) <= 32 for name in names.values())
+    assert list(frame.columns) == list(names.values())
+    assert sorted(frame[names["who5_percentage_t0"]]) == [60.0, 60.0]
+    _, meta = pyreadstat.read_dta(str(path))
+    assert meta.variable_value_labels[names["who5_cheerful_t0"]][5] == "All of the time"
+
+
+def test_parquet_keeps_types_and_labels(export_world: World, run_export: Callable[..., Any]) -> None:
+    result, path = run_export(
+        "--project", "Ghent evaluation", "--layout", "long", "--format", "parquet", out="long.parquet"
+    )
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(path)
+    assert table.num_rows == 29
+    assert (
+        str(table.schema.field("version").type) == "int64"
+        and str(table.schema.field("value").type) == "double"
+    )
+    assert table.schema.field("pseudonym").metadata[b"label"].startswith(b"Client pseudonym")
+
+
+def test_fhir_export_is_valid_r4_questionnaires_and_a_bundle_of_responses(
+    export_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(
+        "--project",
+        "Ghent evaluation",
+        "--layout",
+        "long",
+        "--format",
+        "fhir",
+        "--labels",
+        "nl",
+        out="fhir.json",
+    )
+    assert result.exit_code == 0, result.output
+    bundle = Bundle.model_validate_json(path.read_text(encoding="utf-8"))
+    responses = [entry.resource for entry in bundle.entry]
+    assert len(responses) == 7 and all(isinstance(r, QuestionnaireResponse) for r in responses)
+    mix = next(r for r in responses if r.questionnaire.endswith("/mix|1"))
+    answers = {item.linkId: item.answer for group in mix.item for item in group.item}
+    assert [a.valueCoding.code for a in answers["mix_drugs"]] == ["1", "3"]
+    assert answers["mix_days"][0].valueInteger == 4
+    assert mix.subject.identifier.value and mix.authored is None  # no calendar dates unless allowed
+    questionnaires = json.loads(path.with_name("fhir.questionnaires.json").read_text(encoding="utf-8"))
+    for entry in questionnaires["entry"]:
+        FhirQuestionnaire.model_validate(entry["resource"])
+    who5 = next(e["resource"] for e in questionnaires["entry"] if e["resource"]["id"] == "who5-v1")
+    assert who5["language"] == "nl" and who5["item"][0]["item"][0]["text"].startswith(
+        "De afgelopen twee weken"
+    )
+
+
+def test_fhir_needs_the_long_layout(export_world: World, run_export: Callable[..., Any]) -> None:
+    result, _ = run_export(*WIDE, "--format", "fhir", out="x.json")
+    assert result.exit_code == 2 and "long layout" in result.output

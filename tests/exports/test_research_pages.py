@@ -1,0 +1,158 @@
+"""The researcher's pages: who reaches what, running an export with progress, downloading it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import select
+
+from survey_app.models import AuditEvent, ExportProjectMember, ExportRun, StaffUser
+from survey_app.services import accounts
+from survey_app.web.auth.session import SESSION_VERSION_KEY
+from tests.exports.conftest import World
+
+
+def _sign_in(client: FlaskClient, db: SQLAlchemy, user: StaffUser) -> None:
+    token = accounts.start_staff_session(db.session, user, ip="127.0.0.1", user_agent="pytest")
+    db.session.flush()
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+        session[SESSION_VERSION_KEY] = user.session_version
+
+
+def _export(client: FlaskClient, csrf_token: Callable[..., str], world: World, **fields: Any) -> Any:
+    path = f"/research/projects/{world.project.id}"
+    form = {
+        "csrf_token": csrf_token(path),
+        "layout": "long",
+        "format": "csv",
+        "label_language": "en",
+        **fields,
+    }
+    return client.post(f"{path}/exports", data=form)
+
+
+def test_a_researcher_runs_an_export_sees_progress_and_downloads_the_package(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    response = _export(client, csrf_token, export_world, questionnaire="who5")
+    assert response.status_code == 302
+    run_page = client.get(response.headers["Location"])
+    assert run_page.status_code == 200 and b"<progress" in run_page.data
+    run = db.session.scalars(select(ExportRun)).one()
+    status = client.get(f"/research/runs/{run.public_id}/status").get_json()
+    assert status["status"] == "done" and status["percent"] == 100 and status["rows_written"] == 15
+    with client.get(status["download_url"]) as download:
+        assert download.status_code == 200 and download.mimetype == "application/zip"
+        names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert sorted(
+        name.rsplit(".", 2)[-2] if name.count(".") > 1 else name.rsplit(".", 1)[-1] for name in names
+    ) == [
+        "codebook",
+        "codebook",
+        "csv",
+    ]
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "research.export" in actions and "research.export_download" in actions
+
+
+def test_an_unknown_questionnaire_in_the_form_is_a_400_with_a_message(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    response = _export(client, csrf_token, export_world, questionnaire="nosuch", version="who5:9")
+    assert response.status_code == 400 and b"Unknown questionnaire: nosuch" in response.data
+    assert db.session.scalars(select(ExportRun)).all() == []
+
+
+def test_a_researcher_cannot_reach_another_project_its_runs_or_the_allowances(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    csrf_token: Callable[..., str],
+    export_world: World,
+    make_staff: Callable[..., StaffUser],
+) -> None:
+    other = make_staff("researcher", organisation=export_world.project.organisation)
+    db.session.add(ExportProjectMember(project_id=export_world.other_project.id, staff_user_id=other.id))
+    _sign_in(client, db, export_world.researcher)
+    _export(client, csrf_token, export_world)
+    run = db.session.scalars(select(ExportRun)).one()
+    token = csrf_token(f"/research/projects/{export_world.project.id}")
+    other_project = f"/research/projects/{export_world.other_project.id}"
+    assert client.get(other_project).status_code == 403
+    assert (
+        client.post(
+            f"{other_project}/exports", data={"csrf_token": token, "layout": "long", "format": "csv"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/research/projects/{export_world.project.id}/allowances",
+            data={"csrf_token": token, "identifiers": "1"},
+        ).status_code
+        == 403
+    )
+    assert export_world.project.allow_identifiers is False
+    client.get("/auth/sign-out")
+    client2 = client.application.test_client()
+    _sign_in(client2, db, other)
+    for path in (
+        f"/research/runs/{run.public_id}",
+        f"/research/runs/{run.public_id}/status",
+        f"/research/runs/{run.public_id}/download",
+    ):
+        with client2.get(path) as response:
+            assert response.status_code == 403 and run.sha256.encode() not in response.data
+
+
+def test_no_page_shows_a_secret_or_an_identifier(
+    client: FlaskClient, db: SQLAlchemy, export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    pages = [client.get("/research/"), client.get(f"/research/projects/{export_world.project.id}")]
+    for page in pages:
+        assert page.status_code == 200
+        for leak in (
+            export_world.project.secret_salt,
+            export_world.other_project.secret_salt,
+            "Alice",
+            "Secretname",
+            export_world.clients["alice"].code,
+        ):
+            assert leak.encode() not in page.data
+
+
+def test_only_admins_and_researchers_enter(
+    client: FlaskClient, db: SQLAlchemy, login_as: Callable[..., StaffUser]
+) -> None:
+    assert client.get("/research/").status_code == 302  # to sign in
+    login_as("counsellor")
+    assert client.get("/research/").status_code == 403
+
+
+def test_an_admin_creates_a_project_adds_a_researcher_and_sets_allowances(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], make_staff: Callable[..., StaffUser]
+) -> None:
+    admin = make_staff("admin")
+    researcher = make_staff("researcher", organisation=admin.organisation)
+    _sign_in(client, db, admin)
+    token = csrf_token("/research/")
+    created = client.post("/research/projects", data={"csrf_token": token, "name": "Pilot <b>study</b>"})
+    assert created.status_code == 302
+    page = client.get(created.headers["Location"])
+    assert b"Pilot &lt;b&gt;study&lt;/b&gt;" in page.data and b"Start export" not in page.data
+    path = created.headers["Location"]
+    client.post(f"{path}/members", data={"csrf_token": token, "email": researcher.email})
+    client.post(f"{path}/allowances", data={"csrf_token": token, "free_text": "1"})
+    page = client.get(path).get_data(as_text=True)
+    assert researcher.display_name in page and "Free-text answers: allowed." in page
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert {"research.project_create", "research.member_add", "research.allowances_change"} <= set(actions)
