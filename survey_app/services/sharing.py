@@ -1,0 +1,289 @@
+"""What the court sees of a client: only what the client consented to, and every disclosure recorded.
+
+The court progress report is built from the programme's timepoints, the client's sessions and, only
+where consented, stored scores. It never reads answers, notes or identities: attendance and completion
+by default, scores and a summary (band and reliable change per scale) only where the client agreed.
+Each view by a court liaison is a disclosure: a ``court_shares`` row the client can see, and an audit
+event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, select
+
+from survey_app.db import DbSession
+from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
+from survey_app.domain.questionnaire import Questionnaire, localise
+from survey_app.models.assessment import AssessmentSession, Score
+from survey_app.models.base import utcnow
+from survey_app.models.people import Client, ClientAnchorDate, StaffSiteMembership, StaffUser
+from survey_app.models.programme import Site, Timepoint
+from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.models.security import CourtShare
+from survey_app.services.audit import record_event
+from survey_app.services.consent import ConsentState, clients_with_consent, consent_for
+from survey_app.services.questionnaires import questionnaire_of
+
+__all__ = [
+    "Attendance",
+    "CourtReport",
+    "ScaleSummary",
+    "SharedScore",
+    "build_court_report",
+    "court_client",
+    "court_clients",
+    "court_disclosures",
+    "record_court_share",
+]
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """One timepoint: when it was due and whether the client completed the assessment."""
+
+    timepoint: str
+    due: dt.date | None
+    status: str  # completed, started, missed, due, upcoming
+    completed_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SharedScore:
+    """One scale's score at one timepoint (shared only with consent for scores)."""
+
+    timepoint: str
+    questionnaire: str
+    scale: str
+    value: float | None
+    band: str | None
+
+
+@dataclass(frozen=True)
+class ScaleSummary:
+    """First and latest band of a scale and whether the change is reliable (consent for a summary)."""
+
+    questionnaire: str
+    scale: str
+    first_band: str | None
+    latest_band: str | None
+    change: str | None  # reliable_improvement, no_reliable_change, reliable_deterioration; None: unknown
+
+
+@dataclass(frozen=True)
+class CourtReport:
+    """The court progress report of one client, limited to ``categories``."""
+
+    client_code: str
+    categories: tuple[str, ...]
+    attendance: list[Attendance]
+    scores: list[SharedScore] = field(default_factory=list)
+    summaries: list[ScaleSummary] = field(default_factory=list)
+
+
+def _court_clients_query(session: DbSession, user: StaffUser) -> Select[Client]:
+    query = (
+        select(Client)
+        .join(Site, Site.id == Client.site_id)
+        .where(Site.organisation_id == user.organisation_id, Client.id.in_(clients_with_consent("court")))
+        .order_by(Client.code)
+    )
+    site_ids = select(StaffSiteMembership.site_id).where(StaffSiteMembership.staff_user_id == user.id)
+    if session.scalar(site_ids.limit(1)) is not None:
+        query = query.where(Client.site_id.in_(site_ids))
+    return query
+
+
+def court_clients(session: DbSession, user: StaffUser) -> Sequence[Client]:
+    """Clients of the liaison's organisation (and sites, if they have any) who consent to court reports."""
+    if user.role != "court_liaison" or not user.is_active:
+        return []
+    return session.scalars(_court_clients_query(session, user)).all()
+
+
+def court_client(session: DbSession, user: StaffUser, code: str) -> Client | None:
+    """One of ``court_clients`` by code, or None (no consent, someone else's, or missing)."""
+    if user.role != "court_liaison" or not user.is_active or len(code) > 32:
+        return None
+    return session.scalar(_court_clients_query(session, user).where(Client.code == code.strip().upper()))
+
+
+def _anchor_dates(session: DbSession, client: Client) -> dict[str, dt.date]:
+    dates = dict(
+        session.execute(
+            select(ClientAnchorDate.anchor, ClientAnchorDate.date).where(
+                ClientAnchorDate.client_id == client.id
+            )
+        ).all()
+    )
+    dates.setdefault("intake", client.intake_date)
+    return dates
+
+
+def _attendance_status(
+    timepoint: Timepoint, due: dt.date | None, row: AssessmentSession | None, today: dt.date
+) -> str:
+    if row is not None:
+        return "completed" if row.status == "submitted" else "started"
+    if due is None:
+        return "upcoming"
+    if today > due + dt.timedelta(days=timepoint.window_after_days):
+        return "missed"
+    return "due" if today >= due - dt.timedelta(days=timepoint.window_before_days) else "upcoming"
+
+
+def _attendance(session: DbSession, client: Client, today: dt.date) -> list[Attendance]:
+    anchors = _anchor_dates(session, client)
+    sessions = {
+        row.timepoint_id: row
+        for row in session.scalars(
+            select(AssessmentSession).where(
+                AssessmentSession.client_id == client.id, AssessmentSession.status != "cancelled"
+            )
+        )
+    }
+    timepoints = session.scalars(
+        select(Timepoint).where(Timepoint.programme_id == client.programme_id).order_by(Timepoint.position)
+    )
+    result = []
+    for timepoint in timepoints:
+        anchor = anchors.get(timepoint.anchor)
+        due = anchor + dt.timedelta(days=timepoint.offset_days) if anchor else None
+        row = sessions.get(timepoint.id)
+        completed = row.submitted_at.date() if row is not None and row.submitted_at else None
+        result.append(
+            Attendance(timepoint.label, due, _attendance_status(timepoint, due, row, today), completed)
+        )
+    return result
+
+
+def _scored_rows(session: DbSession, client: Client) -> list[tuple[Score, str, QuestionnaireVersion]]:
+    rows = session.execute(
+        select(Score, Timepoint.label, QuestionnaireVersion)
+        .join(AssessmentSession, AssessmentSession.id == Score.session_id)
+        .join(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Score.questionnaire_version_id)
+        .where(AssessmentSession.client_id == client.id, AssessmentSession.status == "submitted")
+        .order_by(AssessmentSession.submitted_at, Score.questionnaire_version_id, Score.scale_id)
+    )
+    return list(rows)
+
+
+def _band_label(
+    questionnaire: Questionnaire, scale_id: str, band_id: str | None, language: str
+) -> str | None:
+    scale = questionnaire.scales_by_id.get(scale_id)
+    band = scale.band(band_id) if scale else None
+    return localise(band.label, language) if band else None
+
+
+def _shared_scores(rows: list[tuple[Score, str, QuestionnaireVersion]], language: str) -> list[SharedScore]:
+    shared = []
+    for score, timepoint, version in rows:
+        questionnaire = questionnaire_of(version)
+        scale = questionnaire.scales_by_id.get(score.scale_id)
+        shared.append(
+            SharedScore(
+                timepoint,
+                localise(questionnaire.short_title, language) or questionnaire.key,
+                localise(scale.label, language) if scale else score.scale_id,
+                score.value,
+                _band_label(questionnaire, score.scale_id, score.band, language),
+            )
+        )
+    return shared
+
+
+def _summaries(rows: list[tuple[Score, str, QuestionnaireVersion]], language: str) -> list[ScaleSummary]:
+    by_scale: dict[tuple[str, str], list[tuple[Score, QuestionnaireVersion]]] = {}
+    for score, _, version in rows:
+        if score.value is not None:
+            by_scale.setdefault((version.key, score.scale_id), []).append((score, version))
+    summaries = []
+    for (_, scale_id), series in by_scale.items():
+        (first, _first_version), (latest, version) = series[0], series[-1]
+        questionnaire = questionnaire_of(version)
+        scale = questionnaire.scales_by_id.get(scale_id)
+        if scale is None:
+            continue
+        change: str | None = None
+        if len(series) > 1 and first.value is not None and latest.value is not None:
+            try:
+                change = reliable_change(scale, first.value, latest.value).change.value
+            except ReliableChangeNotAvailable:
+                change = None
+        summaries.append(
+            ScaleSummary(
+                localise(questionnaire.short_title, language) or questionnaire.key,
+                localise(scale.label, language),
+                _band_label(questionnaire, scale_id, first.band, language),
+                _band_label(questionnaire, scale_id, latest.band, language),
+                change,
+            )
+        )
+    return summaries
+
+
+def build_court_report(
+    session: DbSession,
+    client: Client,
+    consent: ConsentState,
+    *,
+    language: str = "en",
+    today: dt.date | None = None,
+) -> CourtReport:
+    """The court progress report under ``consent`` (attendance only unless scores or a summary are agreed)."""
+    categories = consent.court_categories
+    if not categories:
+        return CourtReport(client.code, (), [])
+    report = CourtReport(client.code, categories, _attendance(session, client, today or dt.date.today()))
+    if "scores" in categories or "summary" in categories:
+        rows = _scored_rows(session, client)
+        if "scores" in categories:
+            report.scores.extend(_shared_scores(rows, language))
+        if "summary" in categories:
+            report.summaries.extend(_summaries(rows, language))
+    return report
+
+
+def record_court_share(
+    session: DbSession, client: Client, report: CourtReport, user: StaffUser, *, ip: str | None = None
+) -> CourtShare:
+    """Record that ``user`` was shown ``report``: a disclosure the client can see, and an audit event."""
+    consent = consent_for(session, client.id, "court")
+    if consent.record_id is None or not consent.granted:
+        raise PermissionError("no court consent in force for this client")
+    share = CourtShare(
+        client_id=client.id,
+        shared_with=user.id,
+        shared_at=utcnow(),
+        categories=list(report.categories),
+        consent_record_id=consent.record_id,
+    )
+    session.add(share)
+    session.flush()
+    record_event(
+        session,
+        "court.share",
+        actor_type="staff",
+        actor_id=user.id,
+        object_type="client",
+        object_id=client.id,
+        ip=ip,
+        details={
+            "categories": list(report.categories),
+            "court_share_id": share.id,
+            "consent_record_id": consent.record_id,
+        },
+    )
+    return share
+
+
+def court_disclosures(session: DbSession, client_id: int) -> Sequence[CourtShare]:
+    """Every disclosure of the client's progress to the court, newest first (shown to the client)."""
+    return session.scalars(
+        select(CourtShare).where(CourtShare.client_id == client_id).order_by(CourtShare.id.desc())
+    ).all()

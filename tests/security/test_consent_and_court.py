@@ -1,0 +1,171 @@
+"""Consent per purpose, in force at once; the court sees only what the client agreed to; views recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from survey_app.models import AuditEvent, ConsentRecord, CourtShare, StaffUser
+from survey_app.services import consent
+from tests.security.conftest import FREE_TEXT, SCORE_VALUE, CaseFile
+
+Builder = Callable[..., Any]
+
+
+def _liaison(make_staff: Builder, case_file: CaseFile) -> StaffUser:
+    return make_staff("court_liaison", organisation=case_file.organisation)  # type: ignore[no-any-return]
+
+
+def _grant_court(db: SQLAlchemy, case_file: CaseFile, **scopes: bool) -> None:
+    consent.record_consent(db.session, case_file.client, "court", True, staff=case_file.counsellor, **scopes)
+    db.session.flush()
+
+
+def test_a_decision_is_in_force_at_once_and_history_is_kept(db: SQLAlchemy, case_file: CaseFile) -> None:
+    client = case_file.client
+    assert not consent.has_consent(db.session, client.id, "court")  # nothing recorded counts as no
+    first = consent.record_consent(
+        db.session, client, "court", True, share_scores=True, staff=case_file.counsellor
+    )
+    assert first is not None and first.text_version == consent.CONSENT_TEXT_VERSIONS["court"]
+    assert consent.consent_for(db.session, client.id, "court").court_categories == ("attendance", "scores")
+    assert consent.record_consent(db.session, client, "court", True, share_scores=True) is None  # unchanged
+    consent.record_consent(db.session, client, "court", False, share_scores=True)
+    state = consent.consent_for(db.session, client.id, "court")
+    assert not state.granted and not state.share_scores and state.court_categories == ()
+    assert [row.granted for row in consent.consent_history(db.session, client.id)] == [True, False]
+    assert client.id not in set(db.session.scalars(consent.clients_with_consent("court")))
+    consent.record_consent(db.session, client, "research", True)
+    assert client.id in set(db.session.scalars(consent.clients_with_consent("research")))
+    details = db.session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "consent.change")
+    ).all()
+    assert len(details) == 3 and all(set(item) >= {"purpose", "granted", "text_version"} for item in details)
+
+
+def test_scores_can_only_be_shared_for_the_court(db: SQLAlchemy, case_file: CaseFile) -> None:
+    with pytest.raises(consent.ConsentError):
+        consent.record_consent(db.session, case_file.client, "research", True, share_scores=True)
+
+
+def test_the_database_refuses_to_rewrite_consent_history(db: SQLAlchemy, case_file: CaseFile) -> None:
+    _grant_court(db, case_file)
+    with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text("UPDATE consent_records SET granted = false"))
+    with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text("DELETE FROM consent_records"))
+
+
+def test_the_counsellor_records_consent_with_the_client(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    case_file: CaseFile,
+    signed_in: Builder,
+    csrf_token: Callable[..., str],
+) -> None:
+    code = case_file.client.code
+    signed_in(client, case_file.counsellor)
+    page = client.get(f"/consent/clients/{code}")
+    assert page.status_code == 200 and "Not asked yet" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    form = {
+        "care": "yes",
+        "court": "yes",
+        "court_scores": "y",
+        "research": "no",
+        "csrf_token": csrf_token(f"/consent/clients/{code}"),
+    }
+    refused = client.post(f"/consent/clients/{code}", data=form)  # without the client's confirmation
+    assert refused.status_code == 400 and "client's own choices" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 0
+    saved = client.post(f"/consent/clients/{code}", data={**form, "client_agreed": "y"})
+    assert saved.status_code == 302
+    states = consent.current_consents(db.session, case_file.client.id)
+    assert states["care"].granted and not states["research"].granted and states["research"].record_id
+    assert states["court"].court_categories == ("attendance", "scores")
+    assert "Saved: 3 change(s)" in client.get(f"/consent/clients/{code}").get_data(as_text=True)
+    assert client.post(f"/consent/clients/{code}", data={"care": "no"}).status_code == 400  # no CSRF token
+
+
+def test_another_counsellor_cannot_open_the_consent_page(
+    client: FlaskClient, case_file: CaseFile, login_as: Builder
+) -> None:
+    login_as("counsellor", organisation=case_file.organisation, sites=[case_file.site])
+    assert client.get(f"/consent/clients/{case_file.client.code}").status_code == 404
+    assert client.get("/consent/clients/NOPE-0001").status_code == 404
+
+
+def test_without_court_consent_the_liaison_sees_nothing(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder
+) -> None:
+    login_as("court_liaison", organisation=case_file.organisation)
+    listing = client.get("/court/").get_data(as_text=True)
+    assert case_file.client.code not in listing
+    assert client.get(f"/court/clients/{case_file.client.code}").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(CourtShare)) == 0
+
+
+def test_by_default_the_court_sees_attendance_only(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder
+) -> None:
+    _grant_court(db, case_file)
+    liaison = login_as("court_liaison", organisation=case_file.organisation)
+    assert case_file.client.code in client.get("/court/").get_data(as_text=True)
+    page = client.get(f"/court/clients/{case_file.client.code.lower()}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert body.count("completed on 2025-") == 2
+    for hidden in (str(SCORE_VALUE), "Scores", "Summary", FREE_TEXT, "Question q1", "option 2"):
+        assert hidden not in body, hidden
+    share = db.session.scalar(select(CourtShare))
+    assert share is not None and share.shared_with == liaison.id and share.categories == ["attendance"]
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "court.share"))
+    assert event is not None and event.details["categories"] == ["attendance"]
+
+
+def test_scores_and_a_summary_only_where_consented_never_answers(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder
+) -> None:
+    _grant_court(db, case_file, share_scores=True, share_summary=True)
+    login_as("court_liaison", organisation=case_file.organisation)
+    body = client.get(f"/court/clients/{case_file.client.code}").get_data(as_text=True)
+    assert str(SCORE_VALUE) in body and "Summary" in body
+    for hidden in (FREE_TEXT, "Question q1", "option 2", "Anything else"):
+        assert hidden not in body, hidden
+
+
+def test_withdrawing_court_consent_stops_sharing_at_once(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder
+) -> None:
+    _grant_court(db, case_file, share_scores=True)
+    login_as("court_liaison", organisation=case_file.organisation)
+    assert client.get(f"/court/clients/{case_file.client.code}").status_code == 200
+    consent.record_consent(db.session, case_file.client, "court", False)
+    db.session.flush()
+    assert client.get(f"/court/clients/{case_file.client.code}").status_code == 404
+
+
+def test_a_liaison_of_another_organisation_or_site_sees_nothing(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder, make_site: Builder
+) -> None:
+    _grant_court(db, case_file)
+    login_as("court_liaison", sites=[make_site(case_file.organisation)], organisation=case_file.organisation)
+    assert client.get(f"/court/clients/{case_file.client.code}").status_code == 404
+    assert case_file.client.code not in client.get("/court/").get_data(as_text=True)
+
+
+def test_the_client_can_see_what_was_shared(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder, signed_in: Builder, app: Any
+) -> None:
+    _grant_court(db, case_file, share_summary=True)
+    login_as("court_liaison", organisation=case_file.organisation)
+    client.get(f"/court/clients/{case_file.client.code}")
+    counsellor_view = signed_in(app.test_client(), case_file.counsellor)
+    page = counsellor_view.get(f"/consent/clients/{case_file.client.code}").get_data(as_text=True)
+    assert "attendance, summary" in page

@@ -1,0 +1,189 @@
+"""Rate limits on sign-in and the second step, counted in a store every worker process shares."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from survey_app.extensions import db as _db
+from survey_app.services.rate_limits import SQLiteFileStorage, sqlite_storage_uri
+from tests.conftest import PROJECT_ROOT, dispose_engines, make_app
+
+Builder = Callable[..., Any]
+REDIS = ("127.0.0.1", 6379)
+
+#: One worker process: its own app on the shared database and instance folder, N second-step attempts
+#: (without a pending sign-in each is a quick redirect, but each is counted first).
+WORKER = """
+import json, re, sys
+from survey_app import create_app
+url, instance, attempts, storage = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+overrides = {"RATELIMIT_SECOND_FACTOR": "2 per minute"}
+if storage:
+    overrides["RATELIMIT_STORAGE_URI"] = storage
+app = create_app("testing", DATABASE_URL=url, SURVEY_INSTANCE_PATH=instance, **overrides)
+client = app.test_client()
+page = client.get("/auth/sign-in").get_data(as_text=True)
+token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+data = {"code": "123456", "csrf_token": token}
+statuses = [client.post("/auth/verify", data=data).status_code for _ in range(attempts)]
+print(json.dumps(statuses))
+"""
+
+
+@pytest.fixture
+def limited_config(app: Flask) -> Iterator[None]:
+    """Low limits for the session app, restored afterwards."""
+    saved = {key: app.config[key] for key in ("RATELIMIT_SIGN_IN", "RATELIMIT_SECOND_FACTOR")}
+    app.config.update(RATELIMIT_SIGN_IN="2 per minute", RATELIMIT_SECOND_FACTOR="2 per minute")
+    yield
+    app.config.update(saved)
+
+
+def _post_sign_in(client: FlaskClient, token: str) -> int:
+    data = {"email": "nobody@example.org", "password": "wrong password", "csrf_token": token}
+    return client.post("/auth/sign-in", data=data).status_code
+
+
+def test_sign_in_attempts_over_the_limit_get_a_429_with_retry_after(
+    client: FlaskClient, csrf_token: Callable[..., str], limited_config: None
+) -> None:
+    token = csrf_token()
+    assert [_post_sign_in(client, token) for _ in range(2)] == [200, 200]
+    refused = client.post(
+        "/auth/sign-in", data={"email": "a@example.org", "password": "x" * 9, "csrf_token": token}
+    )
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    body = refused.get_data(as_text=True)
+    assert "Too many attempts" in body and "Traceback" not in body
+    assert client.get("/auth/sign-in").status_code == 200  # reading the page is not limited
+
+
+def test_the_second_step_is_limited_too(
+    client: FlaskClient,
+    make_staff: Builder,
+    enrol_totp: Builder,
+    csrf_token: Callable[..., str],
+    limited_config: None,
+) -> None:
+    user = make_staff()
+    enrol_totp(user)
+    client.post(
+        "/auth/sign-in",
+        data={"email": user.email, "password": "correct horse battery staple", "csrf_token": csrf_token()},
+    )
+    token = csrf_token("/auth/verify")
+    statuses = [
+        client.post("/auth/verify", data={"code": "abcdef", "csrf_token": token}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def _run_workers(url: str, instance: Path, storage: str, workers: int = 2, attempts: int = 3) -> list[int]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, str(instance), str(attempts), storage],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    statuses: list[int] = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        statuses += json.loads(out.strip().splitlines()[-1])
+    return statuses
+
+
+@pytest.fixture
+def shared_database(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A database with the schema, and an instance folder, for worker processes to share."""
+    app = make_app(fresh_database_url, tmp_path / "instance")
+    with app.app_context():
+        _db.create_all()
+    dispose_engines(app)
+    yield fresh_database_url, tmp_path / "instance"
+
+
+def test_two_worker_processes_share_one_count_in_the_embedded_store(
+    shared_database: tuple[str, Path],
+) -> None:
+    url, instance = shared_database
+    statuses = _run_workers(url, instance, storage="")
+    assert sorted(statuses) == [302] * 2 + [429] * 4  # 6 attempts from 2 processes, 2 allowed in all
+    assert (instance / "rate-limits.sqlite3").exists()
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs Redis at 127.0.0.1:6379")
+def test_two_app_instances_share_one_count_in_redis(
+    shared_database: tuple[str, Path], tmp_path: Path
+) -> None:
+    from limits.storage import storage_from_string
+
+    storage = f"redis://{REDIS[0]}:{REDIS[1]}/{os.getpid() % 15 + 1}"
+    storage_from_string(storage).reset()
+    url, _ = shared_database
+    apps = [
+        make_app(
+            url,
+            tmp_path / f"worker{n}",
+            RATELIMIT_STORAGE_URI=storage,
+            RATELIMIT_SECOND_FACTOR="2 per minute",
+        )
+        for n in (1, 2)
+    ]
+    try:
+        clients = [app.test_client() for app in apps]
+        tokens = []
+        for client in clients:
+            page = client.get("/auth/sign-in").get_data(as_text=True)
+            tokens.append(re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+        statuses = [
+            clients[n % 2]
+            .post("/auth/verify", data={"code": "123456", "csrf_token": tokens[n % 2]})
+            .status_code
+            for n in range(6)
+        ]
+    finally:
+        storage_from_string(storage).reset()
+        for app in apps:
+            dispose_engines(app)
+    assert statuses == [302, 302, 429, 429, 429, 429]
+
+
+def test_the_file_store_counts_windows_and_forgets_them(tmp_path: Path) -> None:
+    store = SQLiteFileStorage(sqlite_storage_uri(tmp_path / "limits.sqlite3"))
+    other_process_view = SQLiteFileStorage(sqlite_storage_uri(tmp_path / "limits.sqlite3"))
+    assert [store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    assert other_process_view.get("k") == 3 and other_process_view.incr("k", 60) == 4
+    assert store.get_expiry("k") > 0 and store.check()
+    assert store.incr("gone", -1) == 1 and store.get("gone") == 0  # an expired window counts as empty
+    store.clear("k")
+    assert store.get("k") == 0
+    assert store.reset() is not None and store.get("k") == 0
