@@ -1,0 +1,241 @@
+"""Every score of a client by session, and the notes on missing data, for the counsellor's report.
+
+The score table has a column per session with scores (every timepoint first, then the latest extra sessions,
+at most six) and, per questionnaire, a row per scale with its value, its band (from the version answered),
+marks for estimated scores and version breaks, and the change since intake. Scales at the best end of their
+range in every session are named in one line instead. The missing-data notes list missed timepoints,
+sessions not submitted, per session the scales not scored or estimated, and version breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from survey_app.domain.questionnaire import Direction, localise
+from survey_app.domain.schedule import TimepointState
+from survey_app.reports.wording import Badge, ReportWords
+from survey_app.services.client_record import ClientRecord
+from survey_app.services.trends import InstrumentTrend, ScaleTrend
+
+#: Most score columns the table shows (every timepoint first, then the latest extra sessions).
+MAX_COLUMNS = 6
+
+
+def questionnaire_title(instrument: InstrumentTrend, language: str) -> str:
+    """A questionnaire's short title in `language`."""
+    return localise(instrument.questionnaire.short_title, language) or instrument.key
+
+
+@dataclass(frozen=True)
+class Column:
+    """A session shown as a column of the score table."""
+
+    session_id: int
+    heading: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scale's score in one session."""
+
+    value: str
+    band: str
+    marks: str
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    """One scale across the sessions, with its change."""
+
+    label: str
+    arrow: str
+    cells: tuple[Cell, ...]
+    change: str
+    badge: Badge | None
+
+
+@dataclass(frozen=True)
+class InstrumentRows:
+    """One questionnaire's scales: a group of rows in the score table.
+
+    Scales at the best end of their range in every session (no days of use, no problem) are named in
+    `at_best` instead of taking a row each.
+    """
+
+    title: str
+    versions: str
+    rows: tuple[ScaleRow, ...]
+    at_best: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """Every scale of every questionnaire across the sessions shown (timepoints, then extra sessions)."""
+
+    columns: tuple[Column, ...]
+    groups: tuple[InstrumentRows, ...]
+    left_out: int
+
+
+def _columns(record: ClientRecord, words: ReportWords) -> tuple[list[Column], int]:
+    labels = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    found: dict[int, tuple[dt.datetime, Column, bool]] = {}
+    for instrument in record.instruments:
+        for trend in instrument.scales:
+            for point in trend.points:
+                if point.session_id not in found:
+                    wave = labels.get(point.timepoint_id) if point.timepoint_id is not None else None
+                    column = Column(
+                        point.session_id,
+                        wave or words.extra_session,
+                        words.date(words.local_date(point.submitted_at)),
+                    )
+                    found[point.session_id] = (point.submitted_at, column, wave is not None)
+    ordered = [entry for entry in sorted(found.values(), key=lambda entry: entry[0])]
+    waves = [column for _, column, is_wave in ordered if is_wave]
+    extra = [column for _, column, is_wave in ordered if not is_wave]
+    room = max(MAX_COLUMNS - len(waves), 0)
+    chosen = {column.session_id for column in waves + (extra[-room:] if room else [])}
+    shown = [column for _, column, _ in ordered if column.session_id in chosen]
+    return shown, len(ordered) - len(shown)
+
+
+def _cell(trend: ScaleTrend, session_id: int, words: ReportWords) -> Cell:
+    point = next((point for point in trend.points if point.session_id == session_id), None)
+    if point is None:
+        return Cell("", "", "")
+    marks = ("\u2021" if point.breaks_before else "") + ("\u2248" if point.prorated else "")
+    if point.value is None:
+        return Cell("\u2014", "", marks)
+    return Cell(words.score(point.value, trend.scale.precision), words.band(trend, point), marks)
+
+
+def _at_best_end(trend: ScaleTrend) -> bool:
+    """True when every score of the scale sits at its best end (for example no days of use at all)."""
+    best = (
+        trend.scale.range[1] if trend.scale.direction is Direction.HIGHER_IS_BETTER else trend.scale.range[0]
+    )
+    values = [point.value for point in trend.points]
+    return len(values) > 1 and all(value is not None and value == best for value in values)
+
+
+def score_table(record: ClientRecord, words: ReportWords) -> ScoreTable:
+    """Every scale of every questionnaire across the sessions shown."""
+    columns, left_out = _columns(record, words)
+    groups = []
+    for instrument in record.instruments:
+        at_best = [trend for trend in instrument.scales if len(instrument.scales) > 3 and _at_best_end(trend)]
+        rows = tuple(
+            ScaleRow(
+                localise(trend.scale.label, words.language),
+                words.arrow(trend),
+                tuple(_cell(trend, column.session_id, words) for column in columns),
+                words.short_change(trend),
+                words.change_badge(trend),
+            )
+            for trend in instrument.scales
+            if trend not in at_best
+        )
+        versions = sorted({point.version for trend in instrument.scales for point in trend.points})
+        groups.append(
+            InstrumentRows(
+                questionnaire_title(instrument, words.language),
+                ", ".join(f"v{v}" for v in versions),
+                rows,
+                tuple(localise(trend.scale.label, words.language) for trend in at_best),
+            )
+        )
+    return ScoreTable(tuple(columns), tuple(groups), left_out)
+
+
+def missing_data_notes(record: ClientRecord, words: ReportWords) -> tuple[str, ...]:
+    """Missed timepoints, unsubmitted sessions, per session the unscored and estimated scales, and breaks."""
+    notes = []
+    for entry in record.schedule:
+        if entry.state is TimepointState.MISSED:
+            notes.append(
+                _(
+                    "%(timepoint)s: missed (the window closed on %(date)s without a session).",
+                    timepoint=entry.timepoint.label,
+                    date=words.date(entry.window_end),
+                )
+            )
+    for row in record.sessions:
+        if row.session.status == "open":
+            notes.append(
+                _(
+                    "A session started on %(date)s (%(timepoint)s) was not submitted.",
+                    date=words.date(words.local_date(row.session.started_at)),
+                    timepoint=row.timepoint_label or words.extra_session,
+                )
+            )
+    return tuple(notes + _scale_notes(record, words))
+
+
+@dataclass
+class _Gaps:
+    """Per session (by submission time): where it was, the scales not scored and the estimated ones."""
+
+    places: dict[dt.datetime, str] = field(default_factory=dict)
+    unscored: dict[dt.datetime, list[str]] = field(default_factory=dict)
+    estimated: dict[dt.datetime, list[str]] = field(default_factory=dict)
+    breaks: list[tuple[str, dt.datetime]] = field(default_factory=list)
+
+
+def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
+    gaps = _Gaps()
+    labels = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    for instrument in record.instruments:
+        title = questionnaire_title(instrument, words.language)
+        for trend in instrument.scales:
+            name = f"{title}: {localise(trend.scale.label, words.language)}"
+            for point in trend.points:
+                when = point.submitted_at
+                wave = labels.get(point.timepoint_id) if point.timepoint_id is not None else None
+                gaps.places[when] = f"{wave or words.extra_session}, {words.date(words.local_date(when))}"
+                if point.value is None:
+                    gaps.unscored.setdefault(when, []).append(name)
+                elif point.prorated:
+                    gaps.estimated.setdefault(when, []).append(
+                        ngettext(
+                            "%(scale)s (%(num)d item missing)",
+                            "%(scale)s (%(num)d items missing)",
+                            point.missing,
+                            scale=name,
+                        )
+                    )
+                if point.breaks_before and (title, when) not in gaps.breaks:
+                    gaps.breaks.append((title, when))
+    return gaps
+
+
+def _scale_notes(record: ClientRecord, words: ReportWords) -> list[str]:
+    """One line per session with scales not scored or estimated; one per version break."""
+    gaps = _gaps(record, words)
+    notes = []
+    for when in sorted(set(gaps.unscored) | set(gaps.estimated)):
+        parts = []
+        if when in gaps.unscored:
+            parts.append(
+                _("not scored, too many items missing: %(scales)s", scales="; ".join(gaps.unscored[when]))
+            )
+        if when in gaps.estimated:
+            parts.append(
+                _("estimated from the answered items: %(scales)s", scales="; ".join(gaps.estimated[when]))
+            )
+        notes.append(f"{gaps.places[when]}: " + ". ".join(parts) + ".")
+    for title, when in gaps.breaks:
+        notes.append(
+            _(
+                "%(questionnaire)s: the questionnaire changed version before %(date)s; scores are not "
+                "compared across the change.",
+                questionnaire=title,
+                date=words.date(words.local_date(when)),
+            )
+        )
+    return notes

@@ -1,0 +1,121 @@
+"""The counsellor's report: two to four A4 pages, the code and page numbers on every page, scores with bands,
+charts, reliable change, flags and their handling, missing data and citations; names only when allowed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from pypdf import PdfReader
+
+from survey_app.models import AlertAcknowledgement, ClientIdentity, ScoreFlag
+from survey_app.models.base import utcnow
+from tests.counsellor.test_client_page import who5_v2
+from tests.reports.conftest import WHO5_WAVES, Followed, keep_first_page, make_pdf, pdf_pages, pdf_text
+
+
+def test_six_questionnaires_at_four_timepoints_on_two_to_four_pages_as_real_text(
+    app: Flask, followed: Followed
+) -> None:
+    data = make_pdf(app, followed.client.id, "counsellor")
+    pages = pdf_pages(data)
+    assert 2 <= len(pages) <= 4, len(pages)
+    for number, page in enumerate(pages, start=1):
+        assert followed.client.code in page, f"the code is missing on page {number}"
+        assert f"Page {number} of {len(pages)}" in " ".join(page.split())
+    text = pdf_text(data)
+    # WHO-5 percentage 24 -> 80: a reliable improvement into the healthy range; PHQ-9 16 -> 2 with its bands.
+    assert re.search(r"Percentage score 24 40 60 80 .{0,3}recovered \(RCI \d", text)
+    assert re.search(r"Total score 16 Moderately severe 12 Moderate 8 Mild 2 Minimal", text)
+    headings = ("Well-being (WHO-5)", "Mood (PHQ-9)", "Recovery strengths (BARC-10)", "Intake", "12 months")
+    for expected in (*headings, "Scores over time", "cut-off 52"):
+        assert expected in text, expected
+    assert "Bech P" in text and "Kroenke" in text  # each questionnaire's citation
+    assert "Domain profile" in text and "Social life" in text and "Community life" in text
+    assert "No consent to share with the court" in text
+    keep_first_page(data, "counsellor")
+
+
+def test_flags_show_how_they_were_handled(app: Flask, db: SQLAlchemy, followed: Followed) -> None:
+    world = followed.world
+    risky = world.submit(
+        followed.client,
+        None,
+        {
+            "phq9": {
+                **dict.fromkeys(
+                    (
+                        "phq9_interest",
+                        "phq9_down",
+                        "phq9_sleep",
+                        "phq9_tired",
+                        "phq9_appetite",
+                        "phq9_failure",
+                        "phq9_concentration",
+                        "phq9_psychomotor",
+                    ),
+                    1,
+                ),
+                "phq9_selfharm": 2,
+            }
+        },
+        when=utcnow() - dt.timedelta(days=3),
+    )
+    flag = db.session.query(ScoreFlag).filter_by(session_id=risky.id).first()
+    assert flag is not None
+    flag.acknowledged_at, flag.acknowledged_by = utcnow(), world.counsellor.id
+    db.session.add(
+        AlertAcknowledgement(
+            flag_id=flag.id,
+            acknowledged_by=world.counsellor.id,
+            note="Called the client the same day; safety plan agreed.",
+        )
+    )
+    db.session.flush()
+    text = pdf_text(make_pdf(app, followed.client.id, "counsellor"))
+    assert "Urgent" in text and "Acknowledged" in text and "Casey Counsellor" in text
+    assert "safety plan agreed" in text
+
+
+def test_names_appear_only_when_allowed(app: Flask, db: SQLAlchemy, followed: Followed) -> None:
+    db.session.add(ClientIdentity(client_id=followed.client.id, given_name="Sofie", family_name="Claeys"))
+    db.session.flush()
+    assert "Claeys" not in pdf_text(make_pdf(app, followed.client.id, "counsellor"))
+    named = make_pdf(app, followed.client.id, "counsellor", show_names=True)
+    assert all("Sofie Claeys" in " ".join(page.split()) for page in pdf_pages(named))
+
+
+def test_the_report_is_in_the_language_asked_with_its_metadata(app: Flask, followed: Followed) -> None:
+    data = make_pdf(app, followed.client.id, "counsellor", "fr")
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.trailer["/Root"]["/Lang"] == "fr"
+    assert reader.metadata is not None and followed.client.code in (reader.metadata.title or "")
+    text = pdf_text(data)
+    assert "Bien-être (WHO-5)" in text  # the stored version's French short title
+    assert "Rapport pour l'intervenant" in text  # translated headings
+
+
+def test_extra_sessions_and_a_version_break_are_marked(
+    app: Flask, db: SQLAlchemy, followed: Followed
+) -> None:
+    world = followed.world
+    changed = who5_v2(db, comparable=False)
+    now = utcnow()
+    for days in range(8, 0, -1):  # eight check-ins between the waves, the last on a new, incomparable WHO-5
+        version = {"who5": changed} if days == 1 else None
+        world.submit(
+            followed.client,
+            None,
+            {"who5": WHO5_WAVES[2]},
+            when=now - dt.timedelta(days=days),
+            versions=version,
+        )
+    data = make_pdf(app, followed.client.id, "counsellor")
+    text = pdf_text(data)
+    assert "more extra sessions are shown in the charts only" in text
+    assert "the questionnaire changed version before" in text
+    assert "‡" in text and "version changed: not comparable" in text  # the table's mark and the chart's rule
+    assert len(pdf_pages(data)) <= 4
