@@ -7,19 +7,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
-# Debian packages WeasyPrint loads at run time: pango for text layout, harfbuzz-subset for font subsetting.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# Debian packages WeasyPrint loads at run time: pango for text layout, harfbuzz-subset for font subsetting;
+# DejaVu Sans, the PDF reports' font for every script Atkinson Hyperlegible lacks; poppler-utils (pdftotext,
+# pdftoppm) for the report tests.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 TRANSLATIONS := survey_app/translations
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: help install system-deps run test lint format typecheck bench translations clean
+.PHONY: help install system-deps browser-deps run test lint format typecheck bench translations clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 install: system-deps $(STAMP) $(MO_FILES) ## create .venv, install the locked dependencies, compile translations
 
-system-deps: ## install WeasyPrint's Debian libraries if they are missing
+system-deps: ## install WeasyPrint's Debian libraries, the report fonts and poppler if they are missing
 	@command -v dpkg >/dev/null || { echo "Not Debian: make sure pango and harfbuzz are installed."; exit 0; }; \
 	missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -29,6 +31,14 @@ system-deps: ## install WeasyPrint's Debian libraries if they are missing
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+browser-deps: ## install Debian's Chromium for the browser tests if it is missing
+	@test -x /usr/bin/chromium && exit 0; \
+	command -v apt-get >/dev/null || { echo "Not Debian: install Chromium at /usr/bin/chromium for the browser tests."; exit 1; }; \
+	echo "Installing Debian package: chromium"; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +57,7 @@ run: install ## migrate, load questionnaires and demo data (once), serve on http
 	if [ -f "$$creds" ]; then echo; cat "$$creds"; echo; fi
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install ## run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+test: install browser-deps ## run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
 lint: install ## ruff lint and format check

@@ -11,9 +11,15 @@ Environment variables read:
 - ``SURVEY_INSTANCE_PATH``: where ``instance/`` lives (default: ``<project root>/instance``).
 - ``QUESTIONNAIRE_DIR``: the published questionnaire files (default: ``<project root>/questionnaires``).
 - ``STAFF_IDLE_TIMEOUT_MINUTES`` (30), ``STAFF_ABSOLUTE_TIMEOUT_HOURS`` (12).
+- ``CLIENT_IDLE_TIMEOUT_MINUTES`` (10): client mode locks after this long without use.
 - ``SURVEY_PROXY_COUNT``: how many reverse proxies to trust for X-Forwarded-For/-Proto (default 0).
 - ``LOG_FORMAT``: ``json`` (production default) or ``text``; ``LOG_LEVEL`` (INFO).
 - ``STATIC_MAX_AGE_SECONDS``: browser cache lifetime of the versioned static files (one year).
+- ``RATELIMIT_STORAGE_URI``: where rate-limit counters live, shared by every worker: ``redis://host:6379``
+  (production with several hosts), default a SQLite file ``instance/rate-limits.sqlite3``.
+- ``AUDIT_CHECKPOINT_PATH``: the signed audit checkpoints, kept outside the database (default
+  ``instance/audit-checkpoints.jsonl``; in production a path the database administrators cannot write).
+- ``AUDIT_CHECKPOINT_KEY``: the key that signs checkpoints (default: derived from SECRET_KEY).
 """
 
 from __future__ import annotations
@@ -142,6 +148,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     JSON_SORT_KEYS = False
+    # Rate limits per client address (Flask-Limiter syntax); the counters are shared by every worker.
+    RATELIMIT_SIGN_IN = "30 per minute;200 per hour"
+    RATELIMIT_SECOND_FACTOR = "10 per minute;60 per hour"
+    RATELIMIT_CLIENT_CODE = "10 per minute;60 per hour"
     DEFAULT_LOG_FORMAT = "text"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
@@ -152,10 +162,18 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.STAFF_IDLE_TIMEOUT_MINUTES = _int_env(env, "STAFF_IDLE_TIMEOUT_MINUTES", 30)
         self.STAFF_ABSOLUTE_TIMEOUT_HOURS = _int_env(env, "STAFF_ABSOLUTE_TIMEOUT_HOURS", 12)
+        self.CLIENT_IDLE_TIMEOUT_MINUTES = _int_env(env, "CLIENT_IDLE_TIMEOUT_MINUTES", 10)
         self.QUESTIONNAIRE_DIR = str(
             Path(env.get("QUESTIONNAIRE_DIR") or PROJECT_ROOT / "questionnaires").expanduser().resolve()
         )
         self.PROXY_COUNT = _int_env(env, "SURVEY_PROXY_COUNT", 0, minimum=0)
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "").strip()
+        self.AUDIT_CHECKPOINT_PATH = str(
+            Path(env.get("AUDIT_CHECKPOINT_PATH") or Path(self.INSTANCE_PATH) / "audit-checkpoints.jsonl")
+            .expanduser()
+            .resolve()
+        )
+        self.AUDIT_CHECKPOINT_KEY = env.get("AUDIT_CHECKPOINT_KEY", "").strip()
         self.LOG_FORMAT = _choice_env(env, "LOG_FORMAT", ("text", "json"), self.DEFAULT_LOG_FORMAT)
         self.LOG_LEVEL = _choice_env(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
         self.STATIC_MAX_AGE_SECONDS = _int_env(env, "STATIC_MAX_AGE_SECONDS", 31_536_000, minimum=0)

@@ -20,6 +20,7 @@ from survey_app.web import (
     register_request_hooks,
     register_security_headers,
 )
+from survey_app.web.rate_limits import register_rate_limits
 
 __all__ = ["create_app"]
 
@@ -33,6 +34,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     register_config(app, config_name, overrides)
     register_questionnaires(app)
     register_extensions(app)
+    register_rate_limits(app)
     register_i18n(app)
     register_blueprints(app)
     register_cli(app)

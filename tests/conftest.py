@@ -414,3 +414,63 @@ def make_assessment_session(
         return session_row
 
     return build
+
+
+# ---------------------------------------------------------------- multi-factor sign-in and rate limits
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request: pytest.FixtureRequest) -> None:
+    """Every test starts with empty rate-limit counters, as if it were the first request of the day."""
+    if "app" in request.fixturenames:
+        from survey_app.web.rate_limits import rate_limit_storage
+
+        rate_limit_storage(request.getfixturevalue("app")).reset()
+
+
+@pytest.fixture
+def enrol_totp(db: SQLAlchemy) -> Callable[[StaffUser], str]:
+    """Return a function giving a staff member a confirmed TOTP secret (it returns the secret)."""
+    from survey_app.models.security import StaffMfa
+    from survey_app.services import mfa
+
+    def enrol(user: StaffUser) -> str:
+        secret = mfa.new_totp_secret()
+        user.totp_secret = secret
+        db.session.add(StaffMfa(staff_user_id=user.id, last_totp_step=0))
+        db.session.flush()
+        return secret
+
+    return enrol
+
+
+@pytest.fixture
+def sign_in_with_totp(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    csrf_token: Callable[..., str],
+    enrol_totp: Callable[[StaffUser], str],
+) -> Callable[..., Any]:
+    """Return a function that signs ``client`` in through the real pages: password, then a TOTP code.
+
+    Staff without a secret are enrolled first. Each call may reuse the current 30-second step (the
+    used-step marker is moved back, as if the next step had come), so a test can sign in repeatedly.
+    """
+    from sqlalchemy import update
+
+    from survey_app.models.security import StaffMfa
+    from survey_app.services import mfa
+
+    def sign_in(user: StaffUser, password: str = STAFF_PASSWORD, next_url: str | None = None) -> Any:
+        if not user.totp_secret:
+            enrol_totp(user)
+        db.session.execute(update(StaffMfa).where(StaffMfa.staff_user_id == user.id).values(last_totp_step=0))
+        db.session.flush()
+        path = "/auth/sign-in" + (f"?next={next_url}" if next_url else "")
+        first = client.post(
+            path, data={"email": user.email, "password": password, "csrf_token": csrf_token()}
+        )
+        if first.headers.get("Location") != "/auth/verify":
+            return first
+        code = mfa.current_code(user.totp_secret or "")
+        return client.post("/auth/verify", data={"code": code, "csrf_token": csrf_token("/auth/verify")})
+
+    return sign_in

@@ -23,6 +23,18 @@ EXPECTED_TABLES = {
     "client_identities", "client_anchor_dates", "programmes", "timepoints", "timepoint_questionnaires",
     "questionnaire_versions", "assessment_sessions", "session_questionnaires", "answers", "submissions",
     "scores", "score_flags", "audit_events",
+    # client tablet
+    "client_mode_sessions", "client_access_codes", "client_code_attempts",
+    # counsellor workspace
+    "session_notes", "alert_acknowledgements", "alert_settings", "alert_recipients", "client_status_changes",
+    "client_anchor_changes",
+    # research exports
+    "export_projects", "export_project_members", "export_runs",
+    # security and privacy
+    "staff_mfa", "staff_recovery_codes", "consent_records", "court_shares", "privacy_settings",
+    "client_erasures",
+    # PDF reports
+    "report_settings", "report_batches",
 }  # fmt: skip
 
 

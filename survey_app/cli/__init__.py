@@ -19,14 +19,24 @@ TRACEBACK_ENV = "SURVEY_TRACEBACK"
 
 
 def register_cli(app: Flask) -> None:
-    """Add the command groups: users, questionnaires, demo."""
+    """Add the command groups: users, questionnaires, demo, export, audit, gdpr, retention, report."""
+    from survey_app.cli.audit import audit_cli
     from survey_app.cli.demo import demo_cli
+    from survey_app.cli.export import export_command
+    from survey_app.cli.gdpr import gdpr_cli
     from survey_app.cli.questionnaires import questionnaires_cli
+    from survey_app.cli.report import report_cli
+    from survey_app.cli.retention import retention_cli
     from survey_app.cli.users import users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(export_command)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(gdpr_cli)
+    app.cli.add_command(retention_cli)
+    app.cli.add_command(report_cli)
 
 
 def fail(message: str) -> None:

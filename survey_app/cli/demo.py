@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from survey_app.cli.demo_mfa import enrol_demo_accounts
 from survey_app.extensions import db
 from survey_app.programmes.definition import (
     DEFAULT_PROGRAMME,
@@ -103,6 +104,7 @@ def seed_command(clients: int, if_empty: bool, seed: int, today: dt.datetime | N
         )
     db.session.commit()
     _write_credentials(password)
+    enrol_demo_accounts([email for _, email in demo_accounts()], _credentials_path())
     click.echo(
         f"Demo loaded: {report.clients} clients, {report.sessions} sessions, {report.answers} answers."
     )

@@ -1,19 +1,20 @@
-"""``flask users create|list``: staff accounts from the command line (passwords never as arguments)."""
+"""``flask users create|list|totp-code|reset-mfa``: staff accounts (passwords never as arguments)."""
 
 from __future__ import annotations
 
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models.people import ROLES
+from survey_app.models.people import ROLES, StaffUser
 from survey_app.models.programme import Organisation
-from survey_app.services import accounts
+from survey_app.services import accounts, mfa
 
-users_cli = AppGroup("users", help="Create and list staff accounts.")
+users_cli = AppGroup("users", help="Create and list staff accounts; manage their second factor.")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -93,3 +94,39 @@ def list_users() -> None:
         click.echo(
             f"{user.id:>5}  {user.email:<40} {user.role:<14} {organisation:<{width}} {active:<6} {last}"
         )
+
+
+def _user(email: str) -> StaffUser:
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == accounts.normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No staff account with email {accounts.normalise_email(email)}.")
+    return user
+
+
+@users_cli.command("totp-code")
+@click.argument("email")
+def totp_code(email: str) -> None:
+    """Print the current sign-in code of an enrolled account (development and demo only, not production)."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException(
+            "totp-code is not available in production: codes come from the staff member's app."
+        )
+    user = _user(email)
+    if not user.totp_secret:
+        raise click.ClickException(
+            f"{user.email} has no authenticator yet: sign in once and follow the set-up page."
+        )
+    click.echo(mfa.current_code(user.totp_secret))
+
+
+@users_cli.command("reset-mfa")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset_mfa(email: str, yes: bool) -> None:
+    """Unlink a staff member's authenticator and recovery codes (lost phone); they enrol again at sign-in."""
+    user = _user(email)
+    if not yes:
+        click.confirm(f"Unlink the authenticator of {user.email} and sign them out everywhere?", abort=True)
+    mfa.reset_mfa(db.session, user)
+    db.session.commit()
+    click.echo(f"{user.email}: authenticator unlinked; they set up a new one at their next sign-in.")

@@ -13,6 +13,7 @@ from survey_app.models.assessment import (
 )
 from survey_app.models.audit import AuditEvent
 from survey_app.models.base import LANGUAGES, Base, utcnow
+from survey_app.models.client_access import ClientAccessCode, ClientCodeAttempt, ClientModeSession
 from survey_app.models.people import (
     Client,
     ClientAnchorDate,
@@ -23,23 +24,61 @@ from survey_app.models.people import (
 )
 from survey_app.models.programme import Organisation, Programme, Site, Timepoint, TimepointQuestionnaire
 from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.models.reports import ReportBatch, ReportSettings
+from survey_app.models.research import ExportProject, ExportProjectMember, ExportRun
+from survey_app.models.security import (
+    ClientErasure,
+    ConsentRecord,
+    CourtShare,
+    PrivacySettings,
+    StaffMfa,
+    StaffRecoveryCode,
+)
+from survey_app.models.workspace import (
+    AlertAcknowledgement,
+    AlertRecipient,
+    AlertSetting,
+    ClientAnchorChange,
+    ClientStatusChange,
+    SessionNote,
+)
 
 __all__ = [
     "LANGUAGES",
+    "AlertAcknowledgement",
+    "AlertRecipient",
+    "AlertSetting",
     "Answer",
     "AssessmentSession",
     "AuditEvent",
     "Base",
     "Client",
+    "ClientAccessCode",
+    "ClientAnchorChange",
     "ClientAnchorDate",
+    "ClientCodeAttempt",
+    "ClientErasure",
     "ClientIdentity",
+    "ClientModeSession",
+    "ClientStatusChange",
+    "ConsentRecord",
+    "CourtShare",
+    "ExportProject",
+    "ExportProjectMember",
+    "ExportRun",
     "Organisation",
+    "PrivacySettings",
     "Programme",
     "QuestionnaireVersion",
+    "ReportBatch",
+    "ReportSettings",
     "Score",
     "ScoreFlag",
+    "SessionNote",
     "SessionQuestionnaire",
     "Site",
+    "StaffMfa",
+    "StaffRecoveryCode",
     "StaffSession",
     "StaffSiteMembership",
     "StaffUser",

@@ -20,6 +20,7 @@ __all__ = [
     "in_check",
     "key_format_checks",
     "make_append_only",
+    "table_of",
     "utcnow",
 ]
 
@@ -113,6 +114,13 @@ def append_only_ddl(table: str, dialect: str) -> list[str]:
             "FOR EACH STATEMENT EXECUTE FUNCTION survey_refuse_change()",
         ]
     raise ValueError(f"unsupported dialect {dialect!r}")
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for bulk statements (executemany without ORM bookkeeping)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def make_append_only(table: Table) -> None:

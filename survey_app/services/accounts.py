@@ -1,8 +1,12 @@
 """Staff accounts: argon2id passwords, sign-in with lockout, server-side revocable sign-in sessions.
 
 Passwords are hashed with argon2-cffi's ``PasswordHasher()`` defaults (argon2id, t=3, m=64 MiB,
-p=4) and rehashed at sign-in when those defaults change. Failed sign-ins are counted on the user
-row (so the count holds across workers); the tenth locks the account for 15 minutes.
+p=4) and rehashed at sign-in when those defaults change. Failed sign-ins (a wrong password or a wrong
+second factor) are counted on the user row (so the count holds across workers); the tenth locks the
+account for 15 minutes. Signing in takes two steps: ``authenticate`` checks the password, then the
+second factor (``survey_app.services.mfa``) is checked and ``complete_sign_in`` records the sign-in;
+only then is a sign-in session started. The failure count is reset only by a complete sign-in, so a
+known password does not buy unlimited guesses at the second factor.
 
 A sign-in session is a row in ``staff_sessions``: the browser's cookie holds a 256-bit random token,
 the row only its SHA-256. Signing out revokes the row, so a copied cookie is worthless afterwards.
@@ -26,6 +30,12 @@ from survey_app.models.base import utcnow
 from survey_app.models.people import ROLES, StaffSession, StaffUser
 from survey_app.models.programme import Organisation
 from survey_app.services.audit import record_event
+from survey_app.services.password_policy import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    RECOMMENDED_PASSWORD_LENGTH,
+    password_problem,
+)
 
 __all__ = [
     "LOCKOUT_DURATION",
@@ -39,12 +49,14 @@ __all__ = [
     "StaffSessionLookup",
     "authenticate",
     "check_password_policy",
+    "complete_sign_in",
     "create_staff_user",
     "find_or_create_organisation",
     "hash_password",
     "list_staff_users",
     "load_staff_session",
     "normalise_email",
+    "record_failed_attempt",
     "revoke_all_staff_sessions",
     "revoke_staff_session",
     "set_password",
@@ -53,9 +65,6 @@ __all__ = [
     "verify_password",
 ]
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 64
-RECOMMENDED_PASSWORD_LENGTH = 15
 MAX_FAILED_SIGN_INS = 10
 LOCKOUT_DURATION = timedelta(minutes=15)
 #: last_seen_at is written at most this often, so reads do not become writes on every request.
@@ -107,15 +116,12 @@ def _email_fingerprint(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()[:16]
 
 
-def check_password_policy(password: str) -> None:
-    """Raise PasswordPolicyError unless the password has 8 to 64 characters (no composition rules)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordPolicyError(
-            f"The password needs at least {MIN_PASSWORD_LENGTH} characters "
-            f"({RECOMMENDED_PASSWORD_LENGTH} or more recommended)."
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordPolicyError(f"The password can have at most {MAX_PASSWORD_LENGTH} characters.")
+def check_password_policy(password: str, email: str | None = None) -> None:
+    """Raise PasswordPolicyError unless the password has 8 to 64 characters and is not common or guessable."""
+    context = [normalise_email(email).split("@", 1)[0]] if email else []
+    problem = password_problem(password, context)
+    if problem is not None:
+        raise PasswordPolicyError(problem)
 
 
 def hash_password(password: str) -> str:
@@ -172,7 +178,7 @@ def create_staff_user(
         raise AccountError("That does not look like an email address.")
     if session.scalar(select(StaffUser.id).where(StaffUser.email == clean_email)) is not None:
         raise AccountError(f"A staff user with email {clean_email} already exists.")
-    check_password_policy(password)
+    check_password_policy(password, clean_email)
     user = StaffUser(
         organisation_id=organisation.id,
         email=clean_email,
@@ -196,7 +202,7 @@ def create_staff_user(
 
 def set_password(session: DbSession, user: StaffUser, password: str) -> None:
     """Give ``user`` a new password, clear any lockout and end all their sign-in sessions."""
-    check_password_policy(password)
+    check_password_policy(password, user.email)
     user.password_hash = hash_password(password)
     user.failed_login_count = 0
     user.locked_until = None
@@ -228,10 +234,34 @@ def _sign_in_failed(
     )
 
 
+def record_failed_attempt(
+    session: DbSession, user: StaffUser, reason: str, *, ip: str | None = None, now: datetime | None = None
+) -> None:
+    """Count a failed sign-in step (password or second factor) on ``user``; the tenth locks for 15 minutes."""
+    now = now or utcnow()
+    user.failed_login_count += 1
+    count = user.failed_login_count
+    if count >= MAX_FAILED_SIGN_INS:
+        user.locked_until = now + LOCKOUT_DURATION
+        user.failed_login_count = 0
+    _sign_in_failed(session, user, user.email, reason, ip, failed_count=count)
+    if user.is_locked(now):
+        record_event(
+            session,
+            "auth.locked_out",
+            actor_type="system",
+            object_type="staff_user",
+            object_id=user.id,
+            ip=ip,
+            details={"minutes": int(LOCKOUT_DURATION.total_seconds() // 60)},
+        )
+    session.flush()
+
+
 def authenticate(
     session: DbSession, email: str, password: str, *, ip: str | None = None, now: datetime | None = None
 ) -> SignInResult:
-    """Check a sign-in attempt, count failures, lock after 10, rehash when needed; every attempt audited."""
+    """Check email and password (the first step), count failures, rehash if needed; every attempt audited."""
     now = now or utcnow()
     clean_email = normalise_email(email)
     user = session.scalar(select(StaffUser).where(StaffUser.email == clean_email).with_for_update())
@@ -244,29 +274,37 @@ def authenticate(
         _sign_in_failed(session, user, clean_email, "locked", ip)
         return SignInResult("locked")
     if not verify_password(user.password_hash, password):
-        user.failed_login_count += 1
-        count = user.failed_login_count
-        if count >= MAX_FAILED_SIGN_INS:
-            user.locked_until = now + LOCKOUT_DURATION
-            user.failed_login_count = 0
-        _sign_in_failed(session, user, clean_email, "wrong_password", ip, failed_count=count)
-        if user.locked_until is not None and user.locked_until > now:
-            record_event(
-                session,
-                "auth.locked_out",
-                actor_type="system",
-                object_type="staff_user",
-                object_id=user.id,
-                ip=ip,
-                details={"minutes": int(LOCKOUT_DURATION.total_seconds() // 60)},
-            )
-        session.flush()
+        record_failed_attempt(session, user, "wrong_password", ip=ip, now=now)
         return SignInResult("wrong_credentials")
     if not user.is_active:
         _sign_in_failed(session, user, clean_email, "inactive", ip)
         return SignInResult("inactive")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if user.locked_until is not None:  # a lockout that has run out
+        user.locked_until = None
+    record_event(
+        session,
+        "auth.password_ok",
+        actor_type="staff",
+        actor_id=user.id,
+        object_type="staff_user",
+        object_id=user.id,
+        ip=ip,
+    )
+    return SignInResult("ok", user)
+
+
+def complete_sign_in(
+    session: DbSession,
+    user: StaffUser,
+    *,
+    second_factor: str,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record a complete sign-in (password and second factor): clear the failure count, audit it."""
+    now = now or utcnow()
     user.failed_login_count = 0
     user.locked_until = None
     user.last_login_at = now
@@ -278,8 +316,8 @@ def authenticate(
         object_type="staff_user",
         object_id=user.id,
         ip=ip,
+        details={"second_factor": second_factor},
     )
-    return SignInResult("ok", user)
 
 
 def token_hash(token: str) -> str:

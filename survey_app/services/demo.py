@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from survey_app.db import DbSession
 from survey_app.demo.answers import simulate_answers
@@ -25,16 +25,21 @@ from survey_app.models import (
     Client,
     ClientAnchorDate,
     Organisation,
+    ScoreFlag,
     SessionQuestionnaire,
     Site,
     StaffUser,
     Submission,
 )
+from survey_app.models.base import table_of
 from survey_app.models.programme import Programme, Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.models.security import ConsentRecord
+from survey_app.models.workspace import AlertAcknowledgement
 from survey_app.programmes.definition import ProgrammeDefinition
 from survey_app.services.assessments import resolve_battery
 from survey_app.services.audit import record_event
+from survey_app.services.consent import CONSENT_TEXT_VERSIONS
 from survey_app.services.programmes import install_programme
 from survey_app.services.questionnaires import questionnaire_of
 from survey_app.services.scoring import store_results
@@ -54,7 +59,9 @@ STAFF = (
     ("counsellor.brussels", "Brussels Counsellor", "counsellor"),
     ("sitelead", "Demo Site Lead", "site_lead"),
     ("researcher", "Demo Researcher", "researcher"),
+    ("court", "Demo Court Liaison", "court_liaison"),
 )
+ACKNOWLEDGEMENT_NOTE = "Talked it through with the client at the next appointment; support plan reviewed."
 #: Share of clients who complete each timepoint once it is due (the rest missed it).
 COMPLETION = {"t0": 1.0, "t3m": 0.85, "t6m": 0.75, "t12m": 0.6}
 
@@ -179,16 +186,46 @@ class _Seeder:
             plans.extend(client_plans)
             anchors.append(client_anchors)
         ids = self._insert_returning(Client, rows)
+        self._insert_consents(ids, [row["intake_date"] for row in rows])
         self.session.execute(
-            insert(ClientAnchorDate.__table__),
+            insert(table_of(ClientAnchorDate)),
             [
                 {"client_id": ids[index], "anchor": anchor, "date": day}
                 for index, client_anchors in enumerate(anchors)
                 for anchor, day in client_anchors
             ],
         )
-        self._insert_sessions(plans, ids, numbers.start, report)
+        session_ids = self._insert_sessions(plans, ids, numbers.start, report)
+        counsellors = {
+            plan_id: rows[plan.client_index - numbers.start]["counsellor_id"]
+            for plan, plan_id in zip(plans, session_ids, strict=True)
+        }
+        self._acknowledge_old_alerts(plans, session_ids, counsellors)
         report.clients += len(rows)
+
+    def _insert_consents(self, client_ids: list[int], intake_dates: list[dt.date]) -> None:
+        """Consent as recorded at intake: care always; research for most; court for many, some with scores."""
+        rows = []
+        for client_id, intake in zip(client_ids, intake_dates, strict=True):
+            recorded = dt.datetime.combine(intake, dt.time(10, 0), tzinfo=dt.UTC)
+            court = self.rng.random() < 0.6
+            for purpose, granted, scores, summary in (
+                ("care", True, False, False),
+                ("research", self.rng.random() < 0.85, False, False),
+                ("court", court, court and self.rng.random() < 0.35, court and self.rng.random() < 0.25),
+            ):
+                rows.append(
+                    {
+                        "client_id": client_id,
+                        "purpose": purpose,
+                        "granted": granted,
+                        "share_scores": scores,
+                        "share_summary": summary,
+                        "text_version": CONSENT_TEXT_VERSIONS[purpose],
+                        "recorded_at": recorded,
+                    }
+                )
+        self.session.execute(insert(table_of(ConsentRecord)), rows)
 
     def _plan_client(
         self, number: int
@@ -270,7 +307,8 @@ class _Seeder:
 
     def _insert_sessions(
         self, plans: list[_PlannedSession], client_ids: list[int], first: int, report: DemoReport
-    ) -> None:
+    ) -> list[int]:
+        """Insert the planned sessions with their answers, submissions and scores; returns their ids."""
         session_rows = [
             {
                 "public_id": _uuid(self.rng),
@@ -324,12 +362,53 @@ class _Seeder:
                 )
         for rows, model in ((given, SessionQuestionnaire), (answer_rows, Answer), (submissions, Submission)):
             if rows:
-                self.session.execute(insert(model.__table__), rows)  # Core executemany: no ORM overhead
+                self.session.execute(insert(table_of(model)), rows)  # Core executemany: no ORM overhead
         versions = {version.id: version for plan in plans for version in plan.versions}
         for version_id, by_session in results.items():
             store_results(self.session, questionnaire_of(versions[version_id]), version_id, by_session)
         report.sessions += len(plans)
         report.answers += len(answer_rows)
+        return session_ids
+
+    def _acknowledge_old_alerts(
+        self, plans: list[_PlannedSession], session_ids: list[int], counsellors: dict[int, int]
+    ) -> None:
+        """Alerts from sessions older than three weeks were handled by the client's counsellor a day later."""
+        handled = {
+            session_id: plan.submitted_at + dt.timedelta(days=1)
+            for plan, session_id in zip(plans, session_ids, strict=True)
+            if plan.submitted_at is not None and (self.today - plan.submitted_at.date()).days > 21
+        }
+        if not handled:
+            return
+        flags = self.session.execute(
+            select(ScoreFlag.id, ScoreFlag.session_id).where(ScoreFlag.session_id.in_(list(handled)))
+        ).all()
+        if not flags:
+            return
+        self.session.execute(
+            update(ScoreFlag),
+            [
+                {
+                    "id": flag_id,
+                    "acknowledged_at": handled[session_id],
+                    "acknowledged_by": counsellors[session_id],
+                }
+                for flag_id, session_id in flags
+            ],
+        )
+        self.session.execute(
+            insert(table_of(AlertAcknowledgement)),
+            [
+                {
+                    "flag_id": flag_id,
+                    "acknowledged_by": counsellors[session_id],
+                    "acknowledged_at": handled[session_id],
+                    "note": ACKNOWLEDGEMENT_NOTE,
+                }
+                for flag_id, session_id in flags
+            ],
+        )
 
 
 def _uuid(rng: random.Random) -> str:

@@ -18,7 +18,7 @@ from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import SCORER_VERSION, ScoreResult, score
 from survey_app.models.assessment import Answer, AssessmentSession, Score, ScoreFlag, SessionQuestionnaire
-from survey_app.models.base import utcnow
+from survey_app.models.base import table_of, utcnow
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.services.questionnaires import questionnaire_of
 
@@ -115,7 +115,7 @@ def store_results(
             if not same_value or old.scorer_version != result.scorer_version:
                 updates.append({"id": old.id, **values})
     if inserts:
-        session.execute(insert(Score.__table__), inserts)
+        session.execute(insert(table_of(Score)), inserts)
     if updates:
         session.execute(update(Score), updates)  # bulk UPDATE by primary key
     _store_flags(session, questionnaire, version_id, results, now)
@@ -150,7 +150,7 @@ def _store_flags(
         for session_id, flag_id in sorted(raised - set(existing))
     ]
     if new:
-        session.execute(insert(ScoreFlag.__table__), new)
+        session.execute(insert(table_of(ScoreFlag)), new)
     for session_id, flag_id in set(existing) - raised:
         if existing[(session_id, flag_id)] is None:
             session.execute(

@@ -15,18 +15,38 @@ home = Blueprint("home", __name__)
 @home.get("/")
 @login_required
 def index() -> str:
-    """The signed-in landing page: who is signed in, and a sign-out button."""
+    """Counsellors and site leads land on their dashboard; other roles on a simple landing page."""
+    if current_user.role in ("counsellor", "site_lead"):
+        from survey_app.web.counsellor.dashboard_views import dashboard_page
+
+        return dashboard_page()
     return render_template("auth/landing.html", user=current_user)
 
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint."""
+    from survey_app.web.api import bp as api_bp
     from survey_app.web.auth import bp as auth_bp
+    from survey_app.web.client import bp as client_bp
+    from survey_app.web.client import hand_over_bp as client_mode_bp
+    from survey_app.web.consent import bp as consent_bp
+    from survey_app.web.counsellor import bp as counsellor_bp
+    from survey_app.web.court import bp as court_bp
     from survey_app.web.health import bp as health_bp
+    from survey_app.web.reports import bp as reports_bp
+    from survey_app.web.research import bp as research_bp
 
     app.register_blueprint(home)
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(consent_bp)
+    app.register_blueprint(court_bp)
+    app.register_blueprint(counsellor_bp)
+    app.register_blueprint(client_bp)
+    app.register_blueprint(client_mode_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(research_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_middleware(app: Flask) -> None:
@@ -52,10 +72,12 @@ def _content_security_policy() -> str:
         f"script-src 'self'{extra}; "
         f"style-src 'self'{extra}; "
         "img-src 'self' data:; "
+        "connect-src 'self'; "
         "form-action 'self'; "
         "frame-ancestors 'none'; "
         "object-src 'none'; "
         "base-uri 'self'"
+        + ("; upgrade-insecure-requests" if current_app.config.get("SECURE_COOKIES") else "")
     )
 
 
@@ -66,7 +88,8 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
     if request.endpoint != "static":
         # Health and court data: never kept in a shared tablet's or a proxy's cache.
         headers.setdefault("Cache-Control", "no-store")

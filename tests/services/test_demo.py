@@ -80,6 +80,15 @@ def test_seed_creates_a_realistic_deterministic_demo(app: Flask, db: SQLAlchemy)
         select(AssessmentSession.client_id, func.count()).group_by(AssessmentSession.client_id)
     ).all()
     assert len({count for _, count in per_client}) > 1, "clients are at different stages"
+    from survey_app.models.security import ConsentRecord
+
+    consents = db.session.execute(
+        select(ConsentRecord.purpose, ConsentRecord.granted, ConsentRecord.share_scores)
+    ).all()
+    assert sum(1 for purpose, *_ in consents if purpose == "care") == 40
+    court = [(granted, scores) for purpose, granted, scores in consents if purpose == "court"]
+    assert any(granted for granted, _ in court) and not all(granted for granted, _ in court)
+    assert any(scores for _, scores in court), "some clients share scores with the court"
     credentials = (Path(app.instance_path) / "demo-credentials.txt").read_text()
     password = credentials.splitlines()[1].removeprefix("password: ")
     from survey_app.models import StaffUser

@@ -43,15 +43,24 @@ def test_signed_out_visitors_are_sent_to_the_sign_in_page(client: FlaskClient) -
 
 
 def test_signing_in_shows_who_is_signed_in(
-    client: FlaskClient, db: SQLAlchemy, make_staff: Builder, csrf_token: Callable[..., str]
+    client: FlaskClient,
+    db: SQLAlchemy,
+    make_staff: Builder,
+    csrf_token: Callable[..., str],
+    enrol_totp: Builder,
+    sign_in_with_totp: Builder,
 ) -> None:
     user = make_staff("site_lead", display_name="Sam Lead")
-    response = _sign_in(client, csrf_token, user.email.upper(), STAFF_PASSWORD)
+    enrol_totp(user)
+    password_step = _sign_in(client, csrf_token, user.email.upper(), STAFF_PASSWORD)
+    assert password_step.status_code == 302 and password_step.headers["Location"] == "/auth/verify"
+    assert client.get("/").status_code == 302  # the password alone does not sign in
+    response = sign_in_with_totp(user)
     assert response.status_code == 302 and response.headers["Location"] == "/"
     page = client.get("/").get_data(as_text=True)
     assert "Signed in as <strong>Sam Lead</strong> (site lead)" in page
     assert "Sign out" in page
-    assert "auth.sign_in" in _actions(db)
+    assert {"auth.password_ok", "auth.sign_in"} <= set(_actions(db))
     rows = db.session.scalars(select(StaffSession).where(StaffSession.staff_user_id == user.id)).all()
     assert len(rows) == 1 and rows[0].revoked_at is None
 
@@ -80,7 +89,11 @@ def test_sign_in_without_a_csrf_token_is_refused(client: FlaskClient, make_staff
 
 
 def test_after_ten_failures_even_the_right_password_is_refused(
-    client: FlaskClient, db: SQLAlchemy, make_staff: Builder, csrf_token: Callable[..., str]
+    client: FlaskClient,
+    db: SQLAlchemy,
+    make_staff: Builder,
+    csrf_token: Callable[..., str],
+    sign_in_with_totp: Builder,
 ) -> None:
     user = make_staff()
     for _ in range(10):
@@ -93,15 +106,19 @@ def test_after_ten_failures_even_the_right_password_is_refused(
         update(StaffUser).where(StaffUser.id == user.id).values(locked_until=utcnow() - timedelta(seconds=1))
     )
     db.session.flush()
-    assert _sign_in(client, csrf_token, user.email, STAFF_PASSWORD).status_code == 302
+    assert sign_in_with_totp(user).status_code == 302
     assert client.get("/").status_code == 200
 
 
 def test_sign_out_really_ends_the_session(
-    client: FlaskClient, db: SQLAlchemy, make_staff: Builder, csrf_token: Callable[..., str]
+    client: FlaskClient,
+    db: SQLAlchemy,
+    make_staff: Builder,
+    csrf_token: Callable[..., str],
+    sign_in_with_totp: Builder,
 ) -> None:
     user = make_staff()
-    _sign_in(client, csrf_token, user.email, STAFF_PASSWORD)
+    sign_in_with_totp(user)
     stolen = client.get_cookie("session")
     assert stolen is not None
     response = client.post("/auth/sign-out", data={"csrf_token": csrf_token("/")})
@@ -161,32 +178,35 @@ def test_deactivating_a_user_signs_them_out(client: FlaskClient, db: SQLAlchemy,
 
 
 def test_sign_in_only_redirects_to_local_pages(
-    client: FlaskClient, make_staff: Builder, csrf_token: Callable[..., str]
+    client: FlaskClient, make_staff: Builder, csrf_token: Callable[..., str], sign_in_with_totp: Builder
 ) -> None:
     user = make_staff()
-    response = _sign_in(client, csrf_token, user.email, STAFF_PASSWORD, next_url="https://evil.example/x")
+    response = sign_in_with_totp(user, next_url="https://evil.example/x")
     assert response.headers["Location"] == "/"
     client.post("/auth/sign-out", data={"csrf_token": csrf_token("/")})
-    response = _sign_in(client, csrf_token, user.email, STAFF_PASSWORD, next_url="//evil.example/x")
+    response = sign_in_with_totp(user, next_url="//evil.example/x")
     assert response.headers["Location"] == "/"
+    client.post("/auth/sign-out", data={"csrf_token": csrf_token("/")})
+    response = sign_in_with_totp(user, next_url="/auth/security")
+    assert response.headers["Location"] == "/auth/security"
 
 
 def test_signing_in_starts_a_new_session_and_forgets_the_old_one(
-    client: FlaskClient, make_staff: Builder, csrf_token: Callable[..., str]
+    client: FlaskClient, make_staff: Builder, sign_in_with_totp: Builder
 ) -> None:
     user = make_staff()
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
-    _sign_in(client, csrf_token, user.email, STAFF_PASSWORD)
+    sign_in_with_totp(user)
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session["_user_id"] != ""
 
 
 def test_the_session_cookie_is_http_only_and_same_site(
-    client: FlaskClient, make_staff: Builder, csrf_token: Callable[..., str]
+    client: FlaskClient, make_staff: Builder, sign_in_with_totp: Builder
 ) -> None:
     user = make_staff()
-    response = _sign_in(client, csrf_token, user.email, STAFF_PASSWORD)
+    response = sign_in_with_totp(user)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
