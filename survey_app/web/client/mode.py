@@ -11,7 +11,7 @@ from flask_login import login_user
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
-from survey_app.i18n import SUPPORTED_LANGUAGES, page_language
+from survey_app.i18n import page_language
 from survey_app.models.base import utcnow
 from survey_app.models.client_access import ClientModeSession
 from survey_app.models.people import StaffUser
@@ -28,6 +28,7 @@ from survey_app.web.client.context import (
     PREFERENCES,
     client_mode_row,
     current_assessment,
+    offered_languages,
     preferences,
     safe_client_path,
 )
@@ -148,7 +149,7 @@ def keepalive() -> tuple[str, int]:
 def language() -> Response:
     """Switch the language of the interface and of the questionnaire texts."""
     chosen = request.form.get("language", "")
-    if chosen in SUPPORTED_LANGUAGES:
+    if chosen in offered_languages():
         session["language"] = chosen
         assessment = current_assessment()
         if assessment.status == "open" and assessment.language != chosen:
