@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, g, session, url_for
+from flask import abort, g, request, session, url_for
 
 from survey_app.domain.questionnaire import Item, localise
 from survey_app.extensions import db
@@ -48,10 +48,19 @@ def state_or_404(n: int) -> QuestionnaireState:
     return states[n]
 
 
-def preferences() -> dict[str, bool]:
-    """The client's display choices for this session."""
-    stored = session.get(CLIENT_PREFS_KEY) or {}
+def preferences(key: str = CLIENT_PREFS_KEY) -> dict[str, bool]:
+    """The display choices kept in the browser session under ``key`` (the client's, by default)."""
+    stored = session.get(key) or {}
     return {name: bool(stored.get(name)) for name in PREFERENCES}
+
+
+def save_preferences(key: str = CLIENT_PREFS_KEY) -> None:
+    """Keep the display choices a display form posted (``large``, ``contrast``: on or off) under ``key``."""
+    prefs = preferences(key)
+    for name in PREFERENCES:
+        if name in request.form:
+            prefs[name] = request.form[name] == "on"
+    session[key] = prefs
 
 
 def safe_client_path(target: str | None) -> str:
@@ -105,7 +114,6 @@ def client_page_context(
         "client_actions": actions,
         "show_controls": True,
         "with_script": True,
-        "page_title": "",
     }
 
 
@@ -118,10 +126,11 @@ def offered_languages() -> tuple[str, ...]:
 @bp.context_processor
 def client_template_helpers() -> dict[str, Any]:
     """Helpers for client templates: texts in the page language, display choices, the client mode."""
-    return client_page_context(
+    context = client_page_context(
         page_language(),
         prefs=preferences(),
         client_mode=g.get("client_mode"),
         languages=offered_languages(),
         actions={"language": url_for("client.language"), "display": url_for("client.display")},
     )
+    return {**context, "page_title": ""}

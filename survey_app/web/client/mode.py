@@ -25,14 +25,14 @@ from survey_app.services.client_access import (
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client import bp
 from survey_app.web.client.context import (
-    PREFERENCES,
     client_mode_row,
     current_assessment,
     offered_languages,
     preferences,
     safe_client_path,
+    save_preferences,
 )
-from survey_app.web.client.guard import CLIENT_PREFS_KEY, enter_client_mode
+from survey_app.web.client.guard import enter_client_mode
 from survey_app.web.client.messages import password_problem
 
 CLEAR_SITE_DATA = '"cache", "storage"'
@@ -161,11 +161,7 @@ def language() -> Response:
 @bp.post("/display")
 def display() -> Response | tuple[str, int]:
     """Larger text and high contrast, kept for this client-mode session."""
-    prefs = preferences()
-    for name in PREFERENCES:
-        if name in request.form:
-            prefs[name] = request.form[name] == "on"
-    session[CLIENT_PREFS_KEY] = prefs
+    save_preferences()
     if request.accept_mimetypes.best == "application/json":
         return "", 204
     return redirect(safe_client_path(request.form.get("next")))
