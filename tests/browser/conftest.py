@@ -1,8 +1,9 @@
 """Browser tests: the app on a free 127.0.0.1 port with its own SQLite database, driven by Debian's Chromium.
 
 ``live`` serves the app from a thread for the whole test session (the bundled questionnaires stored, the
-every-item-type form too, a copy of the questionnaire folder of its own); its helpers are in ``tests/browser/harness.py``. ``open_page(...)`` gives a page
-in a fresh browser context (no cache, no storage); console errors (a CSP violation among them) fail the test.
+every-item-type form too, a copy of the questionnaire folder of its own); its helpers are in
+``tests/browser/harness.py``. ``open_page(...)`` gives a page in a fresh browser context (no cache, no
+storage); console errors (a CSP violation among them) fail the test.
 """
 
 from __future__ import annotations

@@ -137,8 +137,13 @@ class Live:
             db.session.add(organisation)
             db.session.flush()
             site = Site(organisation_id=organisation.id, name=f"Site {tag}", code=f"S-{tag}")
-            admin = StaffUser(organisation_id=organisation.id, email=f"admin-{tag.lower()}@example.org",
-                              display_name=f"Admin {tag}", password_hash=staff_password_hash(), role="admin")  # fmt: skip
+            admin = StaffUser(
+                organisation_id=organisation.id,
+                email=f"admin-{tag.lower()}@example.org",
+                display_name=f"Admin {tag}",
+                password_hash=staff_password_hash(),
+                role="admin",
+            )
             db.session.add_all([site, admin])
             db.session.flush()
             programme = create_programme(db.session, admin, f"court_{tag.lower()}", f"Court {tag}", "")

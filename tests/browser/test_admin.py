@@ -1,6 +1,6 @@
-"""Administration in the browser: inviting a counsellor who sets a password with the link, and publishing a new
-questionnaire version (checked, previewed on a tablet and a phone with its skip rule, compared) then giving it
-at a timepoint."""
+"""Administration in the browser: inviting a counsellor who sets a password with the link, and publishing a
+new questionnaire version (checked, previewed on a tablet and a phone with its skip rule, compared), then
+giving it at a timepoint."""
 
 from __future__ import annotations
 
