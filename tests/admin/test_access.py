@@ -82,3 +82,11 @@ def test_every_admin_change_needs_the_csrf_token(app: Flask, client: FlaskClient
     assert len(posts) >= 15
     for url in posts:
         assert client.post(url, data={"anything": "1"}).status_code == 400, url
+
+
+def test_the_admin_pages_speak_the_staff_members_language(client: FlaskClient, login_as: Builder) -> None:
+    login_as("admin")
+    dutch = client.get("/admin/staff", headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert "Iemand uitnodigen" in dutch and "Zoeken op naam, e-mail of rol" in dutch
+    french = client.get("/admin/questionnaires", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Vérifier un fichier de questionnaire" in french
