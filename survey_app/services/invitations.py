@@ -22,7 +22,7 @@ from survey_app.models.admin import StaffInvitation
 from survey_app.models.base import utcnow
 from survey_app.models.people import StaffUser
 from survey_app.services.accounts import check_password_policy, hash_password, token_hash
-from survey_app.services.audit import record_event
+from survey_app.services.audit import record_staff_event
 from survey_app.services.user_messages import N_, UserFacingError
 
 __all__ = [
@@ -127,13 +127,12 @@ def accept_invitation(
     user.failed_login_count = 0
     user.locked_until = None
     session.flush()
-    record_event(
+    record_staff_event(
         session,
         "staff.invitation_accept",
-        actor_type="staff",
-        actor_id=user.id,
-        object_type="staff_user",
-        object_id=user.id,
+        user.id,
+        "staff_user",
+        user.id,
         ip=ip,
     )
     return user

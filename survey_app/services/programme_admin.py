@@ -21,7 +21,7 @@ from survey_app.models.people import StaffUser
 from survey_app.models.programme import Programme, Timepoint, TimepointQuestionnaire
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.programmes.definition import overlapping_windows
-from survey_app.services.audit import record_event
+from survey_app.services.audit import record_staff_event
 from survey_app.services.schedules import COURT_MILESTONES, INTAKE
 from survey_app.services.user_messages import N_, UserFacingError, UserMessage, say
 
@@ -271,13 +271,12 @@ def save_timepoint(
     timepoint.window_before_days = draft.window_before_days
     timepoint.window_after_days = draft.window_after_days
     _replace_battery(session, timepoint, draft.battery)
-    record_event(
+    record_staff_event(
         session,
         "programme.timepoint_save",
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="timepoint",
-        object_id=timepoint.id,
+        admin.id,
+        "timepoint",
+        timepoint.id,
         ip=ip,
         details={
             "programme_id": programme.id,
@@ -317,13 +316,12 @@ def remove_timepoint(
     programme_id, key = timepoint.programme_id, timepoint.key
     timepoint.programme.timepoints.remove(timepoint)  # delete-orphan: the row and its battery go
     session.flush()
-    record_event(
+    record_staff_event(
         session,
         "programme.timepoint_remove",
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="programme",
-        object_id=programme_id,
+        admin.id,
+        "programme",
+        programme_id,
         ip=ip,
         details={"key": key},
     )
@@ -358,13 +356,12 @@ def create_programme(
     )
     session.add(programme)
     session.flush()
-    record_event(
+    record_staff_event(
         session,
         "programme.create",
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="programme",
-        object_id=programme.id,
+        admin.id,
+        "programme",
+        programme.id,
         ip=ip,
         details={"key": clean_key, "timepoints": 0},
     )
@@ -386,13 +383,12 @@ def update_programme(
         return False
     programme.name, programme.description = clean_name, clean_description
     session.flush()
-    record_event(
+    record_staff_event(
         session,
         "programme.update",
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="programme",
-        object_id=programme.id,
+        admin.id,
+        "programme",
+        programme.id,
         ip=ip,
     )
     return True

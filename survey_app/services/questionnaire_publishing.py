@@ -36,7 +36,7 @@ from survey_app.questionnaires.registry import (
     write_manifest,
 )
 from survey_app.questionnaires.yaml_source import read_yaml
-from survey_app.services.audit import record_event
+from survey_app.services.audit import record_staff_event
 from survey_app.services.questionnaires import store_version
 
 __all__ = [
@@ -194,13 +194,12 @@ def save_draft(
 def _audit(
     session: DbSession, action: str, admin: StaffUser, draft: QuestionnaireDraft, ip: str | None
 ) -> None:
-    record_event(
+    record_staff_event(
         session,
         action,
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="questionnaire_draft",
-        object_id=draft.id,
+        admin.id,
+        "questionnaire_draft",
+        draft.id,
         ip=ip,
         details={"key": draft.key, "version": draft.version, "content_hash": draft.content_hash},
     )

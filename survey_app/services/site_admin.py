@@ -15,7 +15,7 @@ from survey_app.db import DbSession
 from survey_app.models.base import LANGUAGES
 from survey_app.models.people import Client, StaffUser
 from survey_app.models.programme import Site
-from survey_app.services.audit import record_event
+from survey_app.services.audit import record_staff_event
 from survey_app.services.user_messages import N_, UserFacingError
 
 __all__ = [
@@ -135,13 +135,12 @@ def update_site(
 def _audit(
     session: DbSession, action: str, admin: StaffUser, site: Site, ip: str | None, **details: object
 ) -> None:
-    record_event(
+    record_staff_event(
         session,
         action,
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="site",
-        object_id=site.id,
+        admin.id,
+        "site",
+        site.id,
         ip=ip,
         details=dict(details),
     )

@@ -21,7 +21,7 @@ from survey_app.models.people import ROLES, StaffUser
 from survey_app.models.programme import Organisation, Site
 from survey_app.services import mfa
 from survey_app.services.accounts import create_staff_user, normalise_email, revoke_all_staff_sessions
-from survey_app.services.audit import record_event
+from survey_app.services.audit import record_staff_event
 from survey_app.services.invitations import (
     InvitationState,
     IssuedInvitation,
@@ -152,13 +152,12 @@ def _checked_access(session: DbSession, admin: StaffUser, role: str, site_ids: C
 def _audit(
     session: DbSession, action: str, admin: StaffUser, user: StaffUser, ip: str | None, **details: object
 ) -> None:
-    record_event(
+    record_staff_event(
         session,
         action,
-        actor_type="staff",
-        actor_id=admin.id,
-        object_type="staff_user",
-        object_id=user.id,
+        admin.id,
+        "staff_user",
+        user.id,
         ip=ip,
         details=dict(details),
     )

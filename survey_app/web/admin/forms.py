@@ -68,9 +68,7 @@ class AccessForm(FlaskForm):
 class InviteForm(AccessForm):
     """A new staff member: email, name, role and sites."""
 
-    email = EmailField(
-        _("Email"), validators=[DataRequired(_("Type their email address.")), Length(max=254)]
-    )
+    email = EmailField(_("Email"), validators=[DataRequired(_("Type their email address.")), Length(max=254)])
     display_name = StringField(_("Name"), validators=[DataRequired(_("Type their name.")), Length(max=200)])
 
 
@@ -104,9 +102,7 @@ class ProgrammeForm(FlaskForm):
     """A programme's key (only when new), name and description."""
 
     key = StringField(_("Key"), validators=[Optional(), Length(max=40)])
-    name = StringField(
-        _("Name"), validators=[DataRequired(_("Give the programme a name.")), Length(max=200)]
-    )
+    name = StringField(_("Name"), validators=[DataRequired(_("Give the programme a name.")), Length(max=200)])
     description = TextAreaField(_("Description"), validators=[Length(max=2000)])
 
 
