@@ -35,6 +35,8 @@ EXPECTED_TABLES = {
     "client_erasures",
     # PDF reports
     "report_settings", "report_batches",
+    # administration
+    "staff_invitations", "questionnaire_drafts",
 }  # fmt: skip
 
 

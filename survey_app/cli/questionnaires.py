@@ -26,12 +26,10 @@ from survey_app.questionnaires.registry import (
     PublicationError,
     QuestionnaireRegistry,
     publication_problems,
-    read_manifest,
-    record_publication,
-    write_manifest,
 )
 from survey_app.services.audit import record_event
-from survey_app.services.questionnaires import store_published_versions, store_version
+from survey_app.services.questionnaire_publishing import publishing
+from survey_app.services.questionnaires import store_published_versions
 from survey_app.services.scoring import RescoreReport, count_rescore_sessions, plan_rescore, rescore_batch
 
 questionnaires_cli = AppGroup("questionnaires", help="Check, publish, compare and score questionnaires.")
@@ -198,27 +196,24 @@ def load_command() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def publish_command(path: Path) -> None:
     """Check a new version's file, record its hash as published and store it in the database."""
-    directory = _directory()
-    problems = lint_file(path)
-    if problems:
-        for problem in problems:
+    try:
+        with publishing(db.session, _directory(), path) as published:
+            db.session.commit()
+    except QuestionnaireError as error:
+        db.session.rollback()
+        for problem in error.problems:
             click.echo(str(problem), err=True)
-        _fail(f"{display_name(path)} has {len(problems)} problem(s); nothing was published", code=1)
-    manifest_before = read_manifest(directory)
-    try:
-        entry = record_publication(directory, path)
+        _fail(f"{display_name(path)} has {len(error.problems)} problem(s); nothing was published", code=1)
     except PublicationError as error:
+        db.session.rollback()
         _fail(str(error), code=1)
-    try:
-        registry = QuestionnaireRegistry(directory)
-        store_version(db.session, registry, entry)
-        db.session.commit()
     except BaseException:
         db.session.rollback()
-        write_manifest(directory, manifest_before)  # nothing half-written: the file is not published
         raise
+    entry = published.entry
     click.echo(f"Published {entry.key} v{entry.version} (sha256 {entry.digest[:12]}...).")
     if entry.version > 1:
+        registry = published.registry
         previous = registry.get(entry.key, entry.version - 1)
         click.echo(diff_versions(previous, registry.get(entry.key, entry.version)).to_text())
 

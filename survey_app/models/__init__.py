@@ -3,6 +3,7 @@
 Importing this package registers every table on ``survey_app.extensions.Base.metadata``.
 """
 
+from survey_app.models.admin import QuestionnaireDraft, StaffInvitation
 from survey_app.models.assessment import (
     Answer,
     AssessmentSession,
@@ -69,6 +70,7 @@ __all__ = [
     "Organisation",
     "PrivacySettings",
     "Programme",
+    "QuestionnaireDraft",
     "QuestionnaireVersion",
     "ReportBatch",
     "ReportSettings",
@@ -77,6 +79,7 @@ __all__ = [
     "SessionNote",
     "SessionQuestionnaire",
     "Site",
+    "StaffInvitation",
     "StaffMfa",
     "StaffRecoveryCode",
     "StaffSession",

@@ -58,9 +58,18 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(32), unique=True)
     default_language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    #: The languages a client can choose on this site's tablets, e.g. "nl,fr" (checked by the site service).
+    languages: Mapped[str] = mapped_column(String(20), default="en,nl,fr", server_default="en,nl,fr")
+    #: Minutes before an unused client-mode screen locks here; NULL: the app's CLIENT_IDLE_TIMEOUT_MINUTES.
+    client_idle_minutes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="sites")
+
+    @property
+    def offered_languages(self) -> tuple[str, ...]:
+        """The languages offered on this site's tablets, in the order they are shown."""
+        return tuple(code for code in LANGUAGES if code in self.languages.split(","))
 
 
 class Programme(Base):

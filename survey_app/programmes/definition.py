@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from survey_app.domain.questionnaire import REQUIRED_LANGUAGES, Text
 from survey_app.questionnaires.yaml_source import YamlSourceError, decode_source, read_yaml
@@ -162,15 +162,31 @@ def _build(
     )
 
 
-def window_problems(timepoints: list[TimepointDefinition] | tuple[TimepointDefinition, ...]) -> list[str]:
-    """Timepoints on the same anchor whose windows overlap, or whose keys repeat."""
-    problems = []
-    keys = [timepoint.key for timepoint in timepoints]
-    for key in sorted({key for key in keys if keys.count(key) > 1}):
-        problems.append(f"timepoint key {key!r} is used twice")
-    by_anchor: dict[str, list[TimepointDefinition]] = {}
+class Windowed(Protocol):
+    """What the window check needs of a timepoint."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def anchor(self) -> str: ...
+
+    @property
+    def offset_days(self) -> int: ...
+
+    @property
+    def window_before_days(self) -> int: ...
+
+    @property
+    def window_after_days(self) -> int: ...
+
+
+def overlapping_windows(timepoints: Sequence[Windowed]) -> list[tuple[str, str]]:
+    """Pairs of timepoint keys on the same anchor whose windows overlap (or touch on the same day)."""
+    by_anchor: dict[str, list[Windowed]] = {}
     for timepoint in timepoints:
         by_anchor.setdefault(timepoint.anchor, []).append(timepoint)
+    pairs = []
     for group in by_anchor.values():
         ordered = sorted(group, key=lambda timepoint: timepoint.offset_days)
         for earlier, later in itertools.pairwise(ordered):
@@ -178,5 +194,16 @@ def window_problems(timepoints: list[TimepointDefinition] | tuple[TimepointDefin
                 earlier.offset_days + earlier.window_after_days
                 >= later.offset_days - later.window_before_days
             ):
-                problems.append(f"the windows of timepoints {earlier.key} and {later.key} overlap")
+                pairs.append((earlier.key, later.key))
+    return pairs
+
+
+def window_problems(timepoints: Sequence[Windowed]) -> list[str]:
+    """Timepoints on the same anchor whose windows overlap, or whose keys repeat."""
+    problems = []
+    keys = [timepoint.key for timepoint in timepoints]
+    for key in sorted({key for key in keys if keys.count(key) > 1}):
+        problems.append(f"timepoint key {key!r} is used twice")
+    for earlier, later in overlapping_windows(timepoints):
+        problems.append(f"the windows of timepoints {earlier} and {later} overlap")
     return problems

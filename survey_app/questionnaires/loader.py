@@ -49,9 +49,8 @@ def display_name(path: Path) -> str:
     return "/".join(parts[-3:]) if len(parts) >= 3 else str(path)
 
 
-def load_questionnaire_file(path: Path, *, source: str | None = None) -> Questionnaire:
-    """Load and check one published or draft file (raises QuestionnaireError listing every problem)."""
-    source = source or display_name(path)
+def _read_file(path: Path, source: str) -> tuple[bytes, str | None, int]:
+    """A file's bytes and the key and version its location promises (QuestionnaireError when unusable)."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -63,6 +62,13 @@ def load_questionnaire_file(path: Path, *, source: str | None = None) -> Questio
         raise QuestionnaireError(
             [Problem(source, None, None, "a questionnaire file is named v<N>.yaml, for example v1.yaml")]
         )
+    return raw, key, version
+
+
+def load_questionnaire_file(path: Path, *, source: str | None = None) -> Questionnaire:
+    """Load and check one published or draft file (raises QuestionnaireError listing every problem)."""
+    source = source or display_name(path)
+    raw, key, version = _read_file(path, source)
     return load_questionnaire_bytes(raw, source, expected_key=key, expected_version=version)
 
 
@@ -117,14 +123,31 @@ def load_questionnaire_text(
     return questionnaire
 
 
+def lint_bytes(
+    raw: bytes, source: str, *, expected_key: str | None = None, expected_version: int | None = None
+) -> tuple[Questionnaire | None, list[Problem]]:
+    """Every problem of a file's bytes, including examples whose scores the scorer does not reproduce.
+
+    Returns the questionnaire when there is no problem at all (None otherwise) and the problems.
+    """
+    try:
+        questionnaire = load_questionnaire_bytes(
+            raw, source, expected_key=expected_key, expected_version=expected_version
+        )
+    except QuestionnaireError as error:
+        return None, error.problems
+    failures = [Problem(source, None, None, failure) for failure in example_failures(questionnaire)]
+    return (None, failures) if failures else (questionnaire, [])
+
+
 def lint_file(path: Path) -> list[Problem]:
     """Every problem of a file, including examples whose expected scores the scorer does not reproduce."""
+    source = display_name(path)
     try:
-        questionnaire = load_questionnaire_file(path)
+        raw, key, version = _read_file(path, source)
     except QuestionnaireError as error:
         return error.problems
-    source = display_name(path)
-    return [Problem(source, None, None, failure) for failure in example_failures(questionnaire)]
+    return lint_bytes(raw, source, expected_key=key, expected_version=version)[1]
 
 
 def _explain(error: jsonschema.ValidationError, path: JsonPath) -> list[tuple[JsonPath, str]]:

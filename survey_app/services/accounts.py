@@ -33,8 +33,9 @@ from survey_app.services.audit import record_event
 from survey_app.services.password_policy import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
+    PASSWORD_MESSAGES,
     RECOMMENDED_PASSWORD_LENGTH,
-    password_problem,
+    password_problem_kind,
 )
 
 __all__ = [
@@ -82,7 +83,11 @@ class AccountError(ValueError):
 
 
 class PasswordPolicyError(AccountError):
-    """The password does not meet the length rules."""
+    """The password breaks a rule; ``kind`` says which (too_short, too_long, breached, context_word)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -119,9 +124,9 @@ def _email_fingerprint(email: str) -> str:
 def check_password_policy(password: str, email: str | None = None) -> None:
     """Raise PasswordPolicyError unless the password has 8 to 64 characters and is not common or guessable."""
     context = [normalise_email(email).split("@", 1)[0]] if email else []
-    problem = password_problem(password, context)
-    if problem is not None:
-        raise PasswordPolicyError(problem)
+    kind = password_problem_kind(password, context)
+    if kind is not None:
+        raise PasswordPolicyError(PASSWORD_MESSAGES[kind], kind)
 
 
 def hash_password(password: str) -> str:

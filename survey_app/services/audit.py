@@ -27,7 +27,14 @@ from survey_app.db import DbSession
 from survey_app.models.audit import ACTOR_TYPES, GENESIS_HASH, AuditEvent
 from survey_app.models.base import utcnow
 
-__all__ = ["ADVISORY_LOCK_KEY", "ChainBreak", "event_hash", "record_event", "verify_chain"]
+__all__ = [
+    "ADVISORY_LOCK_KEY",
+    "ChainBreak",
+    "event_hash",
+    "record_event",
+    "record_staff_event",
+    "verify_chain",
+]
 
 #: Key of the PostgreSQL advisory lock that serialises appends ("AUDT" as an integer).
 ADVISORY_LOCK_KEY = 0x41554454
@@ -123,6 +130,29 @@ def record_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_staff_event(
+    session: DbSession,
+    action: str,
+    actor_id: int,
+    object_type: str,
+    object_id: str | int,
+    *,
+    ip: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append what a staff member did to one object (``record_event`` with a staff actor)."""
+    return record_event(
+        session,
+        action,
+        actor_type="staff",
+        actor_id=actor_id,
+        object_type=object_type,
+        object_id=object_id,
+        ip=ip,
+        details=details,
+    )
 
 
 def verify_chain(session: DbSession, *, batch_size: int = 1000) -> ChainBreak | None:

@@ -24,7 +24,7 @@ from survey_app.models.assessment import AssessmentSession
 from survey_app.models.base import utcnow
 from survey_app.models.client_access import ClientModeSession
 from survey_app.models.people import Client, StaffSession, StaffUser
-from survey_app.models.programme import Timepoint
+from survey_app.models.programme import Site, Timepoint
 from survey_app.services.assessments import AssessmentError, start_session
 from survey_app.services.audit import record_event
 
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_CLIENT_MODE_AGE",
     "ClientModeLookup",
     "HandOverError",
+    "SiteClientSettings",
     "choose_timepoint",
     "end_client_mode",
     "load_client_mode",
@@ -62,12 +63,21 @@ class HandOverError(ValueError):
 
 
 @dataclass(frozen=True)
+class SiteClientSettings:
+    """What the client's site decides for client mode: the languages offered and the idle timeout."""
+
+    languages: tuple[str, ...]
+    idle_timeout: timedelta
+
+
+@dataclass(frozen=True)
 class ClientModeLookup:
     """A client-mode session and its state now; ``changed`` when the lookup wrote to it (commit it)."""
 
     row: ClientModeSession
     state: ClientModeState
     changed: bool
+    settings: SiteClientSettings
 
 
 def _token_hash(token: str) -> str:
@@ -176,31 +186,52 @@ def open_client_mode(
 def load_client_mode(
     session: DbSession, token: str, *, idle_timeout: timedelta, now: datetime | None = None
 ) -> ClientModeLookup | None:
-    """The client-mode session of a browser's token, locked or ended when it has been idle too long."""
+    """The client-mode session of a browser's token, locked or ended when it has been idle too long.
+
+    ``idle_timeout`` applies unless the client's site sets its own (``sites.client_idle_minutes``).
+    """
     if not token or len(token) > 128 or not token.isascii():
         return None
-    row = session.scalar(select(ClientModeSession).where(ClientModeSession.token_hash == _token_hash(token)))
-    if row is None:
+    found = session.execute(
+        select(ClientModeSession, Site.languages, Site.client_idle_minutes)
+        .join(AssessmentSession, AssessmentSession.id == ClientModeSession.assessment_session_id)
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .where(ClientModeSession.token_hash == _token_hash(token))
+    ).first()
+    if found is None:
         return None
-    now = now or utcnow()
+    row, languages, minutes = found
+    settings = SiteClientSettings(
+        tuple(code for code in languages.split(",") if code),
+        timedelta(minutes=minutes) if minutes else idle_timeout,
+    )
+    state, changed = _client_mode_state(session, row, settings.idle_timeout, now or utcnow())
+    return ClientModeLookup(row, state, changed, settings)
+
+
+def _client_mode_state(
+    session: DbSession, row: ClientModeSession, idle_timeout: timedelta, now: datetime
+) -> tuple[ClientModeState, bool]:
+    """Whether the mode is active, locked or ended now, and whether deciding it wrote to the row."""
     if row.ended_at is not None:
-        return ClientModeLookup(row, "ended", False)
+        return "ended", False
     if now - row.created_at > MAX_CLIENT_MODE_AGE:
         end_client_mode(session, row, "expired", now=now)
-        return ClientModeLookup(row, "ended", True)
+        return "ended", True
     if row.locked_at is not None:
-        return ClientModeLookup(row, "locked", False)
+        return "locked", False
     if now - row.last_seen_at > idle_timeout:
         if row.via == "code":  # nobody can unlock a phone: it ends, the answers are kept
             end_client_mode(session, row, "expired", now=now)
-            return ClientModeLookup(row, "ended", True)
+            return "ended", True
         lock_client_mode(session, row, reason="idle", now=now)
-        return ClientModeLookup(row, "locked", True)
+        return "locked", True
     if now - row.last_seen_at >= min(LAST_SEEN_RESOLUTION, idle_timeout / 4):
         row.last_seen_at = now
         session.flush()
-        return ClientModeLookup(row, "active", True)
-    return ClientModeLookup(row, "active", False)
+        return "active", True
+    return "active", False
 
 
 def lock_client_mode(

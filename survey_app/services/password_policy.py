@@ -11,15 +11,19 @@ import gzip
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "CONTEXT_WORDS",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "PASSWORD_MESSAGES",
     "RECOMMENDED_PASSWORD_LENGTH",
+    "PasswordProblem",
     "common_password_count",
     "is_common_password",
     "password_problem",
+    "password_problem_kind",
 ]
 
 MIN_PASSWORD_LENGTH = 8
@@ -57,17 +61,32 @@ def _context_word_in(password: str, context: Iterable[str]) -> bool:
     return any(len(word) >= _MIN_CONTEXT_WORD and word in folded for word in words)
 
 
+#: What can be wrong with a password.
+PasswordProblem = Literal["too_short", "too_long", "breached", "context_word"]
+
+PASSWORD_MESSAGES: dict[str, str] = {
+    "too_short": f"The password needs at least {MIN_PASSWORD_LENGTH} characters "
+    f"({RECOMMENDED_PASSWORD_LENGTH} or more recommended).",
+    "too_long": f"The password can have at most {MAX_PASSWORD_LENGTH} characters.",
+    "breached": "This password appears in lists of breached passwords; choose another one.",
+    "context_word": "The password must not be built on your email address or the name of this service.",
+}
+
+
+def password_problem_kind(password: str, context: Iterable[str] = ()) -> PasswordProblem | None:
+    """Which rule ``password`` breaks, or None when it may be used."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "too_long"
+    if is_common_password(password):
+        return "breached"
+    if _context_word_in(password, context):
+        return "context_word"
+    return None
+
+
 def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
     """What is wrong with ``password`` (a sentence to show), or None when it may be used."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return (
-            f"The password needs at least {MIN_PASSWORD_LENGTH} characters "
-            f"({RECOMMENDED_PASSWORD_LENGTH} or more recommended)."
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"The password can have at most {MAX_PASSWORD_LENGTH} characters."
-    if is_common_password(password):
-        return "This password appears in lists of breached passwords; choose another one."
-    if _context_word_in(password, context):
-        return "The password must not be built on your email address or the name of this service."
-    return None
+    kind = password_problem_kind(password, context)
+    return None if kind is None else PASSWORD_MESSAGES[kind]

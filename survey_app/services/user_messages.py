@@ -6,7 +6,41 @@ Babel extracts into the catalogues); the view shows `gettext(str(error))`, the m
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
 
 def N_(message: str) -> str:
     """Mark `message` for translation; it is translated where it is shown."""
     return message
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """A sentence for a person: an English text marked with `N_`, the values it names, and its form field.
+
+    The view shows `gettext(message.text, **message.values)` next to the field `field` (at the top of the
+    form when it is None).
+    """
+
+    text: str
+    values: Mapping[str, str | int] = dc_field(default_factory=dict)
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return self.text % dict(self.values) if self.values else self.text
+
+
+class UserFacingError(ValueError):
+    """A refusal to show a person, worded as one or more `UserMessage`s."""
+
+    def __init__(self, text: str = "", *, field: str | None = None, messages: Sequence[UserMessage] = (),
+                 **values: str | int) -> None:  # fmt: skip
+        self.messages = list(messages) or [UserMessage(text, values, field)]
+        super().__init__("; ".join(str(message) for message in self.messages))
+
+
+def say(text: str, *, field: str | None = None, **values: str | int) -> UserMessage:
+    """A `UserMessage`: ``say(N_("%(key)s is listed twice."), field="battery", key="who5")``."""
+    return UserMessage(text, values, field)

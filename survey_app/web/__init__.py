@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Flask, Response, current_app, g, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -14,8 +15,10 @@ home = Blueprint("home", __name__)
 
 @home.get("/")
 @login_required
-def index() -> str:
-    """Counsellors and site leads land on their dashboard; other roles on a simple landing page."""
+def index() -> ResponseReturnValue:
+    """Counsellors and site leads land on their dashboard, admins on administration, others on a landing."""
+    if current_user.role == "admin":
+        return redirect(url_for("admin.index"))
     if current_user.role in ("counsellor", "site_lead"):
         from survey_app.web.counsellor.dashboard_views import dashboard_page
 
@@ -25,6 +28,7 @@ def index() -> str:
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint."""
+    from survey_app.web.admin import bp as admin_bp
     from survey_app.web.api import bp as api_bp
     from survey_app.web.auth import bp as auth_bp
     from survey_app.web.client import bp as client_bp
@@ -47,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(research_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_middleware(app: Flask) -> None:
@@ -64,7 +69,7 @@ def csp_nonce() -> str:
     return nonce
 
 
-def _content_security_policy() -> str:
+def _content_security_policy(frame_ancestors: str = "'none'") -> str:
     nonce = g.get("csp_nonce")
     extra = f" 'nonce-{nonce}'" if nonce else ""
     return (
@@ -74,11 +79,18 @@ def _content_security_policy() -> str:
         "img-src 'self' data:; "
         "connect-src 'self'; "
         "form-action 'self'; "
-        "frame-ancestors 'none'; "
+        f"frame-ancestors {frame_ancestors}; "
         "object-src 'none'; "
         "base-uri 'self'"
         + ("; upgrade-insecure-requests" if current_app.config.get("SECURE_COOKIES") else "")
     )
+
+
+def allow_same_origin_framing(response: Response) -> Response:
+    """Let pages of this site show ``response`` in a frame (the admin's questionnaire preview); only they."""
+    response.headers["Content-Security-Policy"] = _content_security_policy("'self'")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 def _security_headers(response: Response) -> Response:

@@ -1,14 +1,16 @@
 """Browser tests: the app on a free 127.0.0.1 port with its own SQLite database, driven by Debian's Chromium.
 
 ``live`` serves the app from a thread for the whole test session (the bundled questionnaires stored, the
-every-item-type form too); its helpers are in ``tests/browser/harness.py``. ``open_page(...)`` gives a page
-in a fresh browser context (no cache, no storage); console errors (a CSP violation among them) fail the test.
+every-item-type form too, a copy of the questionnaire folder of its own); its helpers are in
+``tests/browser/harness.py``. ``open_page(...)`` gives a page in a fresh browser context (no cache, no
+storage); console errors (a CSP violation among them) fail the test.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,7 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app served from a thread on 127.0.0.1 with its own SQLite database."""
     directory = tmp_path_factory.mktemp("browser")
-    app = make_app(f"sqlite:///{directory / 'browser.sqlite3'}", directory / "instance")
+    questionnaires = directory / "questionnaires"  # its own copy: the admin tests publish into it
+    shutil.copytree(BANK, questionnaires)
+    app = make_app(
+        f"sqlite:///{directory / 'browser.sqlite3'}", directory / "instance", QUESTIONNAIRE_DIR=questionnaires
+    )
     with app.app_context():
         db.create_all()
         store_published_versions(db.session, QuestionnaireRegistry(BANK))

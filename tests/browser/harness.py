@@ -17,10 +17,16 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer
 
 from survey_app.extensions import db
-from survey_app.models import Answer, AssessmentSession, Client, StaffUser
+from survey_app.models import Answer, AssessmentSession, Client, Organisation, Site, StaffUser
 from survey_app.services import accounts
 from survey_app.services.access_codes import issue_code
 from survey_app.services.client_access import start_or_resume
+from survey_app.services.programme_admin import (
+    BatteryChoice,
+    TimepointDraft,
+    create_programme,
+    save_timepoint,
+)
 from survey_app.services.questionnaires import find_version
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from tests.client.support import build_world
@@ -41,6 +47,16 @@ AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 TABLET = {"width": 768, "height": 1024}
 PHONE = {"width": 390, "height": 844}
 _tags = itertools.count(1)
+
+
+@dataclass
+class AdminWorld:
+    """What an admin's browser test needs: the admin, their site, and a programme's intake timepoint."""
+
+    admin_id: int
+    site_name: str
+    programme_id: int
+    timepoint_id: int
 
 
 @dataclass
@@ -113,10 +129,39 @@ class Live:
             db.session.commit()
         return result
 
+    def admin_world(self) -> AdminWorld:
+        """A new organisation with a site, its admin, and a programme whose intake gives WHO-5 and RSES v1."""
+        tag = f"A{next(_tags)}{secrets.token_hex(2).upper()}"
+        with self.app.app_context():
+            organisation = Organisation(name=f"Organisation {tag}")
+            db.session.add(organisation)
+            db.session.flush()
+            site = Site(organisation_id=organisation.id, name=f"Site {tag}", code=f"S-{tag}")
+            admin = StaffUser(
+                organisation_id=organisation.id,
+                email=f"admin-{tag.lower()}@example.org",
+                display_name=f"Admin {tag}",
+                password_hash=staff_password_hash(),
+                role="admin",
+            )
+            db.session.add_all([site, admin])
+            db.session.flush()
+            programme = create_programme(db.session, admin, f"court_{tag.lower()}", f"Court {tag}", "")
+            battery = (BatteryChoice("who5", None, True), BatteryChoice("rses", 1, True))
+            intake = save_timepoint(db.session, admin, programme, None,
+                                    TimepointDraft("t0", "Intake", "intake", 0, 0, 21, battery))  # fmt: skip
+            result = AdminWorld(admin.id, site.name, programme.id, intake.id)
+            db.session.commit()
+        return result
+
     def staff_cookie(self, world: World) -> dict[str, Any]:
         """A signed-in session cookie for the world's counsellor (as after sign-in)."""
+        return self.cookie_for(world.counsellor_id)
+
+    def cookie_for(self, user_id: int) -> dict[str, Any]:
+        """A signed-in session cookie for a staff member (as after a complete sign-in)."""
         with self.app.app_context():
-            user = db.session.get(StaffUser, world.counsellor_id)
+            user = db.session.get(StaffUser, user_id)
             assert user is not None
             token = accounts.start_staff_session(db.session, user, ip="127.0.0.1", user_agent="browser test")
             version = user.session_version

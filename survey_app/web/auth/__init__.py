@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from survey_app.web.auth import account, views  # noqa: E402, F401  (registers the routes on bp)
+from survey_app.web.auth import account, invite, views  # noqa: E402, F401  (registers the routes on bp)

@@ -21,5 +21,12 @@ class CodeForm(FlaskForm):
     code = StringField(_("Code"), validators=[DataRequired(), Length(max=64)])
 
 
+class SetPasswordForm(FlaskForm):
+    """The password an invited staff member chooses, typed twice."""
+
+    password = PasswordField(_("Password"), validators=[DataRequired(), Length(max=1024)])
+    repeat = PasswordField(_("The same password again"), validators=[Length(max=1024)])
+
+
 class SignOutForm(FlaskForm):
     """An empty form: only its CSRF token matters."""

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, g, session, url_for
+from flask import abort, g, request, session, url_for
 
 from survey_app.domain.questionnaire import Item, localise
 from survey_app.extensions import db
-from survey_app.i18n import page_language
+from survey_app.i18n import SUPPORTED_LANGUAGES, page_language
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.client_access import ClientModeSession
 from survey_app.services.client_forms import answer_label, read_aloud_text
 from survey_app.services.client_session import QuestionnaireState, session_states
 from survey_app.web.client import bp
-from survey_app.web.client.guard import CLIENT_PREFS_KEY
+from survey_app.web.client.guard import CLIENT_PREFS_KEY, client_mode_lookup, in_client_mode
 
 PREFERENCES = ("large", "contrast")
 
@@ -47,10 +48,19 @@ def state_or_404(n: int) -> QuestionnaireState:
     return states[n]
 
 
-def preferences() -> dict[str, bool]:
-    """The client's display choices for this session."""
-    stored = session.get(CLIENT_PREFS_KEY) or {}
+def preferences(key: str = CLIENT_PREFS_KEY) -> dict[str, bool]:
+    """The display choices kept in the browser session under ``key`` (the client's, by default)."""
+    stored = session.get(key) or {}
     return {name: bool(stored.get(name)) for name in PREFERENCES}
+
+
+def save_preferences(key: str = CLIENT_PREFS_KEY) -> None:
+    """Keep the display choices a display form posted (``large``, ``contrast``: on or off) under ``key``."""
+    prefs = preferences(key)
+    for name in PREFERENCES:
+        if name in request.form:
+            prefs[name] = request.form[name] == "on"
+    session[key] = prefs
 
 
 def safe_client_path(target: str | None) -> str:
@@ -72,10 +82,19 @@ def safe_return_path(target: str | None) -> str | None:
     return target
 
 
-@bp.context_processor
-def client_template_helpers() -> dict[str, Any]:
-    """Helpers for client templates: texts in the page language, display choices, the client mode."""
-    language = page_language()
+def client_page_context(
+    language: str,
+    *,
+    prefs: dict[str, bool],
+    client_mode: Any,
+    languages: Sequence[str],
+    actions: dict[str, str],
+) -> dict[str, Any]:
+    """What every client template reads: texts in ``language``, display choices, the mode and its forms.
+
+    ``languages`` are the ones the language buttons offer; ``actions`` are where the language and display
+    buttons post (``language``, ``display``).
+    """
 
     def qt(text: Any) -> str:
         """A questionnaire text in the page language."""
@@ -89,9 +108,29 @@ def client_template_helpers() -> dict[str, Any]:
         "qt": qt,
         "answer_label": label,
         "read_aloud": lambda item: read_aloud_text(item, language),
-        "prefs": preferences(),
-        "client_mode": g.get("client_mode"),
+        "prefs": prefs,
+        "client_mode": client_mode,
+        "offered_languages": tuple(languages),
+        "client_actions": actions,
         "show_controls": True,
         "with_script": True,
-        "page_title": "",
     }
+
+
+def offered_languages() -> tuple[str, ...]:
+    """The languages the client's site offers (every language before client mode has started)."""
+    lookup = client_mode_lookup() if in_client_mode() else None
+    return lookup.settings.languages if lookup is not None else SUPPORTED_LANGUAGES
+
+
+@bp.context_processor
+def client_template_helpers() -> dict[str, Any]:
+    """Helpers for client templates: texts in the page language, display choices, the client mode."""
+    context = client_page_context(
+        page_language(),
+        prefs=preferences(),
+        client_mode=g.get("client_mode"),
+        languages=offered_languages(),
+        actions={"language": url_for("client.language"), "display": url_for("client.display")},
+    )
+    return {**context, "page_title": ""}

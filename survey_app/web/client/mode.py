@@ -11,7 +11,7 @@ from flask_login import login_user
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
-from survey_app.i18n import SUPPORTED_LANGUAGES, page_language
+from survey_app.i18n import page_language
 from survey_app.models.base import utcnow
 from survey_app.models.client_access import ClientModeSession
 from survey_app.models.people import StaffUser
@@ -25,13 +25,14 @@ from survey_app.services.client_access import (
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client import bp
 from survey_app.web.client.context import (
-    PREFERENCES,
     client_mode_row,
     current_assessment,
+    offered_languages,
     preferences,
     safe_client_path,
+    save_preferences,
 )
-from survey_app.web.client.guard import CLIENT_PREFS_KEY, enter_client_mode
+from survey_app.web.client.guard import enter_client_mode
 from survey_app.web.client.messages import password_problem
 
 CLEAR_SITE_DATA = '"cache", "storage"'
@@ -148,7 +149,7 @@ def keepalive() -> tuple[str, int]:
 def language() -> Response:
     """Switch the language of the interface and of the questionnaire texts."""
     chosen = request.form.get("language", "")
-    if chosen in SUPPORTED_LANGUAGES:
+    if chosen in offered_languages():
         session["language"] = chosen
         assessment = current_assessment()
         if assessment.status == "open" and assessment.language != chosen:
@@ -160,11 +161,7 @@ def language() -> Response:
 @bp.post("/display")
 def display() -> Response | tuple[str, int]:
     """Larger text and high contrast, kept for this client-mode session."""
-    prefs = preferences()
-    for name in PREFERENCES:
-        if name in request.form:
-            prefs[name] = request.form[name] == "on"
-    session[CLIENT_PREFS_KEY] = prefs
+    save_preferences()
     if request.accept_mimetypes.best == "application/json":
         return "", 204
     return redirect(safe_client_path(request.form.get("next")))

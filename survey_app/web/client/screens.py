@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import render_template, url_for
@@ -11,7 +12,7 @@ from survey_app.i18n import page_language
 from survey_app.services.client_forms import page_of, section_starts_on, skip_rules
 from survey_app.services.client_session import QuestionnaireState
 from survey_app.web.client.context import client_mode_row, current_assessment, current_states
-from survey_app.web.client.guard import idle_timeout
+from survey_app.web.client.guard import client_mode_lookup, idle_timeout
 
 
 def screen_url(n: int, screen: int) -> str:
@@ -73,6 +74,12 @@ def _visible_between(state: QuestionnaireState, start: int, stop: int, *, steps:
     )
 
 
+def _idle_timeout() -> timedelta:
+    """The idle timeout of this client-mode session's site (the app's default where it sets none)."""
+    lookup = client_mode_lookup()
+    return lookup.settings.idle_timeout if lookup is not None else idle_timeout()
+
+
 def page_config(n: int | None, states: list[QuestionnaireState], current: int = 0) -> dict[str, Any]:
     """Settings for static/js/client/app.js: where to save, the skip rules, the page's screens, the texts."""
     assessment = current_assessment()
@@ -82,7 +89,7 @@ def page_config(n: int | None, states: list[QuestionnaireState], current: int = 
         "session": public_id,
         "via": via,
         "language": page_language(),
-        "idle_seconds": idle_timeout().total_seconds(),
+        "idle_seconds": _idle_timeout().total_seconds(),
         "urls": {
             "answers": url_for("api.save_answers", public_id=public_id),
             "submit": url_for("api.submit", public_id=public_id),
@@ -94,12 +101,13 @@ def page_config(n: int | None, states: list[QuestionnaireState], current: int = 
         "texts": ui_texts(),
     }
     if n is not None:
-        config.update(_questionnaire_config(n, states, current))
+        config.update(questionnaire_config(n, states, current))
         config["urls"].update(_neighbour_urls(n, states, current))
     return config
 
 
-def _questionnaire_config(n: int, states: list[QuestionnaireState], current: int) -> dict[str, Any]:
+def questionnaire_config(n: int, states: list[QuestionnaireState], current: int) -> dict[str, Any]:
+    """The page script's settings for one questionnaire page: skip rules, answers, screens and progress."""
     state = states[n]
     page = page_of(state.pages, current)
     return {
@@ -152,6 +160,30 @@ def render_questionnaire(
 ) -> str:
     """The questionnaire page with every screen, the current one shown."""
     states = current_states()
+    return questionnaire_page(
+        n,
+        states,
+        current,
+        config=page_config(n, states, current),
+        screen_action=url_for("client.save_screen", n=n, screen=current),
+        errors=errors,
+        typed=typed,
+    )
+
+
+def questionnaire_page(
+    n: int,
+    states: list[QuestionnaireState],
+    current: int,
+    *,
+    config: dict[str, Any],
+    screen_action: str,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    **context: Any,
+) -> str:
+    """Render one page of the n-th questionnaire (the client's page; the admin preview passes its context)."""
+    state = states[n]
     return render_template(
         "client/questionnaire.html",
         page_title=state.questionnaire.short_title.get(page_language(), state.row.title),
@@ -165,5 +197,7 @@ def render_questionnaire(
         progress=_progress(states, n, current),
         progress_text=progress_text(states, n, current),
         section_starts=lambda index: section_starts_on(state.screens, index, state.hidden),
-        config=page_config(n, states, current),
+        config=config,
+        screen_action=screen_action,
+        **context,
     )

@@ -1,6 +1,8 @@
 /* The client's tablet: moves between screens in the page, saves every answer at once through the JSON API,
  * keeps answers on the device while the connection is down, locks when idle, reads questions aloud.
  * Without this file every page still works as plain forms. No framework, no build step.
+ * An admin's preview of a questionnaire (config.preview) runs the same page and skip logic, keeping the
+ * answers in the page only: nothing is stored, sent, cached or locked.
  */
 (function () {
   "use strict";
@@ -13,6 +15,7 @@
   var csrf = csrfInput ? csrfInput.value : "";
   var statusEl = document.querySelector("[data-save-status]");
   var session = config && config.session;
+  var preview = Boolean(config && config.preview);
   var PAGES = "client-pages";
 
   function format(text, values) {
@@ -166,6 +169,7 @@
   });
 
   function lockNow() {  // send what can be sent, forget everything on the device, then lock
+    if (preview) { setStatus("preview", texts.preview_only); return; }
     var form = document.querySelector("[data-lock-form]");
     var main = document.getElementById("main");
     within(sync(), 3000).then(clearDevice).then(function () {
@@ -271,6 +275,7 @@
       if (JSON.stringify(answers[id]) === JSON.stringify(value)) { return; }
       answers[id] = value;
       refresh();
+      if (preview) { return; }
       prefetchNext();
       AnswerStore.put(session, q.key, q.version, id, value).then(sync);
     }
@@ -347,10 +352,10 @@
       move(true, current);
     });
     form.querySelectorAll("input[data-slider]").forEach(F.enhanceSlider);
-    keepPage(pristine, location.href);
+    if (!preview) { keepPage(pristine, location.href); }
     F.addReadAloud(form, texts);
 
-    AnswerStore.all(session).then(function (records) {  // what this device has that the page may not
+    (preview ? Promise.resolve([]) : AnswerStore.all(session)).then(function (records) {  // what this device has that the page may not
       records.forEach(function (r) {
         if (r.questionnaire !== q.key || r.version !== q.version) { return; }
         answers[r.item] = r.value;
@@ -415,7 +420,7 @@
     if (questionnaireForm) { Questionnaire(questionnaireForm); }
     if (submitForm) { Review(submitForm); }
     if (config.idle_seconds) { watchIdle(config.idle_seconds); }
-    if ("serviceWorker" in navigator) {
+    if ("serviceWorker" in navigator && !preview) {
       ["pointerdown", "keydown"].forEach(function (name) { document.addEventListener(name, registerWorker, true); });
     }
   }

@@ -1,0 +1,286 @@
+"""Publishing questionnaire versions: the one path the command line and the admin pages share.
+
+``publishing`` checks a file in the questionnaire folder, records its hash in ``published.json`` and stores
+the version in the database; the manifest is put back as it was unless the caller's block commits. The
+admin pages first check an upload (``check_upload``: every problem with its line), keep it as a draft for its
+preview, and ``publishing_draft`` writes it to ``<folder>/<key>/v<N>.yaml`` and publishes that file the same
+way. A published version is never changed or removed: the next change is the next version.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from survey_app.db import DbSession
+from survey_app.domain.questionnaire import Questionnaire
+from survey_app.domain.scoring import ScoreResult, score
+from survey_app.models.admin import QuestionnaireDraft
+from survey_app.models.people import StaffUser
+from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.questionnaires.diff import VersionDiff, diff_versions
+from survey_app.questionnaires.loader import content_hash, lint_bytes, lint_file, load_questionnaire_text
+from survey_app.questionnaires.problems import Problem, QuestionnaireError
+from survey_app.questionnaires.registry import (
+    PublicationError,
+    PublishedFile,
+    QuestionnaireRegistry,
+    read_manifest,
+    record_publication,
+    write_manifest,
+)
+from survey_app.questionnaires.yaml_source import read_yaml
+from survey_app.services.audit import record_staff_event
+from survey_app.services.questionnaires import store_version
+
+__all__ = [
+    "ExampleResult",
+    "PublishedVersion",
+    "UploadCheck",
+    "check_upload",
+    "discard_draft",
+    "draft_of_organisation",
+    "draft_questionnaire",
+    "example_results",
+    "previous_version_diff",
+    "publishing",
+    "publishing_draft",
+    "save_draft",
+]
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """A version just published: its manifest entry and its database row."""
+
+    entry: PublishedFile
+    row: QuestionnaireVersion
+    registry: QuestionnaireRegistry
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """An upload checked: its text, every problem (with lines), and the questionnaire when it has none."""
+
+    text: str | None
+    problems: list[Problem]
+    questionnaire: Questionnaire | None
+
+    def line(self, number: int | None) -> str | None:
+        """The uploaded text's line ``number`` (1-based), to show next to a problem on it."""
+        if self.text is None or number is None:
+            return None
+        lines = self.text.splitlines()
+        return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """A file's example scored now: what it expects of each scale, and what the scorer gives."""
+
+    name: str
+    answered: int
+    expected: dict[str, float | None]
+    result: ScoreResult
+
+
+@contextmanager
+def _folder_lock(directory: Path) -> Iterator[None]:
+    """One publication at a time in a questionnaire folder, across every worker of this server."""
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        os.close(handle)
+
+
+@contextmanager
+def publishing(
+    session: DbSession, directory: Path, path: Path, *, published_by: int | None = None
+) -> Iterator[PublishedVersion]:
+    """Publish ``path`` (``<folder>/<key>/v<N>.yaml``): commit inside the block, or nothing is published.
+
+    Raises QuestionnaireError (the file's problems) or PublicationError (not the next version, ...).
+    """
+    problems = lint_file(path)
+    if problems:
+        raise QuestionnaireError(problems)
+    with _folder_lock(directory):
+        manifest_before = read_manifest(directory)
+        entry = record_publication(directory, path)
+        try:
+            registry = QuestionnaireRegistry(directory)
+            row = store_version(session, registry, entry, published_by=published_by)
+            yield PublishedVersion(entry, row, registry)
+        except BaseException:
+            write_manifest(directory, manifest_before)  # nothing half-done: the file is not published
+            raise
+
+
+def _identity_problems(
+    session: DbSession, directory: Path, questionnaire: Questionnaire, source: str, text: str
+) -> list[Problem]:
+    """Whether the file is the next version of its key, here and in the database."""
+    registry = QuestionnaireRegistry(directory)
+    expected = max(registry.versions(questionnaire.key), default=0) + 1
+    version_line = read_yaml(text).line_of(("version",))
+    if questionnaire.version != expected:
+        return [
+            Problem(
+                source,
+                version_line,
+                None,
+                f"the next version of '{questionnaire.key}' is {expected}, not {questionnaire.version}",
+            )
+        ]
+    stored = select(QuestionnaireVersion.id).where(
+        QuestionnaireVersion.key == questionnaire.key, QuestionnaireVersion.version == questionnaire.version
+    )
+    if session.scalar(stored) is not None:
+        message = f"{questionnaire.label} is in the database already; run `flask questionnaires load`"
+        return [Problem(source, version_line, None, message)]
+    if (directory / questionnaire.key / f"v{questionnaire.version}.yaml").exists():
+        message = (
+            f"a file {questionnaire.key}/v{questionnaire.version}.yaml that is not published is in the way"
+        )
+        return [Problem(source, version_line, None, message)]
+    return []
+
+
+def check_upload(session: DbSession, directory: Path, raw: bytes, source: str) -> UploadCheck:
+    """Check an upload as `flask questionnaires lint` does, and that it is the next version."""
+    questionnaire, problems = lint_bytes(raw, source)
+    if problems or questionnaire is None:
+        try:
+            text: str | None = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = None
+        return UploadCheck(text, problems, None)
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    problems = _identity_problems(session, directory, questionnaire, source, text)
+    return UploadCheck(text, problems, None if problems else questionnaire)
+
+
+def save_draft(
+    session: DbSession, admin: StaffUser, checked: UploadCheck, file_name: str, *, ip: str | None = None
+) -> QuestionnaireDraft:
+    """Keep a checked upload as a draft of the admin's organisation (only one without problems)."""
+    if checked.questionnaire is None or checked.text is None:
+        raise ValueError("only an upload without problems becomes a draft")
+    questionnaire = checked.questionnaire
+    draft = QuestionnaireDraft(
+        organisation_id=admin.organisation_id,
+        key=questionnaire.key,
+        version=questionnaire.version,
+        file_name=file_name[:255],
+        source_text=checked.text,
+        content_hash=content_hash(checked.text.encode("utf-8")),
+        uploaded_by=admin.id,
+    )
+    session.add(draft)
+    session.flush()
+    _audit(session, "questionnaire.draft_upload", admin, draft, ip)
+    return draft
+
+
+def _audit(
+    session: DbSession, action: str, admin: StaffUser, draft: QuestionnaireDraft, ip: str | None
+) -> None:
+    record_staff_event(
+        session,
+        action,
+        admin.id,
+        "questionnaire_draft",
+        draft.id,
+        ip=ip,
+        details={"key": draft.key, "version": draft.version, "content_hash": draft.content_hash},
+    )
+
+
+def draft_of_organisation(
+    session: DbSession, organisation_id: int, draft_id: int
+) -> QuestionnaireDraft | None:
+    """A draft of the organisation (None for any other, as for one that does not exist)."""
+    draft = session.get(QuestionnaireDraft, draft_id)
+    return draft if draft is not None and draft.organisation_id == organisation_id else None
+
+
+def draft_questionnaire(draft: QuestionnaireDraft) -> Questionnaire:
+    """The draft's questionnaire, exactly as it would be published."""
+    return load_questionnaire_text(
+        draft.source_text,
+        draft.file_name,
+        expected_key=draft.key,
+        expected_version=draft.version,
+        digest=draft.content_hash,
+    )
+
+
+def discard_draft(
+    session: DbSession, admin: StaffUser, draft: QuestionnaireDraft, *, ip: str | None = None
+) -> None:
+    """Throw a draft away (a published version is never removed; a draft is not published)."""
+    _audit(session, "questionnaire.draft_discard", admin, draft, ip)
+    session.delete(draft)
+    session.flush()
+
+
+def example_results(questionnaire: Questionnaire) -> list[ExampleResult]:
+    """The file's examples scored by the scorer the app uses."""
+    return [
+        ExampleResult(
+            example.name,
+            sum(1 for value in example.answers.values() if value is not None),
+            {scale_id: expected.value for scale_id, expected in example.scales.items()},
+            score(questionnaire, example.answers),
+        )
+        for example in questionnaire.examples
+    ]
+
+
+def previous_version_diff(directory: Path, questionnaire: Questionnaire) -> VersionDiff | None:
+    """What changes against the latest published version (None for a new questionnaire)."""
+    registry = QuestionnaireRegistry(directory)
+    if not registry.versions(questionnaire.key):
+        return None
+    return diff_versions(registry.get(questionnaire.key), questionnaire)
+
+
+@contextmanager
+def publishing_draft(
+    session: DbSession, admin: StaffUser, draft: QuestionnaireDraft, directory: Path, *, ip: str | None = None
+) -> Iterator[PublishedVersion]:
+    """Write the draft as ``<folder>/<key>/v<N>.yaml`` and publish it; commit inside; else nothing stays."""
+    if not os.access(directory, os.W_OK):
+        raise PublicationError(
+            f"the questionnaire folder {directory.name}/ is read-only on this server; "
+            "publish with `flask questionnaires publish` where it can be written"
+        )
+    folder = directory / draft.key
+    path = folder / f"v{draft.version}.yaml"
+    if path.exists():
+        raise PublicationError(f"{directory.name}/{draft.key}/v{draft.version}.yaml exists already")
+    new_folder = not folder.exists()
+    folder.mkdir(exist_ok=True)
+    temporary = path.with_suffix(".yaml.tmp")
+    temporary.write_bytes(draft.source_text.encode("utf-8"))
+    temporary.replace(path)
+    try:
+        with publishing(session, directory, path, published_by=admin.id) as published:
+            _audit(session, "questionnaire.draft_publish", admin, draft, ip)
+            session.delete(draft)
+            session.flush()
+            yield published
+    except BaseException:
+        path.unlink(missing_ok=True)
+        if new_folder:
+            folder.rmdir()
+        raise
