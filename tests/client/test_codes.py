@@ -135,3 +135,23 @@ def test_stopping_for_now_on_a_phone_ends_client_mode_without_a_password(
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     with client.session_transaction() as session:
         assert CLIENT_MODE_KEY not in session
+
+
+def test_language_and_display_choices_work_on_the_code_page_and_carry_into_the_questionnaires(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    form = {"csrf_token": page_csrf(client), "next": "/client/start"}
+    chosen = client.post("/client/language", data={**form, "language": "fr"})
+    assert chosen.status_code == 302 and chosen.location.endswith("/client/start")
+    larger = client.post("/client/display", data={**form, "large": "on"})
+    assert larger.location.endswith("/client/start")
+    page = client.get("/client/start").get_data(as_text=True)
+    assert '<html lang="fr">' in page and "Le code de votre intervenant" in page
+    assert 'data-pref-css="large"' in page
+    assert _enter(client, code).location.endswith("/client/")
+    welcome = client.get("/client/").get_data(as_text=True)
+    assert '<html lang="fr">' in welcome and 'data-pref-css="large"' in welcome
+    assessment = db.session.scalar(select(ClientModeSession)).assessment
+    db.session.refresh(assessment)
+    assert assessment.language == "fr"

@@ -27,10 +27,10 @@ PUBLIC_ENDPOINTS = frozenset(
     {"client.enter_code", "client.open_link", "client.closed", "client.done", "client.service_worker",
      "client.offline"}
 )  # fmt: skip
+#: The language and display choices: kept in the browser session, with or without a client mode.
+CHOICE_ENDPOINTS = frozenset({"client.display", "client.language"})
 #: What a locked screen still allows.
-LOCKED_ENDPOINTS = frozenset(
-    {"client.locked", "client.unlock", "client.leave", "client.display", "client.language"}
-)
+LOCKED_ENDPOINTS = frozenset({"client.locked", "client.unlock", "client.leave"}) | CHOICE_ENDPOINTS
 
 
 @bp.before_request
@@ -39,6 +39,10 @@ def require_client_mode() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     lookup = client_mode_lookup()
+    if request.endpoint in CHOICE_ENDPOINTS:  # the code page and the closing pages offer them too
+        if lookup is not None and lookup.state != "ended":
+            g.client_mode = lookup.row
+        return None
     if lookup is None or lookup.state == "ended":
         reason = lookup.row.end_reason if lookup is not None else None
         if in_client_mode():

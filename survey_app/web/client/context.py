@@ -47,6 +47,14 @@ def state_or_404(n: int) -> QuestionnaireState:
     return states[n]
 
 
+def answer_in_language(assessment: AssessmentSession, language: str) -> bool:
+    """Record the language an open session's answers are given in (the last one chosen); True if changed."""
+    if assessment.status != "open" or assessment.language == language:
+        return False
+    assessment.language = language
+    return True
+
+
 def preferences() -> dict[str, bool]:
     """The client's display choices for this session."""
     stored = session.get(CLIENT_PREFS_KEY) or {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 from werkzeug.wrappers import Response
@@ -26,8 +26,8 @@ from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client import bp
 from survey_app.web.client.context import (
     PREFERENCES,
+    answer_in_language,
     client_mode_row,
-    current_assessment,
     preferences,
     safe_client_path,
 )
@@ -150,9 +150,8 @@ def language() -> Response:
     chosen = request.form.get("language", "")
     if chosen in SUPPORTED_LANGUAGES:
         session["language"] = chosen
-        assessment = current_assessment()
-        if assessment.status == "open" and assessment.language != chosen:
-            assessment.language = chosen  # the language the answers are given in (last chosen)
+        row: ClientModeSession | None = g.get("client_mode")  # none yet on the code page
+        if row is not None and answer_in_language(row.assessment, chosen):
             db.session.commit()
     return redirect(safe_client_path(request.form.get("next")))
 
