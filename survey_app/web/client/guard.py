@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from survey_app.errors import error_response, wants_json
 from survey_app.extensions import db
 from survey_app.services.client_access import ClientModeLookup, load_client_mode
+from survey_app.services.user_messages import N_
 
 __all__ = [
     "CLIENT_DONE_KEY",
@@ -51,7 +52,7 @@ def refuse_client_mode() -> Response | None:
     if not in_client_mode():
         return None
     if wants_json():
-        return error_response(403, "This device is in client mode.")
+        return error_response(403, N_("This device is in client mode."))
     return redirect(url_for("client.welcome"))
 
 
