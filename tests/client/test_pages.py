@@ -233,6 +233,9 @@ def test_sending_with_a_required_question_empty_shows_the_review_marked(
     assessment = hand_over()
     review = client.get("/client/review").get_data(as_text=True)
     assert "review-row-needed" in review and "Some questions still need an answer" in review
+    needed = review.split('class="review-row review-row-needed"')[1].split("</div>")[0]
+    assert "How is your mood" in needed and "Needs an answer" in needed  # said in words, not by colour only
+    assert review.count("Needs an answer") == 1  # the questions one may leave empty say "Not answered"
     key = review.split('name="idempotency_key" value="')[1].split('"')[0]
     token = page_csrf(client, "/client/")
     response = client.post("/client/submit", data={"csrf_token": token, "idempotency_key": key})
