@@ -26,6 +26,7 @@ __all__ = [
     "client_mode_lookup",
     "confine_client_mode",
     "enter_client_mode",
+    "forget_client_mode",
     "idle_timeout",
     "in_client_mode",
     "refuse_client_mode",
@@ -83,6 +84,15 @@ def client_mode_lookup() -> ClientModeLookup | None:
             db.session.commit()
     g.client_mode_lookup = lookup
     return lookup
+
+
+def forget_client_mode(*, sent: bool = False) -> None:
+    """End client mode in this browser but keep the client's language and display choices for what follows."""
+    kept = {key: session[key] for key in ("language", CLIENT_PREFS_KEY) if key in session}
+    session.clear()
+    session.update(kept)
+    if sent:
+        session[CLIENT_DONE_KEY] = True
 
 
 def enter_client_mode(token: str, language: str, prefs: dict[str, Any] | None = None) -> None:

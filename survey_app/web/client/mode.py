@@ -31,7 +31,7 @@ from survey_app.web.client.context import (
     preferences,
     safe_client_path,
 )
-from survey_app.web.client.guard import CLIENT_PREFS_KEY, enter_client_mode
+from survey_app.web.client.guard import CLIENT_PREFS_KEY, enter_client_mode, forget_client_mode
 from survey_app.web.client.messages import password_problem
 
 CLEAR_SITE_DATA = '"cache", "storage"'
@@ -134,7 +134,7 @@ def close() -> Response:
     """On a phone: stop for now (the answers are kept); a new code carries on."""
     end_client_mode(db.session, client_mode_row(), "closed")
     db.session.commit()
-    session.clear()
+    forget_client_mode()
     return _clearing(redirect(url_for("client.closed", why="stopped")))
 
 
