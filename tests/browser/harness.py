@@ -236,11 +236,12 @@ def hand_over_in_browser(page: Page, live: Live, world: World) -> None:
 
 
 def wait_until_sent(page: Page) -> None:
-    """Wait until every answer kept on the device has reached the server."""
+    """Wait until the answers just given are kept on the device and have all reached the server."""
     page.wait_for_function(
         """() => {
             const config = document.getElementById('client-config');
             if (!config || !window.AnswerStore) { return true; }
-            return AnswerStore.all(JSON.parse(config.textContent).session).then(rs => rs.every(r => r.sent));
+            return AnswerStore.all(JSON.parse(config.textContent).session)
+                .then(rs => rs.length > 0 && rs.every(r => r.sent));
         }"""
     )

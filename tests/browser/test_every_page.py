@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import PHONE, TABLET, Live, check_axe, hand_over_in_browser, shot, wait_until_sent
+from tests.browser.harness import PHONE, TABLET, Live, check_axe, hand_over_in_browser, shot
 from tests.client.support import PASSWORD
 
 #: Interactive elements smaller than 44 x 44 px (a radio or checkbox counts as its whole label; a skip link
@@ -138,7 +138,7 @@ def _leave_and_lock(page: Page, check: Checker) -> None:
 def _send(page: Page, check: Checker) -> None:
     page.goto("/client/q/1/1")
     page.locator(".cq-screen:not([hidden]) .cq-option").first.click()
-    wait_until_sent(page)
+    expect(page.locator("[data-save-status]")).to_have_attribute("data-state", "saved")  # on the server
     page.goto("/client/review")
     expect(page.locator(".review-row-needed")).to_have_count(0)
     check("review, ready to send")
