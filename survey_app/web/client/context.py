@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ from survey_app.models.client_access import ClientModeSession
 from survey_app.services.client_forms import answer_label, read_aloud_text
 from survey_app.services.client_session import QuestionnaireState, session_states
 from survey_app.web.client import bp
-from survey_app.web.client.guard import CLIENT_PREFS_KEY
+from survey_app.web.client.guard import CLIENT_PREFS_KEY, idle_timeout
 
 PREFERENCES = ("large", "contrast")
 
@@ -99,6 +100,7 @@ def client_template_helpers() -> dict[str, Any]:
         "read_aloud": lambda item: read_aloud_text(item, language),
         "prefs": preferences(),
         "client_mode": g.get("client_mode"),
+        "idle_seconds": math.ceil(idle_timeout().total_seconds()),
         "show_controls": True,
         "with_script": True,
         "page_title": "",
