@@ -5,28 +5,37 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from survey_app.extensions import db
+from survey_app.services.user_messages import N_
 
 log = logging.getLogger(__name__)
 
 #: Seconds a client should wait before retrying when the database is unavailable.
 RETRY_AFTER_SECONDS = 30
 
+#: Title and message of each error page, in English; shown in the page's language (see ``error_response``).
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
-    400: ("Bad request", "The request could not be understood. Go back, reload the page and try again."),
-    401: ("Sign-in needed", "Please sign in to continue."),
-    403: ("Not allowed", "You do not have access to this page."),
-    404: ("Not found", "There is no page at this address."),
-    405: ("Not allowed", "This page cannot be used this way."),
-    413: ("Too large", "What was sent is too large."),
-    429: ("Too many requests", "Too many attempts. Please wait a moment and try again."),
-    500: ("Something went wrong", "An unexpected error happened. It has been logged."),
-    503: ("Temporarily unavailable", "The service cannot reach its database. Please try again shortly."),
+    400: (
+        N_("Bad request"),
+        N_("The request could not be understood. Go back, reload the page and try again."),
+    ),
+    401: (N_("Sign-in needed"), N_("Please sign in to continue.")),
+    403: (N_("Not allowed"), N_("You do not have access to this page.")),
+    404: (N_("Not found"), N_("There is no page at this address.")),
+    405: (N_("Not allowed"), N_("This page cannot be used this way.")),
+    413: (N_("Too large"), N_("Too much was sent at once. Go back, make the answer shorter and try again.")),
+    429: (N_("Too many requests"), N_("Too many attempts. Please wait a moment and try again.")),
+    500: (N_("Something went wrong"), N_("An unexpected error happened. It has been logged.")),
+    503: (
+        N_("Temporarily unavailable"),
+        N_("The service cannot reach its database. Please try again shortly."),
+    ),
 }
 
 
@@ -39,7 +48,7 @@ def wants_json() -> bool:
 def error_response(status: int, message: str | None = None, retry_after: int | None = None) -> Response:
     """Build the generic error page (or JSON body) for ``status``."""
     title, default_message = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
-    text = message or default_message
+    title, text = gettext(title), gettext(message or default_message)
     if wants_json():
         response = jsonify({"error": title, "message": text, "status": status})
     else:
@@ -74,7 +83,7 @@ def _http_error(error: HTTPException) -> Response:
 
 def _csrf_error(error: CSRFError) -> Response:
     return error_response(
-        400, "The form has expired or was sent from elsewhere. Reload the page and try again."
+        400, N_("The form has expired or was sent from elsewhere. Reload the page and try again.")
     )
 
 

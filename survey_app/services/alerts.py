@@ -4,7 +4,8 @@ An alert reaches the client's counsellor at once (their dashboard reads it on th
 chooses who else receives alerts: the site leads of the client's site (none, urgent alerts only, or all) and
 named staff (for one site or every site; urgent alerts only, or all). Alerts of a client without a counsellor
 always reach the site leads. An alert stays until someone who may see the client acknowledges it with a note;
-the note stays in the workspace (never in the audit trail, never in a research export).
+the note stays in the workspace (never in the audit trail, never in a research export). Raising an alert (at
+submit) and acknowledging it are audited with ids only.
 """
 
 from __future__ import annotations
@@ -204,6 +205,25 @@ def flag_label(questionnaire: Questionnaire, flag_id: str, language: str) -> str
     """What a flag of a questionnaire version is about, in `language` (its id when the version lacks it)."""
     flag = next((flag for flag in questionnaire.flags if flag.id == flag_id), None)
     return localise(flag.label, language) if flag else flag_id
+
+
+def audit_raised_alerts(session: DbSession, assessment: AssessmentSession) -> int:
+    """Record each alert the session's scoring raised (ids only: what it is about stays out of the audit)."""
+    flag_pks = session.scalars(
+        select(ScoreFlag.id)
+        .where(ScoreFlag.session_id == assessment.id, ScoreFlag.acknowledged_at.is_(None))
+        .order_by(ScoreFlag.id)
+    ).all()
+    for flag_pk in flag_pks:
+        record_event(
+            session,
+            "alert.raise",
+            actor_type="system",
+            object_type="score_flag",
+            object_id=flag_pk,
+            details={"client_id": assessment.client_id, "session": assessment.public_id},
+        )
+    return len(flag_pks)
 
 
 MAX_ACKNOWLEDGE = 100

@@ -27,6 +27,7 @@ from survey_app.domain.scoring import hidden_items
 from survey_app.models.assessment import Answer, AssessmentSession, Submission
 from survey_app.models.base import utcnow
 from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.services.alerts import audit_raised_alerts
 from survey_app.services.audit import record_event
 from survey_app.services.client_forms import unanswered_required
 from survey_app.services.questionnaires import questionnaire_of
@@ -306,6 +307,7 @@ def submit_session(
     session.flush()
     score_session(session, assessment)
     _audit_submit(session, assessment, removed)
+    audit_raised_alerts(session, assessment)  # the counsellor's dashboard shows them from now on
     return SubmitOutcome(submission, replayed=False)
 
 

@@ -12,11 +12,21 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from survey_app.models import Answer, AssessmentSession, AuditEvent, ClientModeSession, Score, Submission
+from survey_app.models import (
+    Answer,
+    AssessmentSession,
+    AuditEvent,
+    ClientModeSession,
+    Score,
+    ScoreFlag,
+    Submission,
+)
 from survey_app.web.client.guard import CLIENT_MODE_KEY
 from tests.api.test_answers import entry, put, stored
 from tests.client.fixtures import page_csrf, sign_in
-from tests.client.support import TabletWorld
+from tests.client.support import TabletWorld, build_world, store_bank
+from tests.conftest import staff_password_hash, unique
+from tests.counsellor.conftest import PHQ9_ITEMS
 
 Handover = Callable[..., AssessmentSession]
 KEY = "k1-" + "a" * 30
@@ -162,3 +172,29 @@ def test_a_phone_submit_ends_client_mode_and_a_lost_reply_is_replayed(
     assert client.get("/client/done").status_code == 200
     assert put(client, assessment.public_id, [entry("mood", 3)], token=token).status_code in (400, 401)
     assert _count(db, Submission) == 1 and _count(db, Answer) == 1
+
+
+def test_a_risk_flag_raised_at_submit_is_an_audited_alert_without_its_meaning(
+    client: FlaskClient, db: SQLAlchemy
+) -> None:
+    world = build_world(
+        db.session, [store_bank(db.session, "phq9")], tag=unique("R"), password_hash=staff_password_hash()
+    )
+    sign_in(client, db, world.counsellor)
+    client.post(f"/client-mode/start/{world.client.code}", data={"csrf_token": page_csrf(client)})
+    assessment = db.session.scalar(
+        select(AssessmentSession).where(AssessmentSession.client_id == world.client.id)
+    )
+    assert assessment is not None
+    answers = [entry(item, 1, "phq9") for item in PHQ9_ITEMS]  # item 9 answered "several days"
+    token = page_csrf(client, "/client/")
+    assert (
+        submit(client, assessment.public_id, {"idempotency_key": KEY, "answers": answers}, token).status_code
+        == 200
+    )
+    flag = db.session.scalar(select(ScoreFlag).where(ScoreFlag.session_id == assessment.id))
+    assert flag is not None and flag.flag_id == "item9_risk" and flag.raised_at is not None
+    raised = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.raise")).all()
+    assert [(event.object_type, event.object_id) for event in raised] == [("score_flag", str(flag.id))]
+    assert raised[0].details == {"client_id": world.client.id, "session": assessment.public_id}
+    assert "item9" not in json.dumps(raised[0].details)  # what the alert is about stays out of the audit

@@ -8,16 +8,27 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from playwright.sync_api import Page
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from werkzeug.serving import BaseWSGIServer
 
 from survey_app.extensions import db
-from survey_app.models import Answer, AssessmentSession, Client, Organisation, Site, StaffUser
+from survey_app.models import (
+    Answer,
+    AssessmentSession,
+    Client,
+    ClientAccessCode,
+    ClientCodeAttempt,
+    Organisation,
+    Site,
+    StaffUser,
+)
+from survey_app.models.base import utcnow
 from survey_app.services import accounts
 from survey_app.services.access_codes import issue_code
 from survey_app.services.client_access import start_or_resume
@@ -182,6 +193,28 @@ class Live:
             db.session.commit()
         return issued.code
 
+    def expire_codes(self, world: World) -> None:
+        """Let every code given for the client run out (as if the client came back an hour later)."""
+        with self.app.app_context():
+            client = db.session.scalar(select(Client).where(Client.code == world.client_code))
+            assert client is not None
+            db.session.execute(
+                update(ClientAccessCode)
+                .where(
+                    ClientAccessCode.assessment_session_id.in_(
+                        select(AssessmentSession.id).where(AssessmentSession.client_id == client.id)
+                    )
+                )
+                .values(created_at=utcnow() - timedelta(hours=1), expires_at=utcnow() - timedelta(minutes=1))
+            )
+            db.session.commit()
+
+    def forget_failed_codes(self) -> None:
+        """Forget the failed code attempts (every test's browser comes from 127.0.0.1)."""
+        with self.app.app_context():
+            db.session.execute(delete(ClientCodeAttempt))
+            db.session.commit()
+
     def session_state(self, world: World) -> tuple[str | None, dict[str, Any]]:
         """The status of the client's session and its stored answers."""
         with self.app.app_context():
@@ -250,11 +283,12 @@ def hand_over_in_browser(page: Page, live: Live, world: World) -> None:
 
 
 def wait_until_sent(page: Page) -> None:
-    """Wait until every answer kept on the device has reached the server."""
+    """Wait until the answers just given are kept on the device and have all reached the server."""
     page.wait_for_function(
         """() => {
             const config = document.getElementById('client-config');
             if (!config || !window.AnswerStore) { return true; }
-            return AnswerStore.all(JSON.parse(config.textContent).session).then(rs => rs.every(r => r.sent));
+            return AnswerStore.all(JSON.parse(config.textContent).session)
+                .then(rs => rs.length > 0 && rs.every(r => r.sent));
         }"""
     )

@@ -116,3 +116,29 @@ def test_an_idle_screen_locks_hides_the_answers_and_clears_the_device(
     page.get_by_role("button", name="Unlock").click()
     page.wait_for_url("**/client/")
     expect(page.get_by_role("link", name="Continue")).to_be_visible()
+
+
+def test_without_javascript_an_idle_screen_locks_itself_and_hides_the_answers(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    setup = open_page(TABLET)
+    hand_over_in_browser(setup, live, world)
+    page = open_page(TABLET, java_script_enabled=False)
+    page.context.add_cookies(setup.context.cookies())
+    setup.goto("about:blank")  # only the page without JavaScript is left on the client's session
+    # Twelve seconds: every request below comes well within that of the one before, even on a busy
+    # machine, so only the untouched review screen outlasts it.
+    live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 0.2
+    try:
+        page.goto("/client/q/0/1")
+        _answer(page, "Some of the time")
+        page.get_by_role("button", name="Next").click()
+        page.goto("/client/review")
+        expect(page.get_by_text("Some of the time")).to_be_visible()
+        page.wait_for_url("**/client/locked", timeout=40_000)  # nobody touched the screen
+    finally:
+        live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 10
+    expect(page.get_by_role("heading", name="This screen is locked")).to_be_visible()
+    expect(page.get_by_text("Some of the time")).to_have_count(0)
+    shot(page, "nojs-locked")

@@ -135,3 +135,44 @@ def test_stopping_for_now_on_a_phone_ends_client_mode_without_a_password(
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     with client.session_transaction() as session:
         assert CLIENT_MODE_KEY not in session
+
+
+def test_language_and_display_choices_work_on_the_code_page_and_carry_into_the_questionnaires(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    form = {"csrf_token": page_csrf(client), "next": "/client/start"}
+    chosen = client.post("/client/language", data={**form, "language": "fr"})
+    assert chosen.status_code == 302 and chosen.location.endswith("/client/start")
+    larger = client.post("/client/display", data={**form, "large": "on"})
+    assert larger.location.endswith("/client/start")
+    page = client.get("/client/start").get_data(as_text=True)
+    assert '<html lang="fr">' in page and "Le code de votre intervenant" in page
+    assert 'data-pref-css="large"' in page
+    assert _enter(client, code).location.endswith("/client/")
+    welcome = client.get("/client/").get_data(as_text=True)
+    assert '<html lang="fr">' in welcome and 'data-pref-css="large"' in welcome
+    assessment = db.session.scalar(select(ClientModeSession)).assessment
+    db.session.refresh(assessment)
+    assert assessment.language == "fr"
+
+
+def test_the_thank_you_page_after_sending_on_a_phone_keeps_the_clients_language_and_display(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    _enter(client, code)
+    form = {"csrf_token": page_csrf(client, "/client/"), "next": "/client/"}
+    client.post("/client/language", data={**form, "language": "nl"})
+    client.post("/client/display", data={**form, "contrast": "on"})
+    client.post(
+        "/client/q/1/1", data={**form, "nav": "next", "shown": "mood", "mood": "2"}
+    )  # the one required
+    review = client.get("/client/review").get_data(as_text=True)
+    key = review.split('name="idempotency_key" value="')[1].split('"')[0]
+    sent = client.post("/client/submit", data={**form, "idempotency_key": key})
+    assert sent.status_code == 302 and sent.location.endswith("/client/done")
+    with client.session_transaction() as session:
+        assert CLIENT_MODE_KEY not in session  # the phone has left client mode
+    done = client.get("/client/done").get_data(as_text=True)
+    assert '<html lang="nl">' in done and "Dank u" in done and 'data-pref-css="contrast"' in done

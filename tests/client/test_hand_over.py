@@ -90,7 +90,7 @@ def test_an_explicit_timepoint_is_used_and_must_belong_to_the_programme(
     sign_in(client, db, world.counsellor)
     for value in (str(foreign.id), "abc", "999999"):
         response = _post_start(client, world, timepoint_id=value)
-        assert response.status_code == 400
+        assert response.status_code == 404  # a tampered timepoint id: not found, and nothing is started
         assert "not part of this client" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ClientModeSession)) == 1
 

@@ -233,9 +233,32 @@ def test_sending_with_a_required_question_empty_shows_the_review_marked(
     assessment = hand_over()
     review = client.get("/client/review").get_data(as_text=True)
     assert "review-row-needed" in review and "Some questions still need an answer" in review
+    needed = review.split('class="review-row review-row-needed"')[1].split("</div>")[0]
+    assert "How is your mood" in needed and "Needs an answer" in needed  # said in words, not by colour only
+    assert review.count("Needs an answer") == 1  # the questions one may leave empty say "Not answered"
     key = review.split('name="idempotency_key" value="')[1].split('"')[0]
     token = page_csrf(client, "/client/")
     response = client.post("/client/submit", data={"csrf_token": token, "idempotency_key": key})
     assert response.status_code == 422 and "review-row-needed" in response.get_data(as_text=True)
     db.session.refresh(assessment)
     assert assessment.status == "open"
+
+
+def test_an_oversized_or_unknown_request_is_explained_in_the_clients_language_and_nothing_is_stored(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    token = page_csrf(client, "/client/")
+    client.post("/client/language", data={"csrf_token": token, "language": "nl", "next": "/client/"})
+    huge = client.post(
+        "/client/q/1/1", data={"csrf_token": token, "nav": "next", "shown": "mood", "mood": "1" * 3_000_000}
+    )
+    page = huge.get_data(as_text=True)
+    assert huge.status_code == 413 and '<html lang="nl">' in page
+    assert "Er werd te veel tegelijk verstuurd" in page and "Fout 413" in page
+    assert _answers(db, assessment) == {}
+    missing = client.get("/client/q/9/0")
+    assert missing.status_code == 404 and "Op dit adres staat geen pagina." in missing.get_data(as_text=True)
+    expired = client.post("/client/q/1/1", data={"csrf_token": "stale", "shown": "mood", "mood": "1"})
+    assert expired.status_code == 400 and "Herlaad de pagina" in expired.get_data(as_text=True)
+    assert _answers(db, assessment) == {}

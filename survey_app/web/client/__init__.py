@@ -9,13 +9,13 @@ client mode to these pages (see ``guard.confine_client_mode``).
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import Blueprint, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from survey_app.web.client.guard import (
-    CLIENT_DONE_KEY,
     client_mode_lookup,
     confine_client_mode,
+    forget_client_mode,
     in_client_mode,
 )
 
@@ -27,10 +27,10 @@ PUBLIC_ENDPOINTS = frozenset(
     {"client.enter_code", "client.open_link", "client.closed", "client.done", "client.service_worker",
      "client.offline"}
 )  # fmt: skip
+#: The language and display choices: kept in the browser session, with or without a client mode.
+CHOICE_ENDPOINTS = frozenset({"client.display", "client.language"})
 #: What a locked screen still allows.
-LOCKED_ENDPOINTS = frozenset(
-    {"client.locked", "client.unlock", "client.leave", "client.display", "client.language"}
-)
+LOCKED_ENDPOINTS = frozenset({"client.locked", "client.unlock", "client.leave"}) | CHOICE_ENDPOINTS
 
 
 @bp.before_request
@@ -39,13 +39,17 @@ def require_client_mode() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     lookup = client_mode_lookup()
+    if request.endpoint in CHOICE_ENDPOINTS:  # the code page and the closing pages offer them too
+        if lookup is not None and lookup.state != "ended":
+            g.client_mode = lookup.row
+        return None
     if lookup is None or lookup.state == "ended":
         reason = lookup.row.end_reason if lookup is not None else None
-        if in_client_mode():
-            session.clear()
         if reason == "submitted":  # a phone's late second click on "send": it is sent
-            session[CLIENT_DONE_KEY] = True
+            forget_client_mode(sent=True)
             return redirect(url_for("client.done"))
+        if in_client_mode():
+            forget_client_mode()
         return redirect(url_for("client.closed", why="expired" if reason == "expired" else None))
     if lookup.state == "locked" and request.endpoint not in LOCKED_ENDPOINTS:
         return redirect(url_for("client.locked"))

@@ -11,9 +11,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
+from survey_app.i18n import SUPPORTED_LANGUAGES
 from survey_app.services.access_codes import redeem
 from survey_app.services.client_access import end_client_mode, open_client_mode
 from survey_app.web.client import bp
+from survey_app.web.client.context import answer_in_language, preferences
 from survey_app.web.client.guard import client_mode_lookup, enter_client_mode
 from survey_app.web.client.messages import code_problem
 
@@ -56,9 +58,12 @@ def enter_code() -> Response | str | tuple[str, int]:
         end_client_mode(db.session, earlier.row, "replaced")
     assessment = redemption.assessment
     token, _row = open_client_mode(db.session, assessment, via="code", ip=ip)
-    language = assessment.language
+    chosen = session.get("language")  # a language picked on this page carries on into the questionnaires
+    language = chosen if chosen in SUPPORTED_LANGUAGES else assessment.language
+    answer_in_language(assessment, language)
+    prefs = preferences()
     db.session.commit()
-    enter_client_mode(token, language)
+    enter_client_mode(token, language, prefs)
     return redirect(url_for("client.welcome"))
 
 

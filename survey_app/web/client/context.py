@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,12 @@ from survey_app.models.client_access import ClientModeSession
 from survey_app.services.client_forms import answer_label, read_aloud_text
 from survey_app.services.client_session import QuestionnaireState, session_states
 from survey_app.web.client import bp
-from survey_app.web.client.guard import CLIENT_PREFS_KEY, client_mode_lookup, in_client_mode
+from survey_app.web.client.guard import (
+    CLIENT_PREFS_KEY,
+    client_mode_lookup,
+    in_client_mode,
+    site_idle_timeout,
+)
 
 PREFERENCES = ("large", "contrast")
 
@@ -46,6 +52,14 @@ def state_or_404(n: int) -> QuestionnaireState:
     if not 0 <= n < len(states):
         abort(404)
     return states[n]
+
+
+def answer_in_language(assessment: AssessmentSession, language: str) -> bool:
+    """Record the language an open session's answers are given in (the last one chosen); True if changed."""
+    if assessment.status != "open" or assessment.language == language:
+        return False
+    assessment.language = language
+    return True
 
 
 def preferences(key: str = CLIENT_PREFS_KEY) -> dict[str, bool]:
@@ -133,4 +147,4 @@ def client_template_helpers() -> dict[str, Any]:
         languages=offered_languages(),
         actions={"language": url_for("client.language"), "display": url_for("client.display")},
     )
-    return {**context, "page_title": ""}
+    return {**context, "idle_seconds": math.ceil(site_idle_timeout().total_seconds()), "page_title": ""}

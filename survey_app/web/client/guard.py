@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from survey_app.errors import error_response, wants_json
 from survey_app.extensions import db
 from survey_app.services.client_access import ClientModeLookup, load_client_mode
+from survey_app.services.user_messages import N_
 
 __all__ = [
     "CLIENT_DONE_KEY",
@@ -25,9 +26,11 @@ __all__ = [
     "client_mode_lookup",
     "confine_client_mode",
     "enter_client_mode",
+    "forget_client_mode",
     "idle_timeout",
     "in_client_mode",
     "refuse_client_mode",
+    "site_idle_timeout",
 ]
 
 #: Flask-session key holding the client-mode token; its presence alone means "this browser is a client's".
@@ -51,7 +54,7 @@ def refuse_client_mode() -> Response | None:
     if not in_client_mode():
         return None
     if wants_json():
-        return error_response(403, "This device is in client mode.")
+        return error_response(403, N_("This device is in client mode."))
     return redirect(url_for("client.welcome"))
 
 
@@ -82,6 +85,21 @@ def client_mode_lookup() -> ClientModeLookup | None:
             db.session.commit()
     g.client_mode_lookup = lookup
     return lookup
+
+
+def site_idle_timeout() -> timedelta:
+    """The idle timeout of this client-mode session's site (the app's default where it sets none)."""
+    lookup = client_mode_lookup()
+    return lookup.settings.idle_timeout if lookup is not None else idle_timeout()
+
+
+def forget_client_mode(*, sent: bool = False) -> None:
+    """End client mode in this browser but keep the client's language and display choices for what follows."""
+    kept = {key: session[key] for key in ("language", CLIENT_PREFS_KEY) if key in session}
+    session.clear()
+    session.update(kept)
+    if sent:
+        session[CLIENT_DONE_KEY] = True
 
 
 def enter_client_mode(token: str, language: str, prefs: dict[str, Any] | None = None) -> None:

@@ -66,7 +66,7 @@ def code_problem(outcome: str) -> tuple[str, int]:
 def hand_over_problem(code: str, detail: str = "") -> tuple[str, int]:
     """The message and status for a hand-over the counsellor asked for that cannot happen."""
     problems = {
-        "unknown_timepoint": (_("That timepoint is not part of this client's programme."), 400),
+        "unknown_timepoint": (_("That timepoint is not part of this client's programme."), 404),
         "nothing_due": (
             _("This client has sent the questionnaires of every timepoint: nothing is left to fill in."),
             409,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 from werkzeug.wrappers import Response
@@ -25,14 +25,14 @@ from survey_app.services.client_access import (
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client import bp
 from survey_app.web.client.context import (
+    answer_in_language,
     client_mode_row,
-    current_assessment,
     offered_languages,
     preferences,
     safe_client_path,
     save_preferences,
 )
-from survey_app.web.client.guard import enter_client_mode
+from survey_app.web.client.guard import enter_client_mode, forget_client_mode
 from survey_app.web.client.messages import password_problem
 
 CLEAR_SITE_DATA = '"cache", "storage"'
@@ -135,7 +135,7 @@ def close() -> Response:
     """On a phone: stop for now (the answers are kept); a new code carries on."""
     end_client_mode(db.session, client_mode_row(), "closed")
     db.session.commit()
-    session.clear()
+    forget_client_mode()
     return _clearing(redirect(url_for("client.closed", why="stopped")))
 
 
@@ -151,9 +151,8 @@ def language() -> Response:
     chosen = request.form.get("language", "")
     if chosen in offered_languages():
         session["language"] = chosen
-        assessment = current_assessment()
-        if assessment.status == "open" and assessment.language != chosen:
-            assessment.language = chosen  # the language the answers are given in (last chosen)
+        row: ClientModeSession | None = g.get("client_mode")  # none yet on the code page
+        if row is not None and answer_in_language(row.assessment, chosen):
             db.session.commit()
     return redirect(safe_client_path(request.form.get("next")))
 

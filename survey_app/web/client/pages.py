@@ -35,7 +35,7 @@ from survey_app.services.responses import (
 )
 from survey_app.web.client import bp
 from survey_app.web.client.context import client_mode_row, current_assessment, current_states, state_or_404
-from survey_app.web.client.guard import CLIENT_DONE_KEY, client_mode_lookup
+from survey_app.web.client.guard import CLIENT_DONE_KEY, client_mode_lookup, forget_client_mode
 from survey_app.web.client.messages import answer_problem, form_value_problem, required_problem
 from survey_app.web.client.screens import page_config, render_questionnaire, screen_url
 
@@ -212,8 +212,7 @@ def finish_client_mode_after_submit() -> None:
     row = client_mode_row()
     if row.via == "code":
         end_client_mode(db.session, row, "submitted")
-        session.clear()
-        session[CLIENT_DONE_KEY] = True
+        forget_client_mode(sent=True)
 
 
 @bp.get("/done")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import render_template, url_for
@@ -12,7 +11,7 @@ from survey_app.i18n import page_language
 from survey_app.services.client_forms import page_of, section_starts_on, skip_rules
 from survey_app.services.client_session import QuestionnaireState
 from survey_app.web.client.context import client_mode_row, current_assessment, current_states
-from survey_app.web.client.guard import client_mode_lookup, idle_timeout
+from survey_app.web.client.guard import site_idle_timeout
 
 
 def screen_url(n: int, screen: int) -> str:
@@ -74,12 +73,6 @@ def _visible_between(state: QuestionnaireState, start: int, stop: int, *, steps:
     )
 
 
-def _idle_timeout() -> timedelta:
-    """The idle timeout of this client-mode session's site (the app's default where it sets none)."""
-    lookup = client_mode_lookup()
-    return lookup.settings.idle_timeout if lookup is not None else idle_timeout()
-
-
 def page_config(n: int | None, states: list[QuestionnaireState], current: int = 0) -> dict[str, Any]:
     """Settings for static/js/client/app.js: where to save, the skip rules, the page's screens, the texts."""
     assessment = current_assessment()
@@ -89,7 +82,7 @@ def page_config(n: int | None, states: list[QuestionnaireState], current: int = 
         "session": public_id,
         "via": via,
         "language": page_language(),
-        "idle_seconds": _idle_timeout().total_seconds(),
+        "idle_seconds": site_idle_timeout().total_seconds(),
         "urls": {
             "answers": url_for("api.save_answers", public_id=public_id),
             "submit": url_for("api.submit", public_id=public_id),
