@@ -18,7 +18,13 @@ from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import example_failures
 from survey_app.questionnaires.builder import build_questionnaire
 from survey_app.questionnaires.problems import Problem, ProblemCollector, QuestionnaireError
-from survey_app.questionnaires.yaml_source import JsonPath, YamlSourceError, decode_source, read_yaml
+from survey_app.questionnaires.yaml_source import (
+    JsonPath,
+    YamlSourceError,
+    decode_source,
+    read_capped,
+    read_yaml,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("questionnaire.schema.json")
 FILE_NAME = re.compile(r"^v([1-9][0-9]{0,2})\.yaml$")
@@ -53,7 +59,7 @@ def load_questionnaire_file(path: Path, *, source: str | None = None) -> Questio
     """Load and check one published or draft file (raises QuestionnaireError listing every problem)."""
     source = source or display_name(path)
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path)
     except OSError as error:
         raise QuestionnaireError(
             [Problem(source, None, None, f"cannot read file: {error.strerror}")]

@@ -253,6 +253,16 @@ def test_huge_and_binary_files_are_refused_before_parsing() -> None:
         load_questionnaire_bytes("clé: é".encode("latin-1"), "latin/v1.yaml")
 
 
+def test_a_huge_file_is_refused_without_being_read_into_memory(tmp_path: Path) -> None:
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    path = folder / "v1.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(1 << 40)  # a sparse terabyte: reading it whole would exhaust memory
+    with pytest.raises(QuestionnaireError, match="may be at most 262,144 bytes"):
+        load_questionnaire_file(path)
+
+
 def test_the_file_location_must_match_key_and_version(tmp_path: Path) -> None:
     folder = tmp_path / "other"
     folder.mkdir()
