@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 
 from survey_app.domain.questionnaire import Questionnaire
-from survey_app.domain.scoring import example_failures
+from survey_app.domain.scoring import example_mismatches
 from survey_app.questionnaires.builder import build_questionnaire
 from survey_app.questionnaires.problems import Problem, ProblemCollector, QuestionnaireError
 from survey_app.questionnaires.yaml_source import (
@@ -129,8 +129,11 @@ def lint_file(path: Path) -> list[Problem]:
         questionnaire = load_questionnaire_file(path)
     except QuestionnaireError as error:
         return error.problems
-    source = display_name(path)
-    return [Problem(source, None, None, failure) for failure in example_failures(questionnaire)]
+    problems = ProblemCollector(display_name(path), read_yaml(decode_source(read_capped(path))))
+    for index, example in enumerate(questionnaire.examples):
+        for mismatch in example_mismatches(questionnaire, example):
+            problems.add(("examples", index, "expect"), mismatch)
+    return problems.problems
 
 
 def _explain(error: jsonschema.ValidationError, path: JsonPath) -> list[tuple[JsonPath, str]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from survey_app.questionnaires.loader import (
+    lint_file,
     load_questionnaire_bytes,
     load_questionnaire_file,
     load_questionnaire_text,
@@ -261,6 +262,22 @@ def test_a_huge_file_is_refused_without_being_read_into_memory(tmp_path: Path) -
         handle.truncate(1 << 40)  # a sparse terabyte: reading it whole would exhaust memory
     with pytest.raises(QuestionnaireError, match="may be at most 262,144 bytes"):
         load_questionnaire_file(path)
+
+
+def test_lint_names_the_line_of_an_example_the_scorer_does_not_reproduce(tmp_path: Path) -> None:
+    data = document()
+    data["examples"][1]["expect"]["scales"]["total"]["value"] = 3
+    source = dump(data)
+    (tmp_path / "demo").mkdir()
+    path = tmp_path / "demo" / "v1.yaml"
+    path.write_text(source, encoding="utf-8")
+    (problem,) = lint_file(path)
+    example_line = line_of(source, "name: example 1")
+    assert problem.line is not None and example_line <= problem.line <= example_line + 8
+    assert (
+        str(problem)
+        == f"{problem.source}:{problem.line}: example 'example 1': scale total: expected 3, got 10.0"
+    )
 
 
 def test_the_file_location_must_match_key_and_version(tmp_path: Path) -> None:
