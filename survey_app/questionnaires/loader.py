@@ -6,11 +6,13 @@ the whole file is valid.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
@@ -102,14 +104,17 @@ def load_questionnaire_text(
     if not isinstance(document.data, dict):
         problems.add((), "a questionnaire file is a mapping of keys such as key, version, title and sections")
         problems.raise_if_any()
-    for schema_error in sorted(
+    schema_errors = sorted(
         _validator().iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path))
-    ):
+    )
+    for schema_error in schema_errors:
         path: JsonPath = tuple(schema_error.absolute_path)
         for problem_path, message in _explain(schema_error, path):
             problems.add(problem_path, message)
-    problems.raise_if_any()
-    data = document.data
+    data = _without_unknown_keys(document.data, schema_errors)
+    if data is None:
+        problems.raise_if_any()
+    assert data is not None
     if expected_key is not None and data["key"] != expected_key:
         problems.add(("key",), f"key '{data['key']}' does not match its folder '{expected_key}'")
     if expected_version is not None and data["version"] != expected_version:
@@ -121,6 +126,27 @@ def load_questionnaire_text(
     problems.raise_if_any()
     assert questionnaire is not None
     return questionnaire
+
+
+def _without_unknown_keys(data: Any, errors: list[jsonschema.ValidationError]) -> Any | None:
+    """The data with its unknown keys removed, when they were the schema's only objections; else None.
+
+    A typo in a key is the most common mistake; checking the rest of the file without it lets the
+    author see every other problem in the same run. The file is refused either way.
+    """
+    if not errors:
+        return data
+    if any(error.validator != "additionalProperties" for error in errors):
+        return None
+    cleaned = copy.deepcopy(data)
+    for error in errors:
+        target = cleaned
+        for part in error.absolute_path:
+            target = target[part]
+        allowed = error.schema.get("properties", {})
+        for key in [key for key in target if key not in allowed]:
+            del target[key]
+    return cleaned if next(_validator().iter_errors(cleaned), None) is None else None
 
 
 def lint_file(path: Path) -> list[Problem]:

@@ -78,6 +78,18 @@ def test_every_problem_is_reported_at_once() -> None:
     assert len(problems) >= 3
 
 
+def test_an_unknown_key_does_not_hide_the_other_problems() -> None:
+    data = document()
+    items = data["sections"][0]["items"]
+    items[0]["txet"] = text("typo")  # unknown key
+    items.append(copy.deepcopy(items[1]))  # duplicate id q2
+    data["scoring"]["scales"][0]["items"].append("q99")  # scale names a missing item
+    joined = "\n".join(problems_of(data))
+    assert "item q1: unknown key 'txet'" in joined
+    assert "item id 'q2' is used twice" in joined
+    assert "scale names item 'q99', which the form does not have" in joined
+
+
 def test_duplicate_item_ids_across_sections() -> None:
     data = document()
     data["sections"].append({"id": "more", "items": [choice_item("q2")]})
