@@ -20,12 +20,14 @@ from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import SCORER_VERSION, score
 from survey_app.extensions import db
 from survey_app.questionnaires.diff import diff_versions
-from survey_app.questionnaires.loader import display_name, lint_file
-from survey_app.questionnaires.problems import QuestionnaireError
+from survey_app.questionnaires.loader import display_name, expected_identity, lint_file
+from survey_app.questionnaires.problems import Problem, QuestionnaireError
 from survey_app.questionnaires.registry import (
     PublicationError,
     QuestionnaireRegistry,
+    comparability_problems,
     publication_problems,
+    published_files,
     read_manifest,
     record_publication,
     write_manifest,
@@ -101,11 +103,27 @@ def lint_command(paths: tuple[Path, ...]) -> None:
         for problem in problems:
             click.echo(str(problem))
         problem_count += len(problems)
+    for problem in _chain_problems(files, directory):
+        click.echo(str(problem))
+        problem_count += 1
     noun = "file" if len(files) == 1 else "files"
     if problem_count:
         click.echo(f"{problem_count} problem(s) in {len(files)} {noun} checked.", err=True)
         sys.exit(1)
     click.echo(f"{len(files)} {noun} checked: no problems.")
+
+
+def _chain_problems(files: list[Path], directory: Path) -> list[Problem]:
+    """Comparability the files imply but do not declare, judged with the published versions of their keys."""
+    keys = {expected_identity(path)[0] for path in files}
+    given = {expected_identity(path) for path in files}
+    published = [
+        entry.path
+        for entry in published_files(directory)
+        if entry.key in keys and (entry.key, entry.version) not in given
+    ]
+    shown = {display_name(path) for path in files}
+    return [problem for problem in comparability_problems([*published, *files]) if problem.source in shown]
 
 
 @questionnaires_cli.command("diff")
@@ -199,7 +217,7 @@ def load_command() -> None:
 def publish_command(path: Path) -> None:
     """Check a new version's file, record its hash as published and store it in the database."""
     directory = _directory()
-    problems = lint_file(path)
+    problems = lint_file(path) or _chain_problems([path], directory)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)

@@ -6,6 +6,7 @@ Scores of two versions are joined (in trends and exports) only where the later v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,34 @@ def scores_comparable(newer: Questionnaire, older_version: int, scale_id: str) -
     if declaration is None or scale_id not in newer.scales_by_id:
         return False
     return declaration.scales is None or scale_id in declaration.scales
+
+
+def implied_comparability(versions: Sequence[Questionnaire]) -> list[tuple[Questionnaire, int, int, str]]:
+    """Joins that declarations imply but do not state: (version, via version, older version, scale id).
+
+    When v3 declares a scale comparable with v2, and v2 declares it comparable with v1, v3 must declare
+    v1 too: exports put joined versions in shared columns (a chain joins them all) while trends compare
+    two versions directly, and the two must agree.
+    """
+    by_version = {questionnaire.version: questionnaire for questionnaire in versions}
+    missing: list[tuple[Questionnaire, int, int, str]] = []
+    for newer in sorted(versions, key=lambda questionnaire: questionnaire.version):
+        for declaration in newer.comparable_with:
+            middle = by_version.get(declaration.version)
+            if middle is None or middle.version >= newer.version:
+                continue
+            for scale in newer.scales:
+                if not scores_comparable(newer, middle.version, scale.id):
+                    continue
+                missing.extend(
+                    (newer, middle.version, older, scale.id)
+                    for older in sorted(by_version)
+                    if older < middle.version
+                    and scale.id in by_version[older].scales_by_id
+                    and scores_comparable(middle, older, scale.id)
+                    and not scores_comparable(newer, older, scale.id)
+                )
+    return missing
 
 
 def diff_versions(old: Questionnaire, new: Questionnaire) -> VersionDiff:

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from survey_app.domain.questionnaire import Questionnaire
-from survey_app.questionnaires.loader import content_hash, expected_identity, load_questionnaire_file
+from survey_app.questionnaires.diff import implied_comparability
+from survey_app.questionnaires.loader import (
+    content_hash,
+    display_name,
+    expected_identity,
+    load_questionnaire_file,
+)
+from survey_app.questionnaires.problems import Problem, ProblemCollector, QuestionnaireError
+from survey_app.questionnaires.yaml_source import decode_source, read_capped, read_yaml
 
 MANIFEST_NAME = "published.json"
 _RELATIVE = re.compile(r"^[a-z][a-z0-9_]{0,63}/v[1-9][0-9]{0,2}\.yaml$")
@@ -133,6 +142,32 @@ def record_publication(directory: Path, path: Path) -> PublishedFile:
     entries[name] = digest
     write_manifest(directory, entries)
     return PublishedFile(key, version, path, digest)
+
+
+def comparability_problems(paths: Iterable[Path]) -> list[Problem]:
+    """Joins between versions that the files' declarations imply but do not state (files that fail to
+    load are skipped: their own problems are reported elsewhere)."""
+    loaded: dict[str, dict[int, tuple[Path, Questionnaire]]] = {}
+    for path in paths:
+        try:
+            questionnaire = load_questionnaire_file(path)
+        except QuestionnaireError:
+            continue
+        loaded.setdefault(questionnaire.key, {})[questionnaire.version] = (path, questionnaire)
+    problems: list[Problem] = []
+    for versions in loaded.values():
+        questionnaires = [questionnaire for _, questionnaire in versions.values()]
+        for newer, via, older, scale_id in implied_comparability(questionnaires):
+            path = versions[newer.version][0]
+            collector = ProblemCollector(display_name(path), read_yaml(decode_source(read_capped(path))))
+            collector.add(
+                ("comparable_with",),
+                f"scale {scale_id}: v{newer.version} declares it comparable with v{via}, which is comparable "
+                f"with v{older}; declare v{older} as well, or neither (trends and exports join versions only "
+                "where that is declared)",
+            )
+            problems.extend(collector.problems)
+    return problems
 
 
 class QuestionnaireRegistry:
