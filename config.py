@@ -79,7 +79,7 @@ def database_url(value: str | None, instance_path: Path) -> str:
         )
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise ConfigError(f"DATABASE_URL cannot be parsed ({exc}); check its spelling") from None
     if scheme in _SQLITE_SCHEMES:
         _check_sqlite_file(parsed.database)
