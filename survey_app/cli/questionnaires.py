@@ -20,10 +20,11 @@ from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import SCORER_VERSION, score
 from survey_app.extensions import db
 from survey_app.questionnaires.diff import diff_versions
-from survey_app.questionnaires.loader import display_name, expected_identity, lint_file
+from survey_app.questionnaires.loader import display_name, lint_file
 from survey_app.questionnaires.problems import Problem, QuestionnaireError
 from survey_app.questionnaires.registry import (
     PublicationError,
+    PublishedFile,
     QuestionnaireRegistry,
     comparability_problems,
     publication_problems,
@@ -103,7 +104,7 @@ def lint_command(paths: tuple[Path, ...]) -> None:
         for problem in problems:
             click.echo(str(problem))
         problem_count += len(problems)
-    for problem in _chain_problems(files, directory):
+    for problem in _declaration_problems(files):
         click.echo(str(problem))
         problem_count += 1
     noun = "file" if len(files) == 1 else "files"
@@ -113,17 +114,24 @@ def lint_command(paths: tuple[Path, ...]) -> None:
     click.echo(f"{len(files)} {noun} checked: no problems.")
 
 
-def _chain_problems(files: list[Path], directory: Path) -> list[Problem]:
-    """Comparability the files imply but do not declare, judged with the published versions of their keys."""
-    keys = {expected_identity(path)[0] for path in files}
-    given = {expected_identity(path) for path in files}
+def _declaration_problems(files: list[Path]) -> list[Problem]:
+    """Problems of the files' `comparable_with`, judged with the published versions beside each file."""
+    given = {path.resolve() for path in files}
     published = [
         entry.path
-        for entry in published_files(directory)
-        if entry.key in keys and (entry.key, entry.version) not in given
+        for folder in {path.resolve().parent.parent for path in files}
+        for entry in _published_or_none(folder)
+        if entry.path.resolve() not in given
     ]
     shown = {display_name(path) for path in files}
     return [problem for problem in comparability_problems([*published, *files]) if problem.source in shown]
+
+
+def _published_or_none(folder: Path) -> list[PublishedFile]:
+    try:
+        return published_files(folder)
+    except PublicationError:  # a damaged manifest: reported where the configured folder is checked
+        return []
 
 
 @questionnaires_cli.command("diff")
@@ -217,7 +225,7 @@ def load_command() -> None:
 def publish_command(path: Path) -> None:
     """Check a new version's file, record its hash as published and store it in the database."""
     directory = _directory()
-    problems = lint_file(path) or _chain_problems([path], directory)
+    problems = lint_file(path) or _declaration_problems([path])
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)

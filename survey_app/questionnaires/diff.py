@@ -6,7 +6,7 @@ Scores of two versions are joined (in trends and exports) only where the later v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,32 +94,52 @@ def scores_comparable(newer: Questionnaire, older_version: int, scale_id: str) -
     return declaration.scales is None or scale_id in declaration.scales
 
 
-def implied_comparability(versions: Sequence[Questionnaire]) -> list[tuple[Questionnaire, int, int, str]]:
-    """Joins that declarations imply but do not state: (version, via version, older version, scale id).
+def declaration_problems(newer: Questionnaire, versions: Mapping[int, Questionnaire]) -> list[str]:
+    """What is wrong with a version's `comparable_with`, judged against the other versions of its key.
 
-    When v3 declares a scale comparable with v2, and v2 declares it comparable with v1, v3 must declare
-    v1 too: exports put joined versions in shared columns (a chain joins them all) while trends compare
-    two versions directly, and the two must agree.
+    Each declared version must exist, with the items and scales the declaration names. A declaration must
+    also state every join it implies: when v3 declares a scale comparable with v2, and v2 declares it
+    comparable with v1, v3 must declare v1 too, because exports put joined versions in shared columns (a
+    chain joins them all) while trends compare two versions directly, and the two must agree.
     """
-    by_version = {questionnaire.version: questionnaire for questionnaire in versions}
-    missing: list[tuple[Questionnaire, int, int, str]] = []
-    for newer in sorted(versions, key=lambda questionnaire: questionnaire.version):
-        for declaration in newer.comparable_with:
-            middle = by_version.get(declaration.version)
-            if middle is None or middle.version >= newer.version:
-                continue
-            for scale in newer.scales:
-                if not scores_comparable(newer, middle.version, scale.id):
-                    continue
-                missing.extend(
-                    (newer, middle.version, older, scale.id)
-                    for older in sorted(by_version)
-                    if older < middle.version
-                    and scale.id in by_version[older].scales_by_id
-                    and scores_comparable(middle, older, scale.id)
-                    and not scores_comparable(newer, older, scale.id)
-                )
-    return missing
+    problems = []
+    for declaration in newer.comparable_with:
+        middle = versions.get(declaration.version)
+        if middle is None:
+            problems.append(
+                f"v{newer.version} declares scores comparable with v{declaration.version}, "
+                "which is not published"
+            )
+            continue
+        problems.extend(
+            f"v{newer.version} maps item {new_id} to '{old_id}', which v{middle.version} does not have"
+            for new_id, old_id in declaration.items.items()
+            if old_id not in middle.items_by_id
+        )
+        problems.extend(
+            f"scale {scale_id}: v{middle.version} has no such scale to be comparable with"
+            for scale_id in declaration.scales or ()
+            if scale_id not in middle.scales_by_id
+        )
+        problems.extend(_unstated_joins(newer, middle, versions))
+    return problems
+
+
+def _unstated_joins(
+    newer: Questionnaire, middle: Questionnaire, versions: Mapping[int, Questionnaire]
+) -> list[str]:
+    return [
+        f"scale {scale.id}: v{newer.version} declares it comparable with v{middle.version}, which is "
+        f"comparable with v{older}; declare v{older} as well, or neither (trends and exports join versions "
+        "only where that is declared)"
+        for scale in newer.scales
+        if scores_comparable(newer, middle.version, scale.id)
+        for older in sorted(versions)
+        if older < middle.version
+        and scale.id in versions[older].scales_by_id
+        and scores_comparable(middle, older, scale.id)
+        and not scores_comparable(newer, older, scale.id)
+    ]
 
 
 def diff_versions(old: Questionnaire, new: Questionnaire) -> VersionDiff:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from survey_app.domain.questionnaire import Questionnaire
-from survey_app.questionnaires.diff import implied_comparability
+from survey_app.questionnaires.diff import declaration_problems
 from survey_app.questionnaires.loader import (
     content_hash,
     display_name,
@@ -145,8 +145,8 @@ def record_publication(directory: Path, path: Path) -> PublishedFile:
 
 
 def comparability_problems(paths: Iterable[Path]) -> list[Problem]:
-    """Joins between versions that the files' declarations imply but do not state (files that fail to
-    load are skipped: their own problems are reported elsewhere)."""
+    """Problems of the files' `comparable_with` declarations, judged against the other versions among the
+    files (files that fail to load are skipped: their own problems are reported elsewhere)."""
     loaded: dict[str, dict[int, tuple[Path, Questionnaire]]] = {}
     for path in paths:
         try:
@@ -155,18 +155,15 @@ def comparability_problems(paths: Iterable[Path]) -> list[Problem]:
             continue
         loaded.setdefault(questionnaire.key, {})[questionnaire.version] = (path, questionnaire)
     problems: list[Problem] = []
-    for versions in loaded.values():
-        questionnaires = [questionnaire for _, questionnaire in versions.values()]
-        for newer, via, older, scale_id in implied_comparability(questionnaires):
-            path = versions[newer.version][0]
-            collector = ProblemCollector(display_name(path), read_yaml(decode_source(read_capped(path))))
-            collector.add(
-                ("comparable_with",),
-                f"scale {scale_id}: v{newer.version} declares it comparable with v{via}, which is comparable "
-                f"with v{older}; declare v{older} as well, or neither (trends and exports join versions only "
-                "where that is declared)",
-            )
-            problems.extend(collector.problems)
+    for entries in loaded.values():
+        versions = {version: questionnaire for version, (_, questionnaire) in entries.items()}
+        for path, questionnaire in entries.values():
+            messages = declaration_problems(questionnaire, versions)
+            if messages:
+                collector = ProblemCollector(display_name(path), read_yaml(decode_source(read_capped(path))))
+                for message in messages:
+                    collector.add(("comparable_with",), message)
+                problems.extend(collector.problems)
     return problems
 
 

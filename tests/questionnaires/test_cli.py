@@ -166,3 +166,23 @@ def test_comparability_a_chain_implies_must_be_declared(app: Flask, tmp_path: Pa
         assert code == 0, out + err
     finally:
         app.config["QUESTIONNAIRE_DIR"] = str(BANK)
+
+
+def test_comparability_must_name_a_published_version_and_its_items(app: Flask, tmp_path: Path) -> None:
+    from survey_app.questionnaires.registry import record_publication
+
+    bank = tmp_path / "questionnaires"
+    (bank / "demo").mkdir(parents=True)
+    (bank / "demo" / "v1.yaml").write_text(dump(document()), encoding="utf-8")
+    record_publication(bank, bank / "demo" / "v1.yaml")
+    draft = bank / "demo" / "v2.yaml"
+    declared = [{"version": 1, "items": {"q1": "q1_typo"}, "scales": ["total"]}]
+    draft.write_text(dump(document(version=2, comparable_with=declared)), encoding="utf-8")
+    code, out, _ = run(app, "lint", str(draft))
+    assert code == 1
+    assert "v2 maps item q1 to 'q1_typo', which v1 does not have" in out
+    (bank / "demo" / "v3.yaml").write_text(
+        dump(document(version=3, comparable_with=[{"version": 2}])), encoding="utf-8"
+    )
+    code, out, _ = run(app, "lint", str(bank / "demo" / "v3.yaml"))
+    assert code == 1 and "comparable with v2, which is not published" in out
