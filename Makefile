@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
+# `make run` serves on 127.0.0.1:5000; FLASK_RUN_PORT (or PORT=...) picks another port.
+PORT ?= $(or $(FLASK_RUN_PORT),5000)
 # Debian packages WeasyPrint loads at run time: pango for text layout, harfbuzz-subset for font subsetting;
 # DejaVu Sans, the PDF reports' font for every script Atkinson Hyperlegible lacks; poppler-utils (pdftotext,
 # pdftoppm) for the report tests.
@@ -49,13 +51,13 @@ $(STAMP): pyproject.toml constraints.txt
 $(MO_FILES): %.mo: %.po
 	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@
 
-run: install ## migrate, load questionnaires and demo data (once), serve on http://127.0.0.1:5000
+run: install ## migrate, load questionnaires and demo data (once), serve on http://127.0.0.1:5000 (PORT=...)
 	$(FLASK) db upgrade
 	$(FLASK) questionnaires load
 	$(FLASK) demo seed --if-empty
 	@creds="$${SURVEY_INSTANCE_PATH:-instance}/demo-credentials.txt"; \
 	if [ -f "$$creds" ]; then echo; cat "$$creds"; echo; fi
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install browser-deps ## run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/pytest

@@ -5,7 +5,8 @@
 Environment variables read:
 
 - ``DATABASE_URL``: ``postgresql://...`` (also ``postgres://`` and ``postgresql+psycopg://``) or
-  ``sqlite:///...``; unset means the embedded SQLite file ``instance/survey.sqlite3``.
+  ``sqlite:///...`` (a file in a folder that exists; never in-memory); unset means the embedded SQLite file
+  ``instance/survey.sqlite3``.
 - ``SECRET_KEY``: required in production; in development one is generated once into
   ``instance/secret_key`` (mode 0600) and reused.
 - ``SURVEY_INSTANCE_PATH``: where ``instance/`` lives (default: ``<project root>/instance``).
@@ -55,10 +56,15 @@ def instance_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
     return Path(value).expanduser().resolve() if value else DEFAULT_INSTANCE_PATH
 
 
+def default_database_url(instance_path: Path) -> str:
+    """The embedded database: ``survey.sqlite3`` in the instance folder."""
+    return f"sqlite:///{instance_path / 'survey.sqlite3'}"
+
+
 def database_url(value: str | None, instance_path: Path) -> str:
     """Normalise DATABASE_URL: PostgreSQL via psycopg 3, or SQLite; anything else is a ConfigError."""
     if not value or not value.strip():
-        return f"sqlite:///{instance_path / 'survey.sqlite3'}"
+        return default_database_url(instance_path)
     value = value.strip()
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     if scheme in _POSTGRES_SCHEMES:
@@ -72,10 +78,38 @@ def database_url(value: str | None, instance_path: Path) -> str:
             "for example DATABASE_URL=postgresql+psycopg://user:password@host:5432/survey"
         )
     try:
-        make_url(url)
-    except ArgumentError as exc:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise ConfigError(f"DATABASE_URL cannot be parsed ({exc}); check its spelling") from None
+    if scheme in _SQLITE_SCHEMES:
+        _check_sqlite_file(parsed.database)
     return url
+
+
+def _check_sqlite_file(database: str | None) -> None:
+    """Refuse an in-memory database, and a file in a folder that does not exist (usually a typo)."""
+    if not database or database == ":memory:" or "mode=memory" in database:
+        raise ConfigError(
+            "DATABASE_URL names an in-memory SQLite database, which forgets everything when the process "
+            "ends; name a file instead, for example DATABASE_URL=sqlite:////srv/survey/survey.sqlite3"
+        )
+    folder = Path(database).expanduser().parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"DATABASE_URL names a SQLite file in {folder}, which does not exist; "
+            "create that folder or correct DATABASE_URL"
+        )
+
+
+def ensure_instance_folder(path: Path) -> None:
+    """Create the instance folder (and its parents) if needed; a ConfigError says when that is impossible."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the instance folder {path} ({exc.strerror}); "
+            "set SURVEY_INSTANCE_PATH to a folder this user can write"
+        ) from None
 
 
 def engine_options(url: str) -> dict[str, Any]:
@@ -113,7 +147,7 @@ def load_or_create_secret_key(instance_path: Path) -> str:
     """Read ``instance/secret_key``, creating it once (mode 0600, atomically) when it is missing."""
     path = instance_path / SECRET_KEY_FILE
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
+        ensure_instance_folder(instance_path)
         tmp = instance_path / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from config import PROJECT_ROOT, ConfigError, config_for
+from config import PROJECT_ROOT, ConfigError, config_for, default_database_url, ensure_instance_folder
 from survey_app.cli import register_cli
 from survey_app.errors import register_error_handlers
 from survey_app.extensions import register_extensions
@@ -65,6 +65,5 @@ def register_config(app: Flask, config_name: str | None, overrides: dict[str, An
     app.config.update(overrides)
     app.instance_path = app.config["INSTANCE_PATH"]
     app.config["MIGRATIONS_DIR"] = str(PROJECT_ROOT / "migrations")
-    url: str = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"] == default_database_url(Path(app.instance_path)):
+        ensure_instance_folder(Path(app.instance_path))  # the embedded database lives there

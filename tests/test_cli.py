@@ -73,6 +73,37 @@ def test_a_database_without_tables_says_to_migrate(tmp_path: Path) -> None:
     assert_one_line_error(result, "flask --app wsgi db upgrade")
 
 
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_one_line_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "typo" / "data"
+    result = flask(["db", "upgrade"], tmp_path, DATABASE_URL=f"sqlite:///{folder / 'survey.sqlite3'}")
+    assert_one_line_error(result, "does not exist", str(folder), "DATABASE_URL")
+    assert not (tmp_path / "typo").exists(), "a mistyped path must not get a new, empty database"
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database, just some text that happens to be here\n" * 20)
+    before = notes.read_bytes()
+    result = flask(["db", "upgrade"], tmp_path, DATABASE_URL=f"sqlite:///{notes}")
+    assert_one_line_error(result, "cannot use the database", "not a database", "check DATABASE_URL")
+    assert notes.read_bytes() == before
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_refused_because_it_forgets_everything(tmp_path: Path, url: str) -> None:
+    result = flask(["db", "upgrade"], tmp_path, DATABASE_URL=url)
+    assert_one_line_error(result, "in-memory", "DATABASE_URL=sqlite:///")
+
+
+def test_an_instance_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "instance"
+    in_the_way.write_text("a file where the instance folder should be\n")
+    result = flask(["users", "list"], tmp_path)
+    assert_one_line_error(result, "SURVEY_INSTANCE_PATH", str(in_the_way))
+
+
 def test_unknown_options_get_clicks_usage_error(tmp_path: Path) -> None:
     result = flask(["users", "list", "--colour"], tmp_path, DATABASE_URL=UNREACHABLE)
     assert result.returncode == 2

@@ -55,6 +55,14 @@ def test_other_databases_are_refused_in_one_line_without_the_password(tmp_path: 
     assert not instance.exists(), "a bad DATABASE_URL must not leave anything half-written"
 
 
+def test_a_database_url_with_a_port_that_is_not_a_number_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        database_url("postgresql://survey:hunter2@db.internal:five/survey", tmp_path)
+    message = str(caught.value)
+    assert message.startswith("DATABASE_URL cannot be parsed") and "'five'" in message
+    assert "\n" not in message and "hunter2" not in message
+
+
 def test_development_secret_key_is_generated_once_private_and_reused(tmp_path: Path) -> None:
     first = config_for("development", {"SURVEY_INSTANCE_PATH": str(tmp_path)})
     key_file = tmp_path / "secret_key"

@@ -7,7 +7,7 @@ import sys
 from types import TracebackType
 
 from flask import Flask
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from config import ConfigError
 from survey_app.db import database_error_reason, describe_database_url
@@ -57,7 +57,9 @@ def explain_error(exc: BaseException, database_url: str | None) -> str | None:
         "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered)
     ):
         return f"the database{where} has no tables yet ({reason}); run: flask --app wsgi db upgrade"
-    if isinstance(exc, OperationalError | InterfaceError):
+    # DatabaseError itself (not its subclasses, which are bugs such as IntegrityError): the driver cannot use
+    # the database at all, e.g. SQLite's "file is not a database".
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
         return (
             f"cannot use the database{where}: {reason}; "
             "check DATABASE_URL and that the database server is running"

@@ -103,9 +103,9 @@ def seed_command(clients: int, if_empty: bool, seed: int, today: dt.datetime | N
             on_progress=bar.update,
         )
     db.session.commit()
-    _write_credentials(password)
-    enrol_demo_accounts([email for _, email in demo_accounts()], _credentials_path())
+    credentials = _write_credentials(password)
+    enrol_demo_accounts([email for _, email in demo_accounts()], credentials)
     click.echo(
         f"Demo loaded: {report.clients} clients, {report.sessions} sessions, {report.answers} answers."
     )
-    click.echo(f"Sign in as counsellor@demo.example.org with the password in instance/{CREDENTIALS_FILE}.")
+    click.echo(f"Sign in as counsellor@demo.example.org with the password in {credentials}.")

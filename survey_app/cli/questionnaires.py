@@ -25,6 +25,7 @@ from survey_app.questionnaires.problems import QuestionnaireError
 from survey_app.questionnaires.registry import (
     PublicationError,
     QuestionnaireRegistry,
+    declarations_beside_published,
     publication_problems,
 )
 from survey_app.services.audit import record_event
@@ -99,6 +100,9 @@ def lint_command(paths: tuple[Path, ...]) -> None:
         for problem in problems:
             click.echo(str(problem))
         problem_count += len(problems)
+    for problem in declarations_beside_published(files):
+        click.echo(str(problem))
+        problem_count += 1
     noun = "file" if len(files) == 1 else "files"
     if problem_count:
         click.echo(f"{problem_count} problem(s) in {len(files)} {noun} checked.", err=True)

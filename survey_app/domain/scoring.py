@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from survey_app.domain.logic import evaluate
-from survey_app.domain.questionnaire import Method, Questionnaire, Scale
+from survey_app.domain.questionnaire import Example, Method, Questionnaire, Scale
 
 SCORER_VERSION = "1.0.0"
 """Bumped whenever a scoring rule in this module changes; stored with every score."""
@@ -389,30 +389,32 @@ def _derived(plan: _Plan, scale: Scale, source: ScaleScore) -> ScaleScore:
 
 def example_failures(questionnaire: Questionnaire) -> list[str]:
     """Run the questionnaire's own examples; returns one message per mismatch (empty when all pass)."""
-    failures: list[str] = []
-    for example in questionnaire.examples:
-        result = score(questionnaire, example.answers)
-        prefix = f"example '{example.name}'"
-        for scale_id, expected in example.scales.items():
-            actual = result.scales[scale_id]
-            if not _close(expected.value, actual.value):
-                failures.append(f"{prefix}: scale {scale_id}: expected {expected.value}, got {actual.value}")
-            if expected.checks_band and expected.band != actual.band:
-                failures.append(
-                    f"{prefix}: scale {scale_id}: expected band {expected.band}, got {actual.band}"
-                )
-            if expected.prorated is not None and expected.prorated != actual.prorated:
-                failures.append(
-                    f"{prefix}: scale {scale_id}: expected prorated {expected.prorated}, "
-                    f"got {actual.prorated}"
-                )
-            if expected.missing is not None and expected.missing != actual.missing:
-                failures.append(
-                    f"{prefix}: scale {scale_id}: expected {expected.missing} missing, got {actual.missing}"
-                )
-        if example.flags is not None and sorted(example.flags) != sorted(result.flags):
-            failures.append(f"{prefix}: expected flags {sorted(example.flags)}, got {sorted(result.flags)}")
-    return failures
+    return [
+        f"example '{example.name}': {mismatch}"
+        for example in questionnaire.examples
+        for mismatch in example_mismatches(questionnaire, example)
+    ]
+
+
+def example_mismatches(questionnaire: Questionnaire, example: Example) -> list[str]:
+    """How the scorer's result for one example differs from what the example expects (empty: none)."""
+    result = score(questionnaire, example.answers)
+    mismatches: list[str] = []
+    for scale_id, expected in example.scales.items():
+        actual = result.scales[scale_id]
+        if not _close(expected.value, actual.value):
+            mismatches.append(f"scale {scale_id}: expected {expected.value}, got {actual.value}")
+        if expected.checks_band and expected.band != actual.band:
+            mismatches.append(f"scale {scale_id}: expected band {expected.band}, got {actual.band}")
+        if expected.prorated is not None and expected.prorated != actual.prorated:
+            mismatches.append(
+                f"scale {scale_id}: expected prorated {expected.prorated}, got {actual.prorated}"
+            )
+        if expected.missing is not None and expected.missing != actual.missing:
+            mismatches.append(f"scale {scale_id}: expected {expected.missing} missing, got {actual.missing}")
+    if example.flags is not None and sorted(example.flags) != sorted(result.flags):
+        mismatches.append(f"expected flags {sorted(example.flags)}, got {sorted(result.flags)}")
+    return mismatches
 
 
 def _close(expected: float | None, actual: float | None) -> bool:

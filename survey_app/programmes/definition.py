@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from survey_app.domain.questionnaire import REQUIRED_LANGUAGES, Text
-from survey_app.questionnaires.yaml_source import YamlSourceError, decode_source, read_yaml
+from survey_app.questionnaires.yaml_source import YamlSourceError, decode_source, read_capped, read_yaml
 
 DEFAULT_PROGRAMME = Path(__file__).with_name("drug_treatment_court.yaml")
 _KEY_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -57,7 +57,7 @@ def load_programme_definition(
 ) -> ProgrammeDefinition:
     """Read a definition and check it against the published questionnaires (`key -> versions`)."""
     try:
-        data = read_yaml(decode_source(path.read_bytes())).data
+        data = read_yaml(decode_source(read_capped(path))).data
     except YamlSourceError as error:
         raise ProgrammeDefinitionError(f"{path.name}: {error}") from None
     problems: list[str] = []

@@ -415,10 +415,12 @@ class _Builder:
     def missing_rule(
         self, path: JsonPath, raw: dict[str, Any], item_count: int, form_missing: FormMissingRule | None
     ) -> tuple[int, str]:
-        if "missing" in raw and form_missing is not None:
-            self.problems.add(
-                (*path, "missing"), "the form-wide missing rule replaces per-scale rules; remove this one"
-            )
+        if form_missing is not None:  # the form-wide rule is the one that applies to every scale
+            if "missing" in raw:
+                self.problems.add(
+                    (*path, "missing"), "the form-wide missing rule replaces per-scale rules; remove this one"
+                )
+            return form_missing.max_missing, form_missing.rule
         if "missing" not in raw:
             return math.floor(0.2 * item_count), "project"
         max_missing = raw["missing"]["max_missing"]

@@ -6,6 +6,7 @@ Scores of two versions are joined (in trends and exports) only where the later v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,54 @@ def scores_comparable(newer: Questionnaire, older_version: int, scale_id: str) -
     if declaration is None or scale_id not in newer.scales_by_id:
         return False
     return declaration.scales is None or scale_id in declaration.scales
+
+
+def declaration_problems(newer: Questionnaire, versions: Mapping[int, Questionnaire]) -> list[str]:
+    """What is wrong with a version's `comparable_with`, judged against the other versions of its key.
+
+    Each declared version must exist, with the items and scales the declaration names. A declaration must
+    also state every join it implies: when v3 declares a scale comparable with v2, and v2 declares it
+    comparable with v1, v3 must declare v1 too, because exports put joined versions in shared columns (a
+    chain joins them all) while trends compare two versions directly, and the two must agree.
+    """
+    problems = []
+    for declaration in newer.comparable_with:
+        middle = versions.get(declaration.version)
+        if middle is None:
+            problems.append(
+                f"v{newer.version} declares scores comparable with v{declaration.version}, "
+                "which is not published"
+            )
+            continue
+        problems.extend(
+            f"v{newer.version} maps item {new_id} to '{old_id}', which v{middle.version} does not have"
+            for new_id, old_id in declaration.items.items()
+            if old_id not in middle.items_by_id
+        )
+        problems.extend(
+            f"scale {scale_id}: v{middle.version} has no such scale to be comparable with"
+            for scale_id in declaration.scales or ()
+            if scale_id not in middle.scales_by_id
+        )
+        problems.extend(_unstated_joins(newer, middle, versions))
+    return problems
+
+
+def _unstated_joins(
+    newer: Questionnaire, middle: Questionnaire, versions: Mapping[int, Questionnaire]
+) -> list[str]:
+    return [
+        f"scale {scale.id}: v{newer.version} declares it comparable with v{middle.version}, which is "
+        f"comparable with v{older}; declare v{older} as well, or neither (trends and exports join versions "
+        "only where that is declared)"
+        for scale in newer.scales
+        if scores_comparable(newer, middle.version, scale.id)
+        for older in sorted(versions)
+        if older < middle.version
+        and scale.id in versions[older].scales_by_id
+        and scores_comparable(middle, older, scale.id)
+        and not scores_comparable(newer, older, scale.id)
+    ]
 
 
 def diff_versions(old: Questionnaire, new: Questionnaire) -> VersionDiff:

@@ -6,19 +6,27 @@ the whole file is valid.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
 from survey_app.domain.questionnaire import Questionnaire
-from survey_app.domain.scoring import example_failures
+from survey_app.domain.scoring import example_mismatches
 from survey_app.questionnaires.builder import build_questionnaire
 from survey_app.questionnaires.problems import Problem, ProblemCollector, QuestionnaireError
-from survey_app.questionnaires.yaml_source import JsonPath, YamlSourceError, decode_source, read_yaml
+from survey_app.questionnaires.yaml_source import (
+    JsonPath,
+    YamlSourceError,
+    decode_source,
+    read_capped,
+    read_yaml,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("questionnaire.schema.json")
 FILE_NAME = re.compile(r"^v([1-9][0-9]{0,2})\.yaml$")
@@ -52,7 +60,7 @@ def display_name(path: Path) -> str:
 def _read_file(path: Path, source: str) -> tuple[bytes, str | None, int]:
     """A file's bytes and the key and version its location promises (QuestionnaireError when unusable)."""
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path)
     except OSError as error:
         raise QuestionnaireError(
             [Problem(source, None, None, f"cannot read file: {error.strerror}")]
@@ -102,14 +110,17 @@ def load_questionnaire_text(
     if not isinstance(document.data, dict):
         problems.add((), "a questionnaire file is a mapping of keys such as key, version, title and sections")
         problems.raise_if_any()
-    for schema_error in sorted(
+    schema_errors = sorted(
         _validator().iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path))
-    ):
+    )
+    for schema_error in schema_errors:
         path: JsonPath = tuple(schema_error.absolute_path)
         for problem_path, message in _explain(schema_error, path):
             problems.add(problem_path, message)
-    problems.raise_if_any()
-    data = document.data
+    data = _without_unknown_keys(document.data, schema_errors)
+    if data is None:
+        problems.raise_if_any()
+    assert data is not None
     if expected_key is not None and data["key"] != expected_key:
         problems.add(("key",), f"key '{data['key']}' does not match its folder '{expected_key}'")
     if expected_version is not None and data["version"] != expected_version:
@@ -136,8 +147,32 @@ def lint_bytes(
         )
     except QuestionnaireError as error:
         return None, error.problems
-    failures = [Problem(source, None, None, failure) for failure in example_failures(questionnaire)]
-    return (None, failures) if failures else (questionnaire, [])
+    problems = ProblemCollector(source, read_yaml(decode_source(raw)))
+    for index, example in enumerate(questionnaire.examples):
+        for mismatch in example_mismatches(questionnaire, example):
+            problems.add(("examples", index, "expect"), mismatch)
+    return (None, problems.problems) if problems.problems else (questionnaire, [])
+
+
+def _without_unknown_keys(data: Any, errors: list[jsonschema.ValidationError]) -> Any | None:
+    """The data with its unknown keys removed, when they were the schema's only objections; else None.
+
+    A typo in a key is the most common mistake; checking the rest of the file without it lets the
+    author see every other problem in the same run. The file is refused either way.
+    """
+    if not errors:
+        return data
+    if any(error.validator != "additionalProperties" for error in errors):
+        return None
+    cleaned = copy.deepcopy(data)
+    for error in errors:
+        target = cleaned
+        for part in error.absolute_path:
+            target = target[part]
+        allowed = error.schema.get("properties", {})
+        for key in [key for key in target if key not in allowed]:
+            del target[key]
+    return cleaned if next(_validator().iter_errors(cleaned), None) is None else None
 
 
 def lint_file(path: Path) -> list[Problem]:

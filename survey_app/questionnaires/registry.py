@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from survey_app.domain.questionnaire import Questionnaire
-from survey_app.questionnaires.loader import content_hash, expected_identity, load_questionnaire_file
+from survey_app.questionnaires.diff import declaration_problems
+from survey_app.questionnaires.loader import (
+    content_hash,
+    display_name,
+    expected_identity,
+    load_questionnaire_file,
+)
+from survey_app.questionnaires.problems import Problem, ProblemCollector, QuestionnaireError
+from survey_app.questionnaires.yaml_source import decode_source, read_capped, read_yaml
 
 MANIFEST_NAME = "published.json"
 _RELATIVE = re.compile(r"^[a-z][a-z0-9_]{0,63}/v[1-9][0-9]{0,2}\.yaml$")
@@ -133,6 +142,49 @@ def record_publication(directory: Path, path: Path) -> PublishedFile:
     entries[name] = digest
     write_manifest(directory, entries)
     return PublishedFile(key, version, path, digest)
+
+
+def comparability_problems(paths: Iterable[Path]) -> list[Problem]:
+    """Problems of the files' `comparable_with` declarations, judged against the other versions among the
+    files (files that fail to load are skipped: their own problems are reported elsewhere)."""
+    loaded: dict[str, dict[int, tuple[Path, Questionnaire]]] = {}
+    for path in paths:
+        try:
+            questionnaire = load_questionnaire_file(path)
+        except QuestionnaireError:
+            continue
+        loaded.setdefault(questionnaire.key, {})[questionnaire.version] = (path, questionnaire)
+    problems: list[Problem] = []
+    for entries in loaded.values():
+        versions = {version: questionnaire for version, (_, questionnaire) in entries.items()}
+        for path, questionnaire in entries.values():
+            messages = declaration_problems(questionnaire, versions)
+            if messages:
+                collector = ProblemCollector(display_name(path), read_yaml(decode_source(read_capped(path))))
+                for message in messages:
+                    collector.add(("comparable_with",), message)
+                problems.extend(collector.problems)
+    return problems
+
+
+def declarations_beside_published(files: list[Path]) -> list[Problem]:
+    """Problems of the files' `comparable_with`, judged with the published versions beside each file."""
+    given = {path.resolve() for path in files}
+    published = [
+        entry.path
+        for folder in {path.resolve().parent.parent for path in files}
+        for entry in _published_or_none(folder)
+        if entry.path.resolve() not in given
+    ]
+    shown = {display_name(path) for path in files}
+    return [problem for problem in comparability_problems([*published, *files]) if problem.source in shown]
+
+
+def _published_or_none(folder: Path) -> list[PublishedFile]:
+    try:
+        return published_files(folder)
+    except PublicationError:  # a damaged manifest: reported where the configured folder is checked
+        return []
 
 
 class QuestionnaireRegistry:

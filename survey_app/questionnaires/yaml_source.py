@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -53,12 +54,16 @@ class YamlDocument:
         return None
 
 
+def read_capped(path: Path) -> bytes:
+    """A file's bytes, reading at most one byte more than a questionnaire may have (so size is checked)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
 def decode_source(raw: bytes) -> str:
     """Check size and encoding of a file's bytes and return its text."""
     if len(raw) > MAX_FILE_BYTES:
-        raise YamlSourceError(
-            f"file is {len(raw):,} bytes; a questionnaire may be at most {MAX_FILE_BYTES:,} bytes"
-        )
+        raise YamlSourceError(f"file is too large: a questionnaire may be at most {MAX_FILE_BYTES:,} bytes")
     if b"\x00" in raw:
         raise YamlSourceError("file is binary (it contains NUL bytes); a questionnaire is a UTF-8 text file")
     try:

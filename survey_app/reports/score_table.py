@@ -185,6 +185,7 @@ class _Gaps:
     unscored: dict[dt.datetime, list[str]] = field(default_factory=dict)
     estimated: dict[dt.datetime, list[str]] = field(default_factory=dict)
     breaks: list[tuple[str, dt.datetime]] = field(default_factory=list)
+    project_rule: bool = False  # an estimated score used the project's missing-item rule
 
 
 def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
@@ -201,6 +202,8 @@ def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
                 if point.value is None:
                     gaps.unscored.setdefault(when, []).append(name)
                 elif point.prorated:
+                    scale = trend.versions[point.version].scales_by_id.get(trend.scale.id, trend.scale)
+                    gaps.project_rule = gaps.project_rule or scale.missing_rule == "project"
                     gaps.estimated.setdefault(when, []).append(
                         ngettext(
                             "%(scale)s (%(num)d item missing)",
@@ -229,6 +232,13 @@ def _scale_notes(record: ClientRecord, words: ReportWords) -> list[str]:
                 _("estimated from the answered items: %(scales)s", scales="; ".join(gaps.estimated[when]))
             )
         notes.append(f"{gaps.places[when]}: " + ". ".join(parts) + ".")
+    if gaps.project_rule:
+        notes.append(
+            _(
+                "Estimated scores fill each missing item with the mean of the answered items of that scale: "
+                "a rule of this project, as the questionnaire's authors give none."
+            )
+        )
     for title, when in gaps.breaks:
         notes.append(
             _(

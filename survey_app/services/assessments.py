@@ -52,6 +52,35 @@ def resolve_battery(
     return versions
 
 
+def live_session(session: DbSession, client: Client, timepoint: Timepoint) -> AssessmentSession | None:
+    """The client's open or submitted session at the timepoint, if there is one (at most one can be)."""
+    return session.scalar(
+        select(AssessmentSession).where(
+            AssessmentSession.client_id == client.id,
+            AssessmentSession.timepoint_id == timepoint.id,
+            AssessmentSession.status != "cancelled",
+        )
+    )
+
+
+def optional_questionnaires(
+    session: DbSession, client: Client, timepoint: Timepoint
+) -> list[QuestionnaireVersion]:
+    """The stored versions a counsellor may leave out of the client's session at a timepoint.
+
+    Empty once a session at that timepoint has started: it is resumed as it was, never shortened.
+    """
+    if live_session(session, client, timepoint) is not None:
+        return []
+    versions = []
+    for entry in timepoint.battery:
+        if not entry.is_core:
+            row = find_version(session, entry.questionnaire_key, entry.questionnaire_version)
+            if row is not None:
+                versions.append(row)
+    return versions
+
+
 def start_session(
     session: DbSession,
     client: Client,
@@ -67,14 +96,7 @@ def start_session(
         raise AssessmentError(f"client {client.code} is {client.status}; only active clients start sessions")
     if timepoint.programme_id != client.programme_id:
         raise AssessmentError(f"{timepoint.label} is not a timepoint of client {client.code}'s programme")
-    live = session.scalar(
-        select(AssessmentSession.public_id).where(
-            AssessmentSession.client_id == client.id,
-            AssessmentSession.timepoint_id == timepoint.id,
-            AssessmentSession.status != "cancelled",
-        )
-    )
-    if live is not None:
+    if live_session(session, client, timepoint) is not None:
         raise AssessmentError(f"client {client.code} already has a session at {timepoint.label}")
     versions = resolve_battery(session, timepoint, leave_out=leave_out)
     assessment = AssessmentSession(

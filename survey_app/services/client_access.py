@@ -25,7 +25,7 @@ from survey_app.models.base import utcnow
 from survey_app.models.client_access import ClientModeSession
 from survey_app.models.people import Client, StaffSession, StaffUser
 from survey_app.models.programme import Site, Timepoint
-from survey_app.services.assessments import AssessmentError, start_session
+from survey_app.services.assessments import AssessmentError, live_session, start_session
 from survey_app.services.audit import record_event
 
 __all__ = [
@@ -128,13 +128,7 @@ def start_or_resume(
     leave_out: Collection[str] = (),
 ) -> AssessmentSession:
     """The client's open session at the timepoint, or a new one with the timepoint's battery."""
-    live = session.scalar(
-        select(AssessmentSession).where(
-            AssessmentSession.client_id == client.id,
-            AssessmentSession.timepoint_id == timepoint.id,
-            AssessmentSession.status != "cancelled",
-        )
-    )
+    live = live_session(session, client, timepoint)
     if live is not None:
         if live.status == "submitted":
             raise HandOverError("already_submitted")

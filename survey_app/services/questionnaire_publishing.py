@@ -31,6 +31,7 @@ from survey_app.questionnaires.registry import (
     PublicationError,
     PublishedFile,
     QuestionnaireRegistry,
+    declarations_beside_published,
     read_manifest,
     record_publication,
     write_manifest,
@@ -110,7 +111,7 @@ def publishing(
 
     Raises QuestionnaireError (the file's problems) or PublicationError (not the next version, ...).
     """
-    problems = lint_file(path)
+    problems = lint_file(path) or declarations_beside_published([path])
     if problems:
         raise QuestionnaireError(problems)
     with _folder_lock(directory):

@@ -8,11 +8,18 @@ import re
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
-from survey_app.models import AuditEvent, QuestionnaireVersion, SessionNote
+from survey_app.extensions import db as _db
+from survey_app.models import (
+    AssessmentSession,
+    AuditEvent,
+    QuestionnaireVersion,
+    SessionNote,
+    TimepointQuestionnaire,
+)
 from survey_app.questionnaires.loader import content_hash
 from survey_app.questionnaires.yaml_source import read_yaml
 from tests.conftest import PROJECT_ROOT
-from tests.counsellor.conftest import TODAY, World, phq9, who5
+from tests.counsellor.conftest import TODAY, World, bank_version, phq9, who5
 
 LOW = {"who5": who5(1, 1, 2, 1, 1), "phq9": phq9(2, 2, 2, 2, 2, 2, 2, 2, 0)}  # WHO-5 24%, PHQ-9 16
 HIGH = {"who5": who5(4, 4, 4, 4, 4), "phq9": phq9(0, 1, 0, 1, 0, 0, 0, 0, 0)}  # WHO-5 80%, PHQ-9 2
@@ -201,3 +208,37 @@ def test_the_page_reads_in_dutch(workspace: World) -> None:
     page = workspace.browser.get(f"/counsellor/clients/{client.code}", headers={"Accept-Language": "nl"})
     text = page.get_data(as_text=True)
     assert 'lang="nl"' in text and "Tijdlijn" in text
+
+
+def questionnaires_started(client_id: int) -> list[str]:
+    """The questionnaire keys of the client's one session, in the order they are asked."""
+    assessment = _db.session.scalars(
+        select(AssessmentSession).where(AssessmentSession.client_id == client_id)
+    ).one()
+    return [given.questionnaire_version.key for given in assessment.questionnaires]
+
+
+def test_the_counsellor_can_leave_optional_questionnaires_out_for_a_shorter_session(workspace: World) -> None:
+    battery = [("who5", True), ("phq9", True), ("gad7", False), ("k10", False)]
+    for key, _ in battery:
+        bank_version(key)
+    workspace.t0.battery = [
+        TimepointQuestionnaire(questionnaire_key=key, position=index, is_core=core)
+        for index, (key, core) in enumerate(battery)
+    ]
+    client = workspace.client_of(workspace.counsellor, intake=TODAY - dt.timedelta(days=2))
+    workspace.sign_in(workspace.counsellor)
+    page = page_of(workspace, client.code)
+    offered = re.findall(
+        r'<input type="checkbox" name="leave_out" value="([a-z0-9_]+)"> ([^<]+)</label>', page
+    )
+    assert offered == [("gad7", "Anxiety (GAD-7)"), ("k10", "Emotional distress (K10)")]
+    response = workspace.browser.post(
+        f"/client-mode/start/{client.code}",
+        data={"csrf_token": workspace.token(f"/counsellor/clients/{client.code}"), "leave_out": "k10"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert questionnaires_started(client.id) == ["who5", "phq9", "gad7"]
+    workspace.sign_in(workspace.counsellor)  # this browser is in client mode now; back as the counsellor
+    page = page_of(workspace, client.code)  # the session has started: it resumes as it is
+    assert 'name="leave_out"' not in page

@@ -247,3 +247,13 @@ def test_the_bank_covers_every_life_domain() -> None:
         "substance_use",
         "functioning",
     } <= covered
+
+
+def test_arq_scales_carry_the_authors_form_wide_missing_rule_not_a_project_rule() -> None:
+    from survey_app.services.exports.codebook import describe_scale
+
+    arq = latest("arq")
+    assert arq.form_missing is not None and arq.form_missing.rule == "author"
+    assert {(scale.max_missing, scale.missing_rule) for scale in arq.scales} == {(2, "author")}
+    for scale in arq.scales:
+        assert "project rule" not in describe_scale(scale), scale.id

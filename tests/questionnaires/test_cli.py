@@ -135,3 +135,54 @@ def test_diff_between_two_published_versions(app: Flask, tmp_path: Path) -> None
 def test_diff_refuses_bad_versions(app: Flask, args: tuple[str, ...]) -> None:
     code, _, err = run(app, *args)
     assert code == 2 and err
+
+
+def test_comparability_a_chain_implies_must_be_declared(app: Flask, tmp_path: Path) -> None:
+    from survey_app.questionnaires.registry import read_manifest, record_publication
+
+    bank = tmp_path / "questionnaires"
+
+    def write(version: int, comparable_with: list[int]) -> Path:
+        path = bank / "demo" / f"v{version}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        declared = [{"version": older} for older in comparable_with]
+        path.write_text(dump(document(version=version, comparable_with=declared)), encoding="utf-8")
+        return path
+
+    record_publication(bank, write(1, []))
+    record_publication(bank, write(2, [1]))
+    write(3, [2])  # v2 joins v1, so v3 joining v2 joins v1 as well, but v3 does not say so
+    app.config["QUESTIONNAIRE_DIR"] = str(bank)
+    try:
+        code, out, err = run(app, "lint", str(bank))
+        assert code == 1, out + err
+        assert "demo/v3.yaml" in out and "scale total" in out
+        assert "comparable with v2, which is comparable with v1; declare v1 as well" in out
+        code, _, err = run(app, "publish", str(bank / "demo" / "v3.yaml"))
+        assert code == 1 and "declare v1 as well" in err and "nothing was published" in err
+        assert "demo/v3.yaml" not in read_manifest(bank)
+        write(3, [2, 1])
+        code, out, err = run(app, "lint", str(bank))
+        assert code == 0, out + err
+    finally:
+        app.config["QUESTIONNAIRE_DIR"] = str(BANK)
+
+
+def test_comparability_must_name_a_published_version_and_its_items(app: Flask, tmp_path: Path) -> None:
+    from survey_app.questionnaires.registry import record_publication
+
+    bank = tmp_path / "questionnaires"
+    (bank / "demo").mkdir(parents=True)
+    (bank / "demo" / "v1.yaml").write_text(dump(document()), encoding="utf-8")
+    record_publication(bank, bank / "demo" / "v1.yaml")
+    draft = bank / "demo" / "v2.yaml"
+    declared = [{"version": 1, "items": {"q1": "q1_typo"}, "scales": ["total"]}]
+    draft.write_text(dump(document(version=2, comparable_with=declared)), encoding="utf-8")
+    code, out, _ = run(app, "lint", str(draft))
+    assert code == 1
+    assert "v2 maps item q1 to 'q1_typo', which v1 does not have" in out
+    (bank / "demo" / "v3.yaml").write_text(
+        dump(document(version=3, comparable_with=[{"version": 2}])), encoding="utf-8"
+    )
+    code, out, _ = run(app, "lint", str(bank / "demo" / "v3.yaml"))
+    assert code == 1 and "comparable with v2, which is not published" in out

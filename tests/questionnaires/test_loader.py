@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from survey_app.questionnaires.loader import (
+    lint_file,
     load_questionnaire_bytes,
     load_questionnaire_file,
     load_questionnaire_text,
@@ -75,6 +76,18 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "scale names item 'q99', which the form does not have" in joined
     assert "unknown item 'q42'" in joined
     assert len(problems) >= 3
+
+
+def test_an_unknown_key_does_not_hide_the_other_problems() -> None:
+    data = document()
+    items = data["sections"][0]["items"]
+    items[0]["txet"] = text("typo")  # unknown key
+    items.append(copy.deepcopy(items[1]))  # duplicate id q2
+    data["scoring"]["scales"][0]["items"].append("q99")  # scale names a missing item
+    joined = "\n".join(problems_of(data))
+    assert "item q1: unknown key 'txet'" in joined
+    assert "item id 'q2' is used twice" in joined
+    assert "scale names item 'q99', which the form does not have" in joined
 
 
 def test_duplicate_item_ids_across_sections() -> None:
@@ -251,6 +264,32 @@ def test_huge_and_binary_files_are_refused_before_parsing() -> None:
         load_questionnaire_bytes(b"\x89PNG\r\n\x1a\n\x00\x00", "image/v1.yaml")
     with pytest.raises(QuestionnaireError, match="not UTF-8"):
         load_questionnaire_bytes("clé: é".encode("latin-1"), "latin/v1.yaml")
+
+
+def test_a_huge_file_is_refused_without_being_read_into_memory(tmp_path: Path) -> None:
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    path = folder / "v1.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(1 << 40)  # a sparse terabyte: reading it whole would exhaust memory
+    with pytest.raises(QuestionnaireError, match="may be at most 262,144 bytes"):
+        load_questionnaire_file(path)
+
+
+def test_lint_names_the_line_of_an_example_the_scorer_does_not_reproduce(tmp_path: Path) -> None:
+    data = document()
+    data["examples"][1]["expect"]["scales"]["total"]["value"] = 3
+    source = dump(data)
+    (tmp_path / "demo").mkdir()
+    path = tmp_path / "demo" / "v1.yaml"
+    path.write_text(source, encoding="utf-8")
+    (problem,) = lint_file(path)
+    example_line = line_of(source, "name: example 1")
+    assert problem.line is not None and example_line <= problem.line <= example_line + 8
+    assert (
+        str(problem)
+        == f"{problem.source}:{problem.line}: example 'example 1': scale total: expected 3, got 10.0"
+    )
 
 
 def test_the_file_location_must_match_key_and_version(tmp_path: Path) -> None:

@@ -119,3 +119,26 @@ def test_extra_sessions_and_a_version_break_are_marked(
     assert "the questionnaire changed version before" in text
     assert "‡" in text and "version changed: not comparable" in text  # the table's mark and the chart's rule
     assert len(pdf_pages(data)) <= 4
+
+
+PROJECT_RULE_NOTE = (
+    "Estimated scores fill each missing item with the mean of the answered items of that scale: a rule of "
+    "this project, as the questionnaire's authors give none."
+)
+
+
+def test_an_estimated_score_is_footnoted_as_the_projects_missing_item_rule(
+    app: Flask, followed: Followed
+) -> None:
+    world = followed.world
+    complete = world.client_of(world.counsellor)
+    world.submit(complete, world.t0, {"who5": WHO5_WAVES[0]}, when=utcnow() - dt.timedelta(days=90))
+    assert PROJECT_RULE_NOTE not in pdf_text(make_pdf(app, complete.id, "counsellor"))
+    item9_missing = {
+        "phq9_interest": 1, "phq9_down": 1, "phq9_sleep": 2, "phq9_tired": 1, "phq9_appetite": 0,
+        "phq9_failure": 1, "phq9_concentration": 1, "phq9_psychomotor": 0,
+    }  # fmt: skip
+    world.submit(followed.client, None, {"phq9": item9_missing}, when=utcnow() - dt.timedelta(days=1))
+    text = pdf_text(make_pdf(app, followed.client.id, "counsellor"))
+    assert "estimated from the answered items: Mood (PHQ-9): Total score (1 item missing)" in text
+    assert PROJECT_RULE_NOTE in text

@@ -89,7 +89,9 @@ def test_seed_creates_a_realistic_deterministic_demo(app: Flask, db: SQLAlchemy)
     court = [(granted, scores) for purpose, granted, scores in consents if purpose == "court"]
     assert any(granted for granted, _ in court) and not all(granted for granted, _ in court)
     assert any(scores for _, scores in court), "some clients share scores with the court"
-    credentials = (Path(app.instance_path) / "demo-credentials.txt").read_text()
+    credentials_file = Path(app.instance_path) / "demo-credentials.txt"
+    assert f"with the password in {credentials_file}." in result.output, "the printed path is the real one"
+    credentials = credentials_file.read_text()
     password = credentials.splitlines()[1].removeprefix("password: ")
     from survey_app.models import StaffUser
 

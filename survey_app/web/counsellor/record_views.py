@@ -8,17 +8,21 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from survey_app.domain.questionnaire import localise
 from survey_app.extensions import db
 from survey_app.i18n import page_language
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.people import Client
+from survey_app.models.programme import Timepoint
 from survey_app.reports.charts import score_chart_svg
 from survey_app.services.alerts import flag_label
 from survey_app.services.answer_review import session_answers
+from survey_app.services.assessments import optional_questionnaires
 from survey_app.services.client_record import ClientRecord, client_record
 from survey_app.services.clients import TRANSITIONS
 from survey_app.services.notes import NoteError, add_note, notes_by_session
 from survey_app.services.outcome_summary import scale_chart
+from survey_app.services.questionnaires import questionnaire_of
 from survey_app.services.trends import missed_waves
 from survey_app.web.counsellor import bp
 from survey_app.web.counsellor import wording as words
@@ -42,6 +46,18 @@ def charts_of(record: ClientRecord, language: str) -> dict[tuple[str, str], Mark
     return charts
 
 
+def _optional_questionnaires(
+    client: Client, timepoint: Timepoint | None, language: str
+) -> list[tuple[str, str]]:
+    """(key, short title) of the questionnaires the counsellor may leave out at the next timepoint."""
+    if timepoint is None:
+        return []
+    return [
+        (row.key, localise(questionnaire_of(row).short_title, language))
+        for row in optional_questionnaires(db.session, client, timepoint)
+    ]
+
+
 @bp.get("/clients/<code>")
 def client_page(code: str) -> str:
     """The client's page: timeline, alerts, profile, scores over time, sessions and history."""
@@ -53,6 +69,7 @@ def client_page(code: str) -> str:
         record=record,
         client=client,
         timepoint=record.next_timepoint,
+        optional_questionnaires=_optional_questionnaires(client, record.next_timepoint, language),
         charts=charts_of(record, language),
         alert_labels={
             alert.flag.id: flag_label(
