@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -53,8 +54,9 @@ from survey_app.models import (
 from survey_app.models.base import utcnow
 from survey_app.models.workspace import AlertRecipient
 from survey_app.services import access_codes, accounts
-from survey_app.services.client_access import open_client_mode
+from survey_app.services.client_access import lock_client_mode, open_client_mode
 from survey_app.services.scoring import score_session
+from survey_app.web.auth.pending import PENDING_KEY
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client.guard import CLIENT_MODE_KEY
 from survey_app.web.reports.jobs import batch_path
@@ -357,24 +359,43 @@ def staff_principal(db: SQLAlchemy, name: str, user: StaffUser, home: str = "a")
     return Principal(name, user, data, home)
 
 
-def client_mode_principal(db: SQLAlchemy, world: World, name: str = "client") -> Principal:
-    """The tablet handed over to client A by their counsellor (whose sign-in session is parked)."""
-    counsellor = world.a.counsellor
+def client_mode_principal(
+    db: SQLAlchemy,
+    world: World,
+    name: str = "client",
+    *,
+    side: Side | None = None,
+    locked: bool = False,
+    via: Literal["tablet", "code"] = "tablet",
+) -> Principal:
+    """A tablet handed over to a client (A unless told) by their counsellor, whose session is parked; or
+    (``via="code"``) the client's phone after entering a one-time code."""
+    side = side or world.a
+    counsellor = side.counsellor
     token = accounts.start_staff_session(db.session, counsellor, ip="127.0.0.1", user_agent="pytest")
     db.session.flush()
     parked = db.session.scalar(
         select(StaffSession).where(StaffSession.token_hash == accounts.token_hash(token))
     )
-    client_token, _row = open_client_mode(
+    client_token, row = open_client_mode(
         db.session,
-        world.a.open_session,
-        via="tablet",
+        side.open_session,
+        via=via,
         staff=counsellor,
         staff_session=parked,
-        return_path=f"/counsellor/clients/{world.a.client.code}",
+        return_path=f"/counsellor/clients/{side.client.code}",
     )
+    if locked:
+        lock_client_mode(db.session, row, reason="client")
     db.session.flush()
-    return Principal(name, None, {CLIENT_MODE_KEY: client_token, "language": "en"}, "a", in_client_mode=True)
+    home = "a" if side is world.a else "b"
+    return Principal(name, None, {CLIENT_MODE_KEY: client_token, "language": "en"}, home, in_client_mode=True)
+
+
+def pending_sign_in_principal(name: str, user: StaffUser) -> Principal:
+    """A browser between the password and the second step (or the first enrolment) of ``user``."""
+    state = {"uid": user.id, "sv": user.session_version, "at": int(time.time()), "next": ""}
+    return Principal(name, user, {PENDING_KEY: state})
 
 
 class Browser:
@@ -408,13 +429,13 @@ class Browser:
         principal: Principal,
         method: str,
         path: str,
-        data: dict[str, Any] | None = None,
+        data: dict[str, Any] | bytes | None = None,
         json: Any = None,
         **kwargs: Any,
     ) -> TestResponse:
         """One request as ``principal``; state-changing methods carry a valid CSRF token."""
         token = self._prepare(principal)
         headers = {"X-CSRFToken": token}
-        if method != "GET" and json is None and "input_stream" not in kwargs:
-            data = {"csrf_token": token, **(data or {})}
+        if method != "GET" and json is None and not isinstance(data, bytes):
+            data = {**(data or {}), "csrf_token": token}
         return self.client.open(path, method=method, data=data, json=json, headers=headers, **kwargs)
