@@ -98,6 +98,9 @@ class CourtShare(Base):
     consent_record_id: Mapped[int] = mapped_column(ForeignKey("consent_records.id"))
 
 
+make_append_only(CourtShare.__table__)  # type: ignore[arg-type]  (what the court saw is never rewritten)
+
+
 class PrivacySettings(Base):
     """An organisation's retention period and the legal basis it records for keeping research data."""
 
