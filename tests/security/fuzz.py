@@ -33,7 +33,8 @@ from tests.security.form_discovery import Form, forms_on
 from tests.security.malicious import TEMPLATE_PRODUCT, is_distinctive, is_markup
 from tests.security.matrix_objects import BODIES, BODY_KEY, JSON_BODIES, STATE_CHANGING, objects_for
 from tests.security.matrix_table import Row, route_methods
-from tests.security.world import Browser, Principal, World
+from tests.security.principals import Browser, Principal
+from tests.security.world import World
 
 #: Who uses a route, in order of preference (the first the access table lets in).
 ORDER = ("couns_a", "lead", "admin", "research", "court_yes", "client", "anon")

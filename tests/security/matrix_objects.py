@@ -23,14 +23,8 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from tests.conftest import STAFF_PASSWORD
-from tests.security.world import (
-    MISSING_CODE,
-    MISSING_ID,
-    MISSING_UUID,
-    Principal,
-    Side,
-    World,
-)
+from tests.security.principals import Principal
+from tests.security.world import MISSING_CODE, MISSING_ID, MISSING_UUID, Side, World
 
 RELATIONS = ("own", "other", "missing")
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")

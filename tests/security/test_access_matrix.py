@@ -27,15 +27,8 @@ from tests.security.matrix_objects import (
     relations_of,
 )
 from tests.security.matrix_table import PRINCIPALS, TABLE_PATH, Row, load_table, route_methods
-from tests.security.world import (
-    Browser,
-    Principal,
-    World,
-    build_world,
-    client_mode_principal,
-    grant_court_consent,
-    staff_principal,
-)
+from tests.security.principals import Browser, Principal, client_mode_principal, staff_principal
+from tests.security.world import World, build_world, grant_court_consent
 
 
 def make_principal(name: str, db: SQLAlchemy, world: World) -> Principal:

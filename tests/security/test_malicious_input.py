@@ -24,15 +24,15 @@ from survey_app.reports import documents
 from tests.security.fuzz import Fuzzer, Target
 from tests.security.malicious import ALWAYS, HOSTILE_YAML, JSON_BODIES, corpus
 from tests.security.matrix_table import load_table, route_methods
-from tests.security.test_access_matrix import make_principal
-from tests.security.world import (
+from tests.security.principals import (
     Browser,
     Principal,
-    build_world,
     client_mode_principal,
     pending_sign_in_principal,
     staff_principal,
 )
+from tests.security.test_access_matrix import make_principal
+from tests.security.world import build_world
 
 #: Bodies larger than the app reads at all (MAX_CONTENT_LENGTH is 2 MiB).
 OVERSIZED_BODY = "x" * (3 * 1024 * 1024)
@@ -118,7 +118,6 @@ def test_the_corpus_meets_every_endpoint_without_a_server_error_or_markup_let_th
     payloads = corpus()
     targets = fuzzer.targets()
     planned = plan(targets, payloads)
-    print("PLANNED", len(planned), len(targets))
     problems: list[str] = []
     for target, payload in planned:
         problems += [f"{target}: {problem} ({payload[:60]!r})" for problem in fuzzer.attack(target, payload)]
@@ -133,6 +132,12 @@ def test_the_corpus_meets_every_endpoint_without_a_server_error_or_markup_let_th
         if response.status_code >= 500:
             problems.append(f"{method} {rule.rule}: {response.status_code} on a 3 MiB body")
     tried = {payload for _, payload in planned}
+    endpoints = {target.endpoint for target, _ in planned}
+    print(  # the figures docs/security.md reports (shown with pytest -s)
+        f"\ncorpus: {len(payloads)} distinct payloads, {len(planned)} inputs over {len(targets)} targets "
+        f"and {len(endpoints)} endpoints, plus a 3 MiB body to each state-changing route; "
+        f"{len(problems)} failures"
+    )
     assert len(planned) >= 500 and tried == set(payloads)
     assert {rule.endpoint for rule, _ in route_methods(app)} <= {target.endpoint for target, _ in planned}
     assert not problems, f"{len(problems)} of {len(planned)} inputs went wrong:\n" + "\n".join(problems[:60])
