@@ -57,6 +57,8 @@ SPECIAL_PAGES = {
 QUERY_NAMES = ("q", "status", "page", "site", "counsellor", "needs", "lang", "why", "next", "dir")
 #: JSON fields of the API: in the first answer, or at the top of the body.
 ANSWER_FIELDS = ("questionnaire", "version", "item", "value")
+#: Sign-in steps answer a refusal with the same page (200); they redirect when they accept.
+REFUSED_WITH_PAGE = {"auth.sign_in", "auth.second_factor", "auth.enrol", "auth.new_recovery_codes"}
 DEFAULT_ANSWER = {"questionnaire": "tablet_form", "version": 1, "item": "mood", "value": 2}
 NOT_CRAWLED = (".pdf", "/download", "/sw.js", "/static/")
 WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
@@ -218,7 +220,12 @@ class Fuzzer:
             problems += [
                 problem for html in self.report_html for problem in judge_html(html, payload, "a report")
             ]
-            if 400 <= response.status_code < 500 and is_distinctive(payload):
+            refused = 400 <= response.status_code < 500 or (
+                response.status_code == 200
+                and target.endpoint in REFUSED_WITH_PAGE
+                and target.method == "POST"
+            )
+            if refused and is_distinctive(payload):
                 problems += self._stored(payload)
             elif response.status_code < 400 and _renders_risk(payload):
                 problems += self._shown(target, request["principal"], response, payload)
