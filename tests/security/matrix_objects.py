@@ -93,6 +93,12 @@ PARAMETERS: dict[str, Provider] = {
     "programme_id": Provider(
         lambda w, p: w.home.programme.id, lambda w, p: w.elsewhere.programme.id, MISSING_ID
     ),
+    "timepoint_id": Provider(
+        lambda w, p: w.home.programme.timepoints[0].id,
+        lambda w, p: w.elsewhere.programme.timepoints[0].id,
+        MISSING_ID,
+    ),
+    "language": Provider(lambda w, p: "nl", missing="xx"),
     "n": Provider(lambda w, p: 0, missing=99),
     "screen": Provider(lambda w, p: 0),
     "token": Provider(lambda w, p: w.a.link_token, missing="x" * 43),
