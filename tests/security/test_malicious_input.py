@@ -39,6 +39,8 @@ OVERSIZED_BODY = "x" * (3 * 1024 * 1024)
 LONGEST_IN_URL = 2_000
 #: Routes that answer a file (a PDF, a ZIP) rather than a page: a few payloads are enough there.
 FILE_ROUTES = (".pdf", "/download")
+#: Form fields that take a questionnaire's YAML source get every hostile source.
+YAML_FIELD_WORDS = ("yaml", "source")
 #: Routes that check a password (argon2id, deliberately slow) or make reports: only the fixed payloads.
 SLOW_ENDPOINTS = {"auth.sign_in", "client.leave", "client.unlock", "reports.start"}
 
@@ -60,6 +62,8 @@ def plan(targets: list[Target], payloads: list[str]) -> list[tuple[Target, str]]
         fixed = [payload for payload in ALWAYS if _fits(target, payload)]
         if target.where == "json" and target.name == "raw":
             fixed += JSON_BODIES
+        if target.where == "form" and any(word in target.name for word in YAML_FIELD_WORDS):
+            fixed += HOSTILE_YAML  # a questionnaire source pasted into a form
         limit = 3 if any(part in target.rule.rule for part in FILE_ROUTES) else len(fixed)
         planned.extend((target, payload) for payload in fixed[:limit])
     rest = [payload for payload in payloads if payload not in ALWAYS and payload not in JSON_BODIES]
