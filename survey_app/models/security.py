@@ -98,7 +98,8 @@ class CourtShare(Base):
     consent_record_id: Mapped[int] = mapped_column(ForeignKey("consent_records.id"))
 
 
-make_append_only(CourtShare.__table__)  # type: ignore[arg-type]  (what the court saw is never rewritten)
+# What the court was shown is never rewritten (the client sees this list).
+make_append_only(CourtShare.__table__)  # type: ignore[arg-type]
 
 
 class PrivacySettings(Base):
