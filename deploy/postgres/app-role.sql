@@ -1,7 +1,8 @@
 -- Privileges of the application's own database role on PostgreSQL.
 --
 -- The app runs as a role that owns nothing: it reads and writes the application's tables, but it can
--- only append to the audit trail, the consent history and the published questionnaire versions,
+-- only append to the audit trail, the consent history, the disclosures to the court and the published
+-- questionnaire versions,
 -- never UPDATE, DELETE or TRUNCATE them, and it cannot drop the triggers that guard them (only an
 -- owner can). Migrations run as the owner role; the app's DATABASE_URL names `survey_app`.
 --
@@ -19,7 +20,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO survey_ap
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO survey_app;
 
 -- Append-only: read and add rows, nothing else.
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, consent_records, questionnaire_versions FROM survey_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, consent_records, court_shares, questionnaire_versions
+    FROM survey_app;
 -- The schema version belongs to the migrations.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM survey_app;
 

@@ -1,6 +1,6 @@
 """Administration: staff invitations, questionnaire drafts, and each site's languages and idle timeout.
 
-Revision ID: 0007_admin
+Revision ID: 0007
 Revises: 0006
 
 One-time enrolment links (only their SHA-256 is kept) and uploaded questionnaire drafts awaiting publication;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0007_admin"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -98,6 +98,10 @@ class CourtShare(Base):
     consent_record_id: Mapped[int] = mapped_column(ForeignKey("consent_records.id"))
 
 
+# What the court was shown is never rewritten (the client sees this list).
+make_append_only(CourtShare.__table__)  # type: ignore[arg-type]
+
+
 class PrivacySettings(Base):
     """An organisation's retention period and the legal basis it records for keeping research data."""
 

@@ -45,7 +45,9 @@ __all__ = [
     "start_or_resume",
 ]
 
-HAND_OVER_ROLES = ("counsellor", "site_lead", "admin")
+#: Who may hand a client's questionnaires over: the staff who see the client's record (admins see no client
+#: data, and client mode shows the answers given so far).
+HAND_OVER_ROLES = ("counsellor", "site_lead")
 #: A client-mode session ends this long after the hand-over, whatever happens.
 MAX_CLIENT_MODE_AGE = timedelta(hours=12)
 #: last_seen_at is written at most this often (or a quarter of the idle timeout, when that is shorter).
@@ -85,14 +87,14 @@ def _token_hash(token: str) -> str:
 
 
 def may_hand_over(user: StaffUser, client: Client) -> bool:
-    """The client's counsellor, a site lead of the client's site, or an admin of its organisation."""
+    """The client's counsellor, or a site lead of the client's site."""
     if not user.is_active or user.role not in HAND_OVER_ROLES:
+        return False
+    if client.site.organisation_id != user.organisation_id:
         return False
     if user.role == "counsellor":
         return client.counsellor_id == user.id
-    if user.role == "site_lead":
-        return any(site.id == client.site_id for site in user.sites)
-    return client.site.organisation_id == user.organisation_id
+    return any(site.id == client.site_id for site in user.sites)
 
 
 def choose_timepoint(session: DbSession, client: Client, timepoint_id: int | None) -> Timepoint:

@@ -27,7 +27,10 @@ def index() -> ResponseReturnValue:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every blueprint."""
+    """Register every blueprint (their ``<int:...>`` parameters are database ids: see ``web.ids``)."""
+    from survey_app.web.ids import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
     from survey_app.web.admin import bp as admin_bp
     from survey_app.web.api import bp as api_bp
     from survey_app.web.auth import bp as auth_bp
@@ -117,7 +120,10 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Load the signed-in staff member before each request (committing a last-seen update at once)."""
+    """Refuse input no route can use (see ``web.input_guard``), then load the signed-in staff member
+    before each request (committing a last-seen update at once)."""
     from survey_app.web.auth.session import load_signed_in_staff
+    from survey_app.web.input_guard import register_input_guard
 
+    register_input_guard(app)
     app.before_request(load_signed_in_staff)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from survey_app.models import AuditEvent, ConsentRecord, CourtShare, StaffUser
-from survey_app.services import consent
+from survey_app.services import consent, sharing
 from tests.security.conftest import FREE_TEXT, SCORE_VALUE, CaseFile
 
 Builder = Callable[..., Any]
@@ -60,6 +60,21 @@ def test_the_database_refuses_to_rewrite_consent_history(db: SQLAlchemy, case_fi
         db.session.execute(text("UPDATE consent_records SET granted = false"))
     with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
         db.session.execute(text("DELETE FROM consent_records"))
+
+
+def test_the_database_refuses_to_rewrite_what_the_court_was_shown(
+    db: SQLAlchemy, case_file: CaseFile, make_staff: Builder
+) -> None:
+    _grant_court(db, case_file)
+    state = consent.consent_for(db.session, case_file.client.id, "court")
+    report = sharing.build_court_report(db.session, case_file.client, state)
+    liaison = make_staff("court_liaison", organisation=case_file.organisation)
+    sharing.record_court_share(db.session, case_file.client, report, liaison)
+    db.session.flush()
+    with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text("UPDATE court_shares SET categories = '[]'"))
+    with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text("DELETE FROM court_shares"))
 
 
 def test_the_counsellor_records_consent_with_the_client(

@@ -19,7 +19,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 #: Routes allowed to change state without the CSRF token, each with the reason (none today).
 CSRF_EXEMPT: dict[str, str] = {}
 PLACEHOLDERS = {
-    "integer": "1",
+    "int": "1",
     "float": "1.0",
     "uuid": "00000000-0000-4000-8000-000000000000",
     "path": "x",
@@ -30,7 +30,9 @@ PLACEHOLDERS = {
 def _sample_url(rule: Any) -> str:
     url = rule.rule
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__.removesuffix("Converter").lower()
+        kind = next(
+            (name for name, cls in converter.map.converters.items() if type(converter) is cls), "default"
+        )
         value = PLACEHOLDERS.get(kind, PLACEHOLDERS["default"])
         url = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, url)
     return str(url)

@@ -32,6 +32,7 @@ def test_the_app_role_may_append_but_never_update_or_delete_audit_rows(
             # Remove the triggers, so only the grants stand between the role and the rows.
             owner.execute("DROP TRIGGER audit_events_append_only ON audit_events")
             owner.execute("DROP TRIGGER consent_records_append_only ON consent_records")
+            owner.execute("DROP TRIGGER court_shares_append_only ON court_shares")
             owner.execute(SCRIPT.read_text().replace("survey_app", f'"{role}"'))
             owner.execute(f'SET ROLE "{role}"')
             owner.execute(
@@ -45,6 +46,8 @@ def test_the_app_role_may_append_but_never_update_or_delete_audit_rows(
                 "TRUNCATE audit_events",
                 "UPDATE consent_records SET granted = true",
                 "DELETE FROM consent_records",
+                "UPDATE court_shares SET categories = '[]'",
+                "DELETE FROM court_shares",
                 "DROP TRIGGER IF EXISTS questionnaire_versions_append_only ON questionnaire_versions",
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -30,6 +30,7 @@ from survey_app.web.client import hand_over_bp
 from survey_app.web.client.context import safe_return_path
 from survey_app.web.client.guard import enter_client_mode
 from survey_app.web.client.messages import hand_over_problem
+from survey_app.web.ids import parse_id
 
 __all__ = ["hand_over", "issue_code"]
 
@@ -59,9 +60,10 @@ def _client(client_code: str) -> Client:
 
 def _start(client: Client, mode: str) -> AssessmentSession:
     raw = request.form.get("timepoint_id", "").strip()
-    if raw and not raw.isdigit():
+    timepoint_id = parse_id(raw)
+    if raw and timepoint_id is None:
         raise HandOverError("unknown_timepoint")
-    timepoint = choose_timepoint(db.session, client, int(raw) if raw else None)
+    timepoint = choose_timepoint(db.session, client, timepoint_id)
     leave_out = [key for key in request.form.getlist("leave_out") if key]
     return start_or_resume(db.session, client, timepoint, mode=mode, staff=_staff(), leave_out=leave_out)
 

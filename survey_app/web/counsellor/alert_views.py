@@ -26,6 +26,7 @@ from survey_app.web.counsellor import bp
 from survey_app.web.counsellor import wording as words
 from survey_app.web.counsellor.context import local_target, scope, staff
 from survey_app.web.counsellor.forms import AcknowledgeForm, RecipientForm, SiteLeadAlertsForm
+from survey_app.web.ids import parse_id
 
 SETTINGS_ROLES = ("site_lead", "admin")
 
@@ -35,8 +36,8 @@ def acknowledge() -> Response:
     """Acknowledge the chosen alerts with one note; any alert outside the staff member's scope is a 404."""
     form = AcknowledgeForm()
     back = local_target(form.next.data, url_for("home.index"))
-    chosen = request.form.getlist("alert")
-    if not all(value.isdigit() and len(value) < 12 for value in chosen):
+    chosen = [parse_id(value) for value in request.form.getlist("alert")]
+    if None in chosen:
         abort(404)
     if not chosen:
         flash(_("Tick the alerts you want to acknowledge."), "error")
@@ -48,7 +49,7 @@ def acknowledge() -> Response:
         count = acknowledge_alerts(
             db.session,
             scope(),
-            [int(value) for value in chosen],
+            [value for value in chosen if value is not None],
             form.note.data or "",
             ip=request.remote_addr,
         )

@@ -17,27 +17,24 @@ from survey_app.services.dashboard import LIST_LIMIT, NEEDS, build_dashboard
 from survey_app.web.counsellor import bp
 from survey_app.web.counsellor import wording as words
 from survey_app.web.counsellor.context import scope, staff, today
+from survey_app.web.ids import parse_id
 
 MAX_PAGE = 10_000
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
 def caseload_filter(args: Mapping[str, str], current: StaffScope) -> CaseloadFilter:
     """The search and filters asked for, with anything unknown or outside the staff member's scope dropped."""
     status = args.get("status", "active")
-    site_id = _int(args.get("site"))
+    site_id = parse_id(args.get("site"))
     counsellor = args.get("counsellor", "")
     return CaseloadFilter(
         query=args.get("q", "").strip()[:32],
         status=status if status in CLIENT_STATUSES else "",
         site_id=site_id if site_id in current.site_ids and current.is_site_lead else None,
-        counsellor_id=_int(counsellor) if current.is_site_lead else None,
+        counsellor_id=parse_id(counsellor) if current.is_site_lead else None,
         unassigned=current.is_site_lead and counsellor == "none",
         needs=args.get("needs", "") if args.get("needs") in NEEDS else "",
-        page=min(_int(args.get("page")) or 1, MAX_PAGE),
+        page=min(parse_id(args.get("page")) or 1, MAX_PAGE),
     )
 
 

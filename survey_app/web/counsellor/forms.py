@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from survey_app.models.workspace import NOTE_MAX_LENGTH
 from survey_app.services.clients import NAME_MAX_LENGTH
+from survey_app.web.ids import parse_id
 
 LANGUAGE_CHOICES = [
     SelectChoice("nl", "Nederlands"),
@@ -24,15 +25,11 @@ LANGUAGE_CHOICES = [
 ]
 
 
-def _optional_int(value: object) -> int | None:
-    return int(str(value)) if value not in (None, "", "None") and str(value).isdigit() else None
-
-
 class ClientDetailsForm(FlaskForm):
     """Preferred language, counsellor (site leads choose) and optional names."""
 
     preferred_language = SelectField("Preferred language", choices=LANGUAGE_CHOICES)
-    counsellor = SelectField("Counsellor", coerce=_optional_int, validate_choice=False)
+    counsellor = SelectField("Counsellor", coerce=parse_id, validate_choice=False)
     given_name = StringField("Given name (optional)", validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
     family_name = StringField("Family name (optional)", validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
 
@@ -40,8 +37,8 @@ class ClientDetailsForm(FlaskForm):
 class RegisterForm(ClientDetailsForm):
     """A new client: site, programme and intake date besides the details."""
 
-    site = SelectField("Site", coerce=_optional_int, validators=[InputRequired()])
-    programme = SelectField("Programme", coerce=_optional_int, validators=[InputRequired()])
+    site = SelectField("Site", coerce=parse_id, validators=[InputRequired()])
+    programme = SelectField("Programme", coerce=parse_id, validators=[InputRequired()])
     intake_date = DateField("Intake date", validators=[InputRequired()])
 
 
@@ -83,8 +80,8 @@ class SiteLeadAlertsForm(FlaskForm):
 class RecipientForm(FlaskForm):
     """A named staff member who also receives alerts."""
 
-    staff = SelectField("Staff member", coerce=_optional_int, validate_choice=False)
-    site = SelectField("Alerts of", coerce=_optional_int, validate_choice=False)
+    staff = SelectField("Staff member", coerce=parse_id, validate_choice=False)
+    site = SelectField("Alerts of", coerce=parse_id, validate_choice=False)
     severities = SelectField(
         "Which alerts",
         choices=[SelectChoice("urgent", "urgent alerts"), SelectChoice("all", "all alerts")],

@@ -7,10 +7,7 @@ from wtforms import BooleanField, DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from survey_app.models.reports import REPORT_KINDS
-
-
-def _optional_int(value: object) -> int | None:
-    return int(str(value)) if value not in (None, "", "None") and str(value).isdigit() else None
+from survey_app.web.ids import parse_id
 
 
 class BatchForm(FlaskForm):
@@ -18,7 +15,7 @@ class BatchForm(FlaskForm):
 
     kind = SelectField("Report", choices=[SelectChoice(kind, kind) for kind in REPORT_KINDS])
     language = SelectField("Language", validate_choice=False)
-    site = SelectField("Site", coerce=_optional_int, validate_choice=False)
+    site = SelectField("Site", coerce=parse_id, validate_choice=False)
     timepoint = SelectField("Timepoint", validate_choice=False)
     start = DateField("Submitted from", validators=[Optional()])
     end = DateField("Submitted until", validators=[Optional()])

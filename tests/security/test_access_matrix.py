@@ -1,0 +1,142 @@
+"""The access matrix: every route of ``app.url_map`` x every principal x (own, other's, missing) object.
+
+Expected outcomes are in the reviewed table ``access_matrix.txt``; a route without a row fails the suite
+and says which row to add. GET and every state-changing method are sent with a valid CSRF token and a
+body that succeeds where access is allowed, so a refusal is about access, never about CSRF or the form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.routing import Rule
+
+from tests.security.matrix_objects import (
+    BODIES,
+    BODY_KEY,
+    JSON_BODIES,
+    STATE_CHANGING,
+    objects_for,
+    outcome,
+    relations_of,
+)
+from tests.security.matrix_table import PRINCIPALS, TABLE_PATH, Row, load_table, route_methods
+from tests.security.principals import Browser, Principal, client_mode_principal, staff_principal
+from tests.security.world import World, build_world, grant_court_consent
+
+
+def make_principal(name: str, db: SQLAlchemy, world: World) -> Principal:
+    """The principal of a table column, signed in (or handed the tablet) in ``world``."""
+    if name == "anon":
+        return Principal(name)
+    if name == "client":
+        return client_mode_principal(db, world)
+    if name == "court_yes":
+        grant_court_consent(db, world.a.client)
+    users = {
+        "couns_a": world.a.counsellor,
+        "couns_b": world.b.counsellor,
+        "lead": world.site_lead,
+        "research": world.researcher,
+        "court_yes": world.liaison,
+        "court_no": world.liaison,
+        "admin": world.admin,
+        "disabled": world.disabled,
+    }
+    return staff_principal(db, name, users[name], home="b" if name == "couns_b" else "a")
+
+
+def request_once(
+    app: Flask, browser: Browser, world: World, principal: Principal, rule: Rule, method: str, relation: str
+) -> str:
+    """Send one request of the matrix (rolled back afterwards) and name its outcome."""
+    objects = objects_for(rule, world, principal, relation)
+    url_values = {name: value for name, value in objects.items() if name != BODY_KEY}
+    path = app.url_map.bind("localhost").build(rule.endpoint, url_values, method=method)
+    kwargs: dict[str, object] = {}
+    if method in STATE_CHANGING and rule.endpoint in JSON_BODIES:
+        kwargs["json"] = JSON_BODIES[rule.endpoint](world, principal, objects)
+    elif method in STATE_CHANGING and rule.endpoint in BODIES:
+        kwargs["data"] = BODIES[rule.endpoint](world, principal, objects)
+    with browser.rolled_back():
+        response = browser.send(principal, method, path, **kwargs)  # type: ignore[arg-type]
+    response.close()
+    return outcome(response, rule.endpoint, principal)
+
+
+def _describe(row: Row | None, rule: Rule, method: str, observed: list[str]) -> str:
+    if row is None:
+        return f"{rule.endpoint} {method} ({rule.rule}): no row in {TABLE_PATH.name}; observed {observed}"
+    return f"{rule.endpoint} {method} ({rule.rule}): observed {observed}"
+
+
+@pytest.mark.parametrize("name", PRINCIPALS)
+def test_every_route_answers_each_principal_as_the_table_says(
+    app: Flask, db: SQLAlchemy, client: FlaskClient, name: str
+) -> None:
+    world = build_world(app, db)
+    principal = make_principal(name, db, world)
+    browser = Browser(app, db, client)
+    table = load_table()
+    wrong, unexpected_allows, observed_rows = [], [], {}
+    for rule, method in route_methods(app):
+        row = table.get((rule.endpoint, method))
+        observed = []
+        for index, relation in enumerate(relations_of(rule)):
+            got = request_once(app, browser, world, principal, rule, method, relation)
+            observed.append(got)
+            if got == "ok" and (row is None or row.expected(name, index) != "ok"):
+                unexpected_allows.append(f"{rule.endpoint} {method} {relation}")
+        observed_rows[f"{rule.endpoint} {method}"] = observed
+        if row is None or any(got != row.expected(name, i) for i, got in enumerate(observed)):
+            wrong.append(_describe(row, rule, method, observed))
+    if folder := os.environ.get("ACCESS_MATRIX_OBSERVED"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{name}.json").write_text(json.dumps(observed_rows), encoding="utf-8")
+    assert not unexpected_allows, f"{name} was let in where the table refuses: {unexpected_allows}"
+    assert not wrong, f"{name}:\n" + "\n".join(wrong)
+
+
+def test_the_table_has_a_row_for_every_route_and_no_row_for_a_route_that_is_gone(app: Flask) -> None:
+    table = load_table()
+    routes = {(rule.endpoint, method): rule for rule, method in route_methods(app)}
+    missing = [
+        f"{endpoint} {method} ({rule.rule}): add a row for it to tests/security/{TABLE_PATH.name}"
+        for (endpoint, method), rule in routes.items()
+        if (endpoint, method) not in table
+    ]
+    assert not missing, "\n".join(missing)
+    stale = sorted(set(table) - set(routes))
+    assert not stale, f"rows for routes the app no longer has: {stale}"
+    for (endpoint, method), row in table.items():
+        relations = relations_of(routes[(endpoint, method)])
+        for principal, cell in row.cells.items():
+            assert len(cell) in (1, len(relations)), (endpoint, method, principal, cell, relations)
+
+
+def test_get_never_reaches_a_route_that_only_changes_state(
+    app: Flask, db: SQLAlchemy, client: FlaskClient
+) -> None:
+    world = build_world(app, db)
+    principal = make_principal("couns_a", db, world)
+    browser = Browser(app, db, client)
+    readable = {rule.rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or set())}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule in readable:  # GET on this path is another route's (its page)
+            continue
+        values = {k: v for k, v in objects_for(rule, world, principal, "own").items() if k != BODY_KEY}
+        method = sorted((rule.methods or set()) & set(STATE_CHANGING))[0]
+        path = app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
+        with browser.rolled_back():
+            response = browser.send(principal, "GET", path)
+        response.close()
+        assert response.status_code == 405, rule.rule
+        checked += 1
+    assert checked >= 20
