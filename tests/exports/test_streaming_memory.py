@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow
+
 TINY, SMALL, LARGE = 1_000, 50_000, 200_000
 #: Allowed growth of the peak resident memory from SMALL to 4x as many rows: keeping the 150,000 extra rows
 #: (each with 120 characters of its own text) would take well over 50 MB.
