@@ -1,15 +1,22 @@
 """Research export figures: the long layout of about 1,000,000 answers as CSV, Parquet and SPSS.
 
-The demo seed writes about 280 answers per client, so the demo database of 3,600 clients holds about
-1,000,000 answers (1,015,542 with seed 2026); `--quick` uses the 50-client demo. Every client is given a
-research consent and a project is made once (the export only reads consenting clients).
+Data: `flask demo seed --clients 3600` (seed 2026, the Drug Treatment Court programme: four timepoints, a
+battery of up to 14 questionnaires, about 127 answers per session), with a research consent in force for
+every client and one export project: 7,927 sessions, 1,009,814 answers. The issue's example shape (10,000
+clients x 2 timepoints x 50 items) is the same number of answers; the demo's programme asks more per session,
+so the same million answers come from fewer, longer sessions. `--quick` uses the 50-client demo.
 
-- `export_long_csv_ratio_vs_dump_sqlite` / `_postgres`: seconds of the long-layout CSV export (counting,
-  reading, pseudonymising, writing, checksum and codebook) divided by the seconds the database's own dump of
-  the same rows takes (`sqlite3 -csv`; PostgreSQL `COPY (SELECT ...) TO STDOUT` through psql). Target: <= 2.
-- `export_long_csv_peak_rss_mb`: peak resident memory of the process that ran the CSV export (its own
-  child, measured with wait4). Target: under 150 MB.
-- `export_parquet_s`, `export_sav_s`: seconds of the same export as Parquet and SPSS (peak memory: note).
+Every figure carries the baseline measured in the same run:
+- `export_long_csv_ratio_vs_dump_sqlite` / `_postgres`: value = seconds of the long-layout CSV export
+  (counting, reading, pseudonymising, writing, checksum and codebook), baseline = seconds of the database's
+  own CSV dump of the same rows (`sqlite3 -csv`; PostgreSQL `COPY (SELECT ...) TO STDOUT` through psql),
+  ratio = value / baseline. Target: ratio <= 2. Best of the rounds, export and dump alternating.
+- `export_long_csv_peak_rss_mb`, `export_parquet_peak_rss_mb`, `export_sav_peak_rss_mb`: value = peak
+  resident memory of the process that ran the export (its own child, measured with wait4), baseline = the
+  same process exporting an empty selection (the app and the format's libraries loaded, no rows), so the
+  ratio shows what the rows add. Target: under 150 MB.
+- `export_parquet_s`, `export_sav_s`: value = seconds of the same export as Parquet and SPSS, baseline = the
+  database dump, ratio = value / baseline (the CSV target of 2x, for comparison).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.demo_db import CACHE, ROOT, demo_database
+from bench.demo_db import CACHE, DEMO_DAY, ROOT, demo_database
 from bench.figures import figure
 
 FULL_CLIENTS = 3600
@@ -62,14 +69,15 @@ def prepared_database(clients: int, backend: str) -> str:
 
     from survey_app.extensions import db
     from survey_app.models import Client, ConsentRecord, ExportProject, Organisation
+    from survey_app.services.consent import clients_with_consent
 
+    moment = dt.datetime.fromisoformat(DEMO_DAY).replace(hour=12, tzinfo=dt.UTC)
     with _app(url, backend, clients).app_context():
         if db.session.scalar(select(ExportProject.id).where(ExportProject.name == PROJECT)) is None:
             organisation = db.session.scalars(select(Organisation).order_by(Organisation.id)).first()
             db.session.add(ExportProject(organisation_id=organisation.id, name=PROJECT))
-        asked = select(ConsentRecord.client_id).where(ConsentRecord.purpose == "research")
-        missing = db.session.scalars(select(Client.id).where(Client.id.not_in(asked))).all()
-        moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        consenting = clients_with_consent("research", at=moment)
+        missing = db.session.scalars(select(Client.id).where(Client.id.not_in(consenting))).all()
         if missing:
             db.session.execute(
                 insert(ConsentRecord),
@@ -89,7 +97,11 @@ def prepared_database(clients: int, backend: str) -> str:
     return url
 
 
-def child(url: str, backend: str, clients: int, file_format: str, out: str) -> None:
+#: A selection that matches no session: the floor of an export process (app and libraries, no rows).
+EMPTY_FROM = dt.date(2999, 1, 1)
+
+
+def child(url: str, backend: str, clients: int, file_format: str, out: str, empty: bool = False) -> None:
     """In a child process: run one long-layout export and print its seconds and rows as JSON."""
     from sqlalchemy import select
 
@@ -99,6 +111,7 @@ def child(url: str, backend: str, clients: int, file_format: str, out: str) -> N
     from survey_app.models import ExportProject
     from survey_app.models.base import utcnow
     from survey_app.services.exports import (
+        ExportFilters,
         ExportRequest,
         check_request,
         load_research_key,
@@ -109,7 +122,9 @@ def child(url: str, backend: str, clients: int, file_format: str, out: str) -> N
     app = _app(url, backend, clients)
     with app.app_context():
         project = db.session.scalars(select(ExportProject).where(ExportProject.name == PROJECT)).one()
-        selection = check_request(db.session, project, ExportRequest("long", file_format), as_of=utcnow())
+        filters = ExportFilters(submitted_from=EMPTY_FROM) if empty else ExportFilters()
+        request = ExportRequest("long", file_format, filters)
+        selection = check_request(db.session, project, request, as_of=utcnow())
         secret = project_secret(load_research_key(Path(app.instance_path)), project)
         db.session.commit()
         start = time.perf_counter()
@@ -126,10 +141,13 @@ def child(url: str, backend: str, clients: int, file_format: str, out: str) -> N
     print(json.dumps({"seconds": seconds, "rows": outcome.rows}))
 
 
-def measure(url: str, backend: str, clients: int, file_format: str, folder: Path) -> dict[str, float]:
+def measure(
+    url: str, backend: str, clients: int, file_format: str, folder: Path, *, empty: bool = False
+) -> dict[str, float]:
     """Run an export in its own process; its seconds, rows and peak resident memory (MB)."""
     out = folder / f"export.{file_format}"
     command = [sys.executable, "-m", "bench.bench_exports", url, backend, str(clients), file_format, str(out)]
+    command += ["empty"] if empty else []
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     output = process.stdout.read()
@@ -201,17 +219,35 @@ def dump_seconds(url: str, backend: str, clients: int, folder: Path) -> float:
     return min(_dump(url, backend, sql, folder / "dump.csv") for sql in dump_sqls(url, backend, clients))
 
 
-def _ratio(backend: str, clients: int, folder: Path, rounds: int) -> tuple[dict[str, Any], dict[str, float]]:
+def _ratio(
+    backend: str, clients: int, folder: Path, rounds: int
+) -> tuple[dict[str, Any], dict[str, float], float]:
+    """The CSV export against the dump (alternating, best of `rounds` each); the best export run, the dump."""
     url = prepared_database(clients, backend)
-    exports = [measure(url, backend, clients, "csv", folder) for _ in range(rounds)]
-    dumps = [dump_seconds(url, backend, clients, folder) for _ in range(rounds)]
+    exports, dumps = [], []
+    for _ in range(rounds):
+        exports.append(measure(url, backend, clients, "csv", folder))
+        dumps.append(dump_seconds(url, backend, clients, folder))
     best = min(exports, key=lambda run: run["seconds"])
-    ratio = best["seconds"] / min(dumps)
+    dump = min(dumps)
     note = (
-        f"{int(best['rows']):,} answers ({clients:,} demo clients); export {best['seconds']:.2f} s, "
-        f"database dump {min(dumps):.2f} s; best of {rounds}"
+        f"{int(best['rows']):,} answers ({clients:,} demo clients); seconds of the export vs seconds of the "
+        f"database's own CSV dump of the same rows; best of {rounds}"
     )
-    return figure(ratio, "x dump time", baseline=None, target=2.0, higher_is_better=False, note=note), best
+    ratio = figure(
+        best["seconds"], "s", baseline=dump, target=2.0, target_on="ratio", higher_is_better=False, note=note
+    )
+    return ratio, best, dump
+
+
+def _memory(result: dict[str, float], floor: dict[str, float], label: str) -> dict[str, Any]:
+    note = (
+        f"peak resident memory of the process that exported {int(result['rows']):,} answers as {label}; "
+        f"baseline: the same export of an empty selection (app and libraries loaded, no rows)"
+    )
+    return figure(
+        result["peak_mb"], "MB", baseline=floor["peak_mb"], target=150, higher_is_better=False, note=note
+    )
 
 
 def _postgres_available() -> bool:
@@ -235,33 +271,36 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
     figures: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        figures["export_long_csv_ratio_vs_dump_sqlite"], csv_run = _ratio("sqlite", clients, folder, rounds)
-        figures["export_long_csv_peak_rss_mb"] = figure(
-            csv_run["peak_mb"],
-            "MB",
-            baseline=None,
-            target=150,
-            higher_is_better=False,
-            note=f"peak resident memory of the process that exported {int(csv_run['rows']):,} answers as CSV",
+        url = prepared_database(clients, "sqlite")
+        figures["export_long_csv_ratio_vs_dump_sqlite"], csv_run, dump = _ratio(
+            "sqlite", clients, folder, rounds
         )
+        floors = {
+            f: measure(url, "sqlite", clients, f, folder, empty=True) for f in ("csv", "parquet", "sav")
+        }
+        figures["export_long_csv_peak_rss_mb"] = _memory(csv_run, floors["csv"], "CSV")
         if _postgres_available():
-            figures["export_long_csv_ratio_vs_dump_postgres"], _ = _ratio("postgres", clients, folder, rounds)
+            figures["export_long_csv_ratio_vs_dump_postgres"], _, _ = _ratio(
+                "postgres", clients, folder, rounds
+            )
         else:
             print("  PostgreSQL is not reachable: no PostgreSQL figure", file=sys.stderr)
-        url = prepared_database(clients, "sqlite")
-        for file_format in ("parquet", "sav"):
+        for file_format, label in (("parquet", "Parquet"), ("sav", "SPSS")):
             result = measure(url, "sqlite", clients, file_format, folder)
             figures[f"export_{file_format}_s"] = figure(
                 result["seconds"],
                 "s",
-                baseline=None,
+                baseline=dump,
                 target=None,
                 higher_is_better=False,
-                note=f"{int(result['rows']):,} answers, long layout, SQLite; "
-                f"peak memory {result['peak_mb']:.0f} MB",
+                note=f"{int(result['rows']):,} answers, long layout, SQLite; baseline: the database's own "
+                "CSV dump of the same rows (for comparison: the CSV export's target is a ratio of 2)",
             )
+            figures[f"export_{file_format}_peak_rss_mb"] = _memory(result, floors[file_format], label)
     return figures
 
 
 if __name__ == "__main__":
-    child(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    child(
+        sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], empty=sys.argv[6:] == ["empty"]
+    )

@@ -105,56 +105,87 @@ def _sav_dictionary_end(data: bytes) -> int:
             raise TemplateError(f"unexpected SPSS record type {record}")
 
 
-class _SavCompressor:
-    """SPSS bytecode compression: a command byte per 8-byte unit, in blocks of eight commands."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.commands = bytearray()
-        self.units: list[bytes] = []
-
-    def add(self, command: int, unit: bytes | None = None) -> None:
-        self.commands.append(command)
-        if unit is not None:
-            self.units.append(unit)
-        if len(self.commands) == 8:
-            self.out.write(bytes(self.commands))
-            self.out.write(b"".join(self.units))
-            self.commands.clear()
-            self.units.clear()
-
-    def finish(self) -> None:
-        self.commands.append(252)  # end of data
-        self.out.write(bytes(self.commands.ljust(8, b"\0")))
-        self.out.write(b"".join(self.units))
+#: A cell as compressed: its command bytes, the data unit of each command (b"" for a command without
+#: one) and whether its text was cut to the variable's width.
+_Cell = tuple[bytes, tuple[bytes, ...], bool]
+#: Distinct values whose compressed cells are remembered per variable (codes, keys and site codes repeat),
+#: for numbers and for text variables of at most CACHED_TEXT_BYTES (wider ones hold free text).
+CELL_CACHE = 4096
+CACHED_TEXT_BYTES = 64
+_MISSING_CELL: _Cell = (b"\xff", (b"",), False)
 
 
-def _sav_number(packer: _SavCompressor, value: Any) -> None:
+def _sav_number(value: Any) -> _Cell:
     if value is None:
-        packer.add(255)
-        return
+        return _MISSING_CELL
     number = float(value)
     if number.is_integer() and -100 < number < 152:
-        packer.add(int(number) + 100)
-    else:
-        packer.add(253, struct.pack("<d", number))
+        return bytes((int(number) + 100,)), (b"",), False
+    return b"\xfd", (struct.pack("<d", number),), False
 
 
-def _sav_text(packer: _SavCompressor, value: Any, width: int, storage: int, result: WriteResult) -> None:
+def _sav_text(value: Any, width: int, storage: int) -> _Cell:
     encoded = b"" if value is None else str(value).encode("utf-8")
-    if len(encoded) > width:
+    truncated = len(encoded) > width
+    if truncated:
         encoded = cut_utf8(str(value), width)
-        result.truncated_values += 1
     if width > 255:
         pieces = [encoded[start : start + 255] for start in range(0, len(encoded), 255)]
         encoded = b"".join(piece.ljust(256, b" ") for piece in pieces)
     padded = encoded.ljust(storage, b" ")
+    commands = bytearray()
+    units = []
     for start in range(0, storage, 8):
         unit = padded[start : start + 8]
-        if unit == _SPACES:
-            packer.add(254)
-        else:
-            packer.add(253, unit)
+        commands.append(254 if unit == _SPACES else 253)
+        units.append(b"" if unit == _SPACES else unit)
+    return bytes(commands), tuple(units), truncated
+
+
+def _sav_blocks(commands: bytearray, units: list[bytes], out: BinaryIO, *, final: bool = False) -> None:
+    """Write the complete blocks (eight commands, then the data units of those commands) and keep the rest;
+    `final` ends the data (command 252) and pads the last block."""
+    if final:
+        commands.append(252)
+        units.append(b"")
+        padding = -len(commands) % 8
+        commands.extend(bytes(padding))
+        units.extend([b""] * padding)
+    whole = len(commands) - len(commands) % 8
+    pieces: list[bytes] = []
+    for start in range(0, whole, 8):
+        pieces.append(bytes(commands[start : start + 8]))
+        pieces.extend(units[start : start + 8])
+    out.write(b"".join(pieces))
+    del commands[:whole]
+    del units[:whole]
+
+
+def _write_sav_cases(
+    out: BinaryIO, rows: Iterable[Row], layout: list[tuple[bool, int, int]], result: WriteResult
+) -> None:
+    """SPSS bytecode compression of the cases: one command byte per 8-byte unit, in blocks of eight."""
+    commands = bytearray()
+    units: list[bytes] = []
+    limits = [CELL_CACHE if numeric or storage <= CACHED_TEXT_BYTES else 0 for numeric, _, storage in layout]
+    columns: list[tuple[bool, int, int, dict[Any, _Cell], int]] = [
+        (*spec, {}, limit) for spec, limit in zip(layout, limits, strict=True)
+    ]
+    for row in rows:
+        for value, (numeric, width, storage, cache, limit) in zip(row, columns, strict=True):
+            cell = cache.get(value)
+            if cell is None:
+                cell = _sav_number(value) if numeric else _sav_text(value, width, storage)
+                if len(cache) < limit:
+                    cache[value] = cell
+            commands += cell[0]
+            units += cell[1]
+            if cell[2]:
+                result.truncated_values += 1
+        result.rows += 1
+        if len(commands) >= 65536:
+            _sav_blocks(commands, units, out)
+    _sav_blocks(commands, units, out, final=True)
 
 
 def write_sav(
@@ -193,15 +224,7 @@ def write_sav(
     with path.open("r+b") as out:
         out.truncate(start)
         out.seek(start)
-        packer = _SavCompressor(out)
-        for row in rows:
-            for value, (numeric, width, storage) in zip(row, layout, strict=True):
-                if numeric:
-                    _sav_number(packer, value)
-                else:
-                    _sav_text(packer, value, width, storage, result)
-            result.rows += 1
-        packer.finish()
+        _write_sav_cases(out, rows, layout, result)
         out.seek(80)
         out.write(struct.pack("<i", result.rows))
     return result

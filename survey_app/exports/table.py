@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,14 +56,17 @@ ProgressCallback = Callable[[int], None]
 
 def counted(rows: Iterable[Row], on_progress: ProgressCallback | None, every: int = 5000) -> Iterator[Row]:
     """Pass rows through, calling `on_progress(rows so far)` every `every` rows and at the end."""
+    if on_progress is None:
+        yield from rows
+        return
+    iterator = iter(rows)
     count = 0
-    for row in rows:
-        yield row
-        count += 1
-        if on_progress is not None and count % every == 0:
+    while chunk := list(itertools.islice(iterator, every)):
+        yield from chunk
+        count += len(chunk)
+        if len(chunk) == every:
             on_progress(count)
-    if on_progress is not None:
-        on_progress(count)
+    on_progress(count)
 
 
 def cut_utf8(text: str, limit: int) -> bytes:

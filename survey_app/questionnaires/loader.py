@@ -39,9 +39,9 @@ def content_hash(raw: bytes) -> str:
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    """The validator of questionnaire files (the test suite checks the schema itself, not every start)."""
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
     return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)  # type: ignore[no-any-return]
 
 

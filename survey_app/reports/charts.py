@@ -35,6 +35,8 @@ MUTED = "#5a6470"
 BAND_FILLS = ("#eef1f4", "#dde2e8")
 #: Rough width of one character at font size 10, to keep labels apart.
 CHARACTER_WIDTH = 5.6
+#: Where the title starts, the rough width of one of its characters (12, semi-bold) and its line height.
+TITLE_LEFT, TITLE_CHARACTER_WIDTH, TITLE_LINE = 40, 7.0, 15
 BAND_LABEL_CHARACTERS = 19
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif"
 
@@ -97,6 +99,8 @@ class _Frame:
     right: float
     top: float
     bottom: float
+    #: Width of the whole chart (labels below the plot may use it up to its edges).
+    width: float
     y_low: float
     y_high: float
     first: dt.date
@@ -221,13 +225,14 @@ def _wave_labels(chart: ScoreChart, frame: _Frame) -> list[str]:
     for point in sorted((point for point in chart.points if point.wave), key=lambda point: point.when):
         x = frame.x(point.when)
         half = len(point.wave or "") * CHARACTER_WIDTH / 2
-        row = 0 if x - half > previous_end[0] + 4 else 1
-        previous_end[row] = x + half
+        centre = min(max(x, half + 2), frame.width - half - 2)  # kept inside the chart's edges
+        row = 0 if centre - half > previous_end[0] + 4 else 1
+        previous_end[row] = centre + half
         parts.append(
             f'<line x1="{_n(x)}" y1="{_n(frame.bottom)}" x2="{_n(x)}" y2="{_n(frame.bottom + 4 + 12 * row)}" '
             f'stroke="{MUTED}"/>'
         )
-        parts.append(_text(x, frame.bottom + 16 + 12 * row, point.wave or "", size=10, anchor="middle"))
+        parts.append(_text(centre, frame.bottom + 16 + 12 * row, point.wave or "", size=10, anchor="middle"))
     return parts
 
 
@@ -338,13 +343,25 @@ def describe(chart: ScoreChart) -> str:
     return ". ".join(sentences + extra) + "."
 
 
-def _frame(chart: ScoreChart, width: int, height: int, has_bands: bool) -> _Frame:
+def _title_lines(title: str, width: int) -> list[str]:
+    """The title in at most two lines that fit the chart (the second cut with an ellipsis if need be)."""
+    fits = max(16, int((width - TITLE_LEFT - 4) / TITLE_CHARACTER_WIDTH))
+    lines = wrap_words(title, fits)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    if len(lines[-1]) > fits:
+        lines[-1] = lines[-1][: fits - 1].rstrip() + "…"
+    return lines
+
+
+def _frame(chart: ScoreChart, width: int, height: int, has_bands: bool, title_lines: int) -> _Frame:
     dates = [point.when for point in chart.points] or [dt.date(2000, 1, 1)]
     first, last = min(dates), max(dates)
     low, high = chart.y_range
     return _Frame(
-        left=40, right=width - (118 if has_bands else 16), top=26, bottom=height - 58,
-        y_low=low, y_high=high, first=first, days=float((last - first).days),
+        left=40, right=width - (118 if has_bands else 16), top=26 + TITLE_LINE * (title_lines - 1),
+        bottom=height - 58, width=width, y_low=low, y_high=high, first=first,
+        days=float((last - first).days),
     )  # fmt: skip
 
 
@@ -356,7 +373,8 @@ def score_chart_svg(
     `font_family` names the fonts of its texts (the PDF reports give their own embedded fonts).
     """
     safe_id = re.sub(r"[^A-Za-z0-9_-]", "-", chart_id) or "chart"
-    frame = _frame(chart, width, height, bool(chart.bands))
+    title = _title_lines(chart.title, width)
+    frame = _frame(chart, width, height, bool(chart.bands), len(title))
     points = sorted(chart.points, key=lambda point: point.when)
     body = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" role="img" '
@@ -365,7 +383,10 @@ def score_chart_svg(
         f'aria-labelledby="{safe_id}-title {safe_id}-desc">',
         f'<title id="{safe_id}-title">{escape(chart.title)}</title>',
         f'<desc id="{safe_id}-desc">{escape(describe(chart))}</desc>',
-        _text(frame.left, 14, chart.title, size=12, font_weight="600"),
+        *(
+            _text(TITLE_LEFT, 14 + TITLE_LINE * row, line, size=12, font_weight="600")
+            for row, line in enumerate(title)
+        ),
     ]
     body.extend(_draw_bands(chart, frame))
     body.extend(_draw_axes(chart, frame))

@@ -63,6 +63,8 @@ class ClientReport:
     name: str
     improved: tuple[Change, ...]
     statements: tuple[Statement, ...]
+    #: True when the client answered a strengths questionnaire (with or without a strong agreement).
+    answered_strengths: bool
     harder: tuple[Change, ...]
     measures: tuple[Measure, ...]
     progress_note: str
@@ -264,6 +266,7 @@ def build_client_report(
         name=name,
         improved=improved,
         statements=strength_statements(data.answers, words.language),
+        answered_strengths=any(key in data.answers for key in STRENGTH_KEYS),
         harder=harder,
         measures=_measures(data, words),
         progress_note=_progress_note(data),

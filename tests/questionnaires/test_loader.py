@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from survey_app.questionnaires.loader import (
+    SCHEMA_PATH,
     lint_file,
     load_questionnaire_bytes,
     load_questionnaire_file,
@@ -26,6 +29,11 @@ def problems_of(data: dict | str) -> list[str]:
 
 def line_of(source: str, needle: str) -> int:
     return next(number for number, line in enumerate(source.splitlines(), 1) if needle in line)
+
+
+def test_the_questionnaire_schema_is_itself_a_valid_json_schema() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema).check_schema(schema)
 
 
 def test_a_valid_document_loads() -> None:

@@ -149,3 +149,31 @@ def test_nice_ticks_are_round_and_cover_the_range() -> None:
     assert nice_ticks(1, 7) == [2, 4, 6]
     assert nice_ticks(10, 50) == [10, 20, 30, 40, 50]
     assert nice_ticks(5, 5) == [5]
+
+
+def _extent(element: ET.Element) -> tuple[float, float]:
+    """Left and right edge of a text element, from its anchor, font size and length (roughly)."""
+    x, size = float(element.get("x") or 0), float(element.get("font-size") or 11)
+    width = len(element.text or "") * size * (0.58 if element.get("font-weight") else 0.56)
+    anchor = element.get("text-anchor")
+    left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+    return left, left + width
+
+
+def test_long_titles_and_wave_labels_stay_inside_a_half_width_chart() -> None:
+    long_title = "Algemene gezondheid (PROMIS-10): T-score lichamelijke gezondheid"
+    svg = score_chart_svg(
+        ScoreChart(
+            title=long_title,
+            y_range=(0, 100),
+            points=(point(0, 32, wave="Intake"), point(182, 64, wave="6 months (end of programme)")),
+        ),
+        chart_id="half",
+        width=400,
+        height=180,
+    )
+    root = parse(svg)
+    for element in root.iter(f"{SVG}text"):
+        left, right = _extent(element)
+        assert left >= 0 and right <= 400, (element.text, left, right)
+    assert " ".join(texts(root)).startswith(long_title)

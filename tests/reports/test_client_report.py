@@ -72,3 +72,30 @@ def test_a_first_session_only_says_there_is_nothing_to_compare_yet(app: Flask, f
     assert "filled in the questionnaires once so far" in text
     assert "nothing to compare yet" in text
     assert "How you have been feeling" in text and "When you started" in text
+
+
+def test_strength_answers_without_a_strong_agreement_are_not_called_missing(
+    app: Flask, followed: Followed
+) -> None:
+    world = followed.world
+    doubter = world.client_of(world.counsellor)
+    lukewarm = dict.fromkeys(
+        (
+            "barc10_priorities",
+            "barc10_happy",
+            "barc10_energy",
+            "barc10_community",
+            "barc10_friends",
+            "barc10_fulfilling",
+            "barc10_home",
+            "barc10_responsibility",
+            "barc10_professionals",
+            "barc10_progress",
+        ),
+        3,
+    )
+    world.submit(doubter, world.t0, {"barc10": lukewarm})
+    text = pdf_text(make_pdf(app, doubter.id, "client", "en"))
+    matters = text.split("What you said matters to you")[1].split("Your questionnaires explained")[0]
+    assert "did not yet fully agree with any of the sentences" in matters
+    assert "When you fill in the questions about your strengths" not in matters

@@ -6,14 +6,17 @@ on SQLite), keeps one session's rows at a time to put them in questionnaire orde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import datetime as dt
+import itertools
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, select
 
 from survey_app.db import DbSession
-from survey_app.domain.questionnaire import ItemType, Questionnaire
+from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
 from survey_app.exports.table import NUMBER, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score
 from survey_app.models.people import Client, ClientIdentity
@@ -39,6 +42,8 @@ from survey_app.services.exports.selection import Selection, session_conditions
 from survey_app.services.questionnaires import questionnaire_of
 
 BATCH = 5000
+#: Distinct whole-number answers remembered per item (choice codes, counts of days, ...).
+CACHED_CODES = 512
 
 
 @dataclass
@@ -97,7 +102,7 @@ def session_ids(selection: Selection) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _stream(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Any]:
+def _stream(session: DbSession, query: Select[*tuple[Any, ...]]) -> Generator[Any]:
     """Rows of a Core query, fetched in batches (a server-side cursor on PostgreSQL)."""
     result = session.connection().execute(query.execution_options(yield_per=BATCH))
     try:
@@ -107,21 +112,25 @@ def _stream(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Any
         result.close()
 
 
-def _stream_plain(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Any]:
+@contextmanager
+def _plain_rows(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Iterator[Any]]:
     """Rows of a query whose columns need no conversion (integers and text), as the driver gives them.
 
-    SQLite steps through the result as it is fetched, so its cursor is read directly (SQLAlchemy's row
+    SQLite steps through the result as its cursor is read, so the cursor is read directly (SQLAlchemy's row
     objects cost more than the query); PostgreSQL uses a server-side cursor through `_stream`.
     """
     connection = session.connection()
     if connection.dialect.name != "sqlite":
-        yield from _stream(session, query)
+        rows = _stream(session, query)
+        try:
+            yield rows
+        finally:
+            rows.close()
         return
     result = connection.execute(query)
-    cursor = result.cursor
+    cursor: Iterable[Any] = result.cursor  # type: ignore[assignment]  # sqlite3 cursors iterate rows
     try:
-        while batch := cursor.fetchmany(BATCH):
-            yield from batch
+        yield iter(cursor)
     finally:
         result.close()
 
@@ -198,60 +207,92 @@ def _long_rows(
     questionnaires: dict[int, Questionnaire],
     pseudonym: Callable[[int], str],
 ) -> Iterator[Row]:
+    return itertools.chain.from_iterable(_long_groups(session, selection, query, questionnaires, pseudonym))
+
+
+def _long_groups(
+    session: DbSession,
+    selection: Selection,
+    query: Select[*tuple[Any, ...]],
+    questionnaires: dict[int, Questionnaire],
+    pseudonym: Callable[[int], str],
+) -> Iterator[list[Row]]:
+    """The rows of each (session, questionnaire version) in published item order, a list per group."""
     project = selection.project
     sessions = _Sessions(session, selection, pseudonym)
     plans = {vid: _ItemPlan(q, project.allow_free_text) for vid, q in questionnaires.items()}
     calendar = project.allow_calendar_dates
+    with _plain_rows(session, query) as rows:
+        yield from _grouped_answers(rows, sessions, plans, calendar)
+
+
+def _grouped_answers(
+    rows: Iterator[Any], sessions: _Sessions, plans: dict[int, _ItemPlan], calendar: bool
+) -> Iterator[list[Row]]:
+    """Answer rows (ordered by session, version and item id) as export rows, one list per group."""
     current_session = current_version = -1
     facts: SessionFacts | None = None
-    plan = _ItemPlan(None, False)
+    items: dict[str, _PlannedItem] = {}
+    slots: list[Row | None] = []
     head: Row = ()
     tail: Row = ()
-    for session_id, version_id, item_id, raw in _stream_plain(session, query):
+    for session_id, version_id, item_id, raw in rows:
         if version_id != current_version or session_id != current_session:
-            yield from plan.flush()
+            if any(slots):
+                yield list(filter(None, slots))
             if session_id != current_session:
                 facts, tail = sessions.find(session_id)
                 current_session = session_id
-            current_version, plan = version_id, plans[version_id]
+            plan = plans[version_id]
+            current_version, items, slots = version_id, plan.items, [None] * plan.size
             assert facts is not None
             head = (*facts.values, plan.key, plan.version)
-        found = plan.items.get(item_id)
-        if found is None:
+        planned = items.get(item_id)
+        if planned is None:
             continue  # not asked in this version, or free text that is not allowed: never exported
-        index, item, missing = found
-        if raw is not None and raw.isdigit():  # the common case: a code or a number
+        cells = planned.codes.get(raw)  # the common case: a code or a whole number seen before
+        if cells is None:
+            assert facts is not None
+            cells = planned.cells(raw, facts.intake, calendar)
+        slots[planned.index] = head + cells + tail
+    if any(slots):
+        yield list(filter(None, slots))
+
+
+@dataclass
+class _PlannedItem:
+    """An item's position in its version and the cells (item, value, value_text, declined) of its answers."""
+
+    index: int
+    item: Item
+    #: Stored text of a whole-number answer -> its cells, filled as answers are seen (bounded).
+    codes: dict[str | None, Row] = field(default_factory=dict)
+
+    def cells(self, raw: str | None, intake: dt.date, calendar: bool) -> Row:
+        """The cells of one stored answer (remembered when it is a whole number)."""
+        if raw is not None and raw.isdigit():
             code = int(raw)
-            plan.slots[index] = (*head, item_id, code, None, 1 if code in missing else 0, *tail)
-            continue
-        assert facts is not None
-        value = answer_value(item, decode_raw(raw), facts.intake, calendar)
-        plan.slots[index] = (*head, item_id, value.number, value.text, value.declined, *tail)
-    yield from plan.flush()
+            cells: Row = (self.item.id, code, None, 1 if code in self.item.missing_codes else 0)
+            if len(self.codes) < CACHED_CODES:
+                self.codes[raw] = cells
+            return cells
+        value = answer_value(self.item, decode_raw(raw), intake, calendar)
+        return (self.item.id, value.number, value.text, value.declined)
 
 
 class _ItemPlan:
-    """One questionnaire version's items in published order, and the rows of the current group by position."""
+    """One questionnaire version's exported items, by id, with their position in published order."""
 
     def __init__(self, questionnaire: Questionnaire | None, free_text: bool) -> None:
         self.key = questionnaire.key if questionnaire else ""
         self.version = questionnaire.version if questionnaire else 0
         items = questionnaire.items if questionnaire else ()
+        self.size = len(items)
         self.items = {
-            item.id: (index, item, item.missing_codes)
+            item.id: _PlannedItem(index, item)
             for index, item in enumerate(items)
             if free_text or item.type is not ItemType.TEXT
         }
-        self.slots: list[Row | None] = [None] * len(items)
-
-    def flush(self) -> Iterator[Row]:
-        """The rows of the current group in item order; then an empty group."""
-        if not any(self.slots):
-            return
-        for row in self.slots:
-            if row is not None:
-                yield row
-        self.slots = [None] * len(self.slots)
 
 
 def _flush(pending: list[tuple[int, Row]]) -> Iterator[Row]:
