@@ -34,9 +34,9 @@ DbSession: TypeAlias = Session | scoped_session[Any]
 SQLITE_BEGIN = "sqlite_begin"
 _BEGIN_MODES = {"IMMEDIATE", "DEFERRED", "EXCLUSIVE"}
 
+# The busy timeout is the driver's `timeout` (SQLALCHEMY_ENGINE_OPTIONS, config.SQLITE_BUSY_TIMEOUT_SECONDS).
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )
