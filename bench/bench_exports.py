@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.demo_db import CACHE, ROOT, demo_database
+from bench.demo_db import CACHE, ROOT, demo_database, postgres_available
 from bench.figures import figure
 
 FULL_CLIENTS = 3600
@@ -214,20 +214,6 @@ def _ratio(backend: str, clients: int, folder: Path, rounds: int) -> tuple[dict[
     return figure(ratio, "x dump time", baseline=None, target=2.0, higher_is_better=False, note=note), best
 
 
-def _postgres_available() -> bool:
-    import psycopg
-
-    from bench.demo_db import POSTGRES_SERVER
-
-    try:
-        psycopg.connect(
-            POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
-        ).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
 def run(quick: bool) -> dict[str, dict[str, Any]]:
     """The export figures."""
     clients = QUICK_CLIENTS if quick else FULL_CLIENTS
@@ -244,7 +230,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
             higher_is_better=False,
             note=f"peak resident memory of the process that exported {int(csv_run['rows']):,} answers as CSV",
         )
-        if _postgres_available():
+        if postgres_available():
             figures["export_long_csv_ratio_vs_dump_postgres"], _ = _ratio("postgres", clients, folder, rounds)
         else:
             print("  PostgreSQL is not reachable: no PostgreSQL figure", file=sys.stderr)
