@@ -29,7 +29,7 @@ def run(folder: Path, backend: str, *, duration_s: int, kill_every_s: int) -> Ou
     outcome = Outcome(
         f"{TABLETS} tablets for {duration_s} s, a worker killed every {kill_every_s} s ({backend})"
     )
-    count = TABLETS * duration_s // 4 + 100  # a session takes a tablet about 6 s; spare ones are never used
+    count = TABLETS * duration_s // 5 + 100  # a session takes a tablet 7 to 8 s; spare ones stay unused
     with database(backend, folder, "tablets") as url, serve(url, folder, count, free_port(51)) as served:
         sessions_file, outcomes_file = folder / "tablet-sessions.json", folder / "tablet-outcomes.json"
         sessions_file.write_text(json.dumps([
