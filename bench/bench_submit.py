@@ -201,7 +201,7 @@ def _postgres_runs(folder: Path, port: int, per_run: int, levels: tuple[int, ...
 
 def run(quick: bool) -> dict[str, dict[str, Any]]:
     """The submission figures."""
-    per_run = 150 if quick else 1500
+    per_run = 150 if quick else 600
     levels = (8, 32)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-submit-") as name:
@@ -215,7 +215,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
         floor_sessions = prepare_floor_sessions(per_run)
         floor = _floor_runs(floor_sessions, folder, _port(2), levels)
         postgres = _postgres_runs(folder / "postgres", _port(3), per_run, levels)
-    peer_rps, peer_note = _peer(_port(4), 30 if quick else 200, 30 if quick else 60)
+    peer_rps, peer_note = _peer(_port(4), 30 if quick else 150, 30 if quick else 40)
     print(f"  submit benchmark: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return figures(sqlite, postgres, floor, peer_rps, peer_note)
 
