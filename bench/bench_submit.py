@@ -122,7 +122,7 @@ def _measure(
 
 def _app_runs(
     label: str, url: str, folder: Path, port: int, per_run: int, levels: tuple[int, ...]
-) -> list[Run]:
+) -> tuple[list[Run], list[HandedOver]]:
     """Hand sessions over, start the app under gunicorn, warm it up, run each concurrency level."""
     secret = secrets.token_hex(32)
     sessions = prepare(url, folder, WARM_UP + per_run * len(levels), secret=secret)
@@ -135,7 +135,7 @@ def _app_runs(
             run, sent = _measure(label, server, chunk, level, folder)
             run.check = stored_check(url, sent).to_json()
             runs.append(run)
-    return runs
+    return runs, sessions
 
 
 def _floor_runs(sessions: list[HandedOver], folder: Path, port: int, levels: tuple[int, ...]) -> list[Run]:
@@ -196,7 +196,7 @@ def _peer(port: int, responses: int, time_limit: float) -> tuple[float | None, s
 
 def _postgres_runs(folder: Path, port: int, per_run: int, levels: tuple[int, ...]) -> list[Run]:
     with scratch_postgres_database(POSTGRES_DATABASE) as url:
-        return _app_runs("postgres", url, folder, port, per_run, levels)
+        return _app_runs("postgres", url, folder, port, per_run, levels)[0]
 
 
 def run(quick: bool) -> dict[str, dict[str, Any]]:
@@ -208,31 +208,15 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
         folder = Path(name)
         (folder / "sqlite").mkdir()
         (folder / "postgres").mkdir()
-        sqlite = _app_runs(
+        sqlite, handed = _app_runs(
             "sqlite", f"sqlite:///{folder / 'sqlite' / 'survey.sqlite3'}", folder / "sqlite", _port(1),
             per_run, levels,
         )  # fmt: skip
-        floor_sessions = prepare_floor_sessions(per_run)
-        floor = _floor_runs(floor_sessions, folder, _port(2), levels)
+        floor = _floor_runs(handed[WARM_UP : WARM_UP + per_run], folder, _port(2), levels)  # same bytes
         postgres = _postgres_runs(folder / "postgres", _port(3), per_run, levels)
     peer_rps, peer_note = _peer(_port(4), 30 if quick else 150, 30 if quick else 40)
     print(f"  submit benchmark: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return figures(sqlite, postgres, floor, peer_rps, peer_note)
-
-
-def prepare_floor_sessions(count: int) -> list[HandedOver]:
-    """Sessions for the floor: the same body and headers as the app's, with ids of their own."""
-    import random
-
-    from bench.submit_world import ITEMS
-
-    rng = random.Random(50)
-    return [
-        HandedOver(
-            f"floor-{number:06d}", "session=unused", "unused", {item: rng.randint(1, 5) for item in ITEMS}
-        )
-        for number in range(count)
-    ]
 
 
 def figures(
