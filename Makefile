@@ -78,7 +78,7 @@ translations: install ## extract interface texts and update the nl and fr catalo
 bench: install ## run every benchmark in bench/ and write bench/results.json (QUICK=1 for small runs)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick,)
 
-reliability: install ## fault and load runs on 127.0.0.1 (about 12 min; QUICK=1 for short runs; disk-full needs root)
+reliability: install ## fault and load runs on 127.0.0.1 (15-20 min; QUICK=1 for short runs; disk-full needs root)
 	$(BIN)/python -m bench.reliability $(if $(QUICK),--quick,)
 
 clean: ## remove the virtualenv and caches (keeps instance/)

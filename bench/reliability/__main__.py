@@ -1,6 +1,6 @@
 """`make reliability`: fault and load runs on 127.0.0.1, each checking that nothing is lost or duplicated.
 
-    python -m bench.reliability                      # every run, full length (about 12 minutes)
+    python -m bench.reliability                      # every run, full length (15 to 20 minutes)
     python -m bench.reliability --quick              # every run, short (about 5 minutes)
     python -m bench.reliability --only tablets --duration 60
 
