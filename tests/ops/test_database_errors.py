@@ -168,6 +168,33 @@ def test_a_full_disk_is_named_as_such_and_nothing_of_the_request_is_stored(
     assert tablet.stored_answers() == 3
 
 
+@pytest.fixture
+def unwaiting_tablet(tmp_path: Path) -> Iterator[Tablet]:
+    """A handed-over tablet on an app whose SQLite connections do not wait for another process at all."""
+    yield from _tablet(tmp_path, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0}})
+
+
+def test_writers_of_one_worker_take_turns_instead_of_failing_on_the_lock(unwaiting_tablet: Tablet) -> None:
+    app = unwaiting_tablet.app
+    with app.app_context():
+        engine = db.engine
+    holding, answered = threading.Event(), []
+
+    def other_request() -> None:  # another thread of the same worker writes for a second
+        with engine.begin() as connection:
+            connection.execute(db.text("UPDATE assessment_sessions SET language = language"))
+            holding.set()
+            time.sleep(1.0)
+
+    other = threading.Thread(target=other_request)
+    other.start()
+    holding.wait(5)
+    answered.append(unwaiting_tablet.autosave(3))
+    other.join()
+    assert answered[0].status_code == 200, answered[0].get_json()
+    assert unwaiting_tablet.stored_answers() == 1
+
+
 @pytest.mark.parametrize(
     ("driver_error", "problem"),
     [
