@@ -29,7 +29,7 @@ def run(folder: Path, backend: str, *, duration_s: int, kill_every_s: int) -> Ou
     outcome = Outcome(
         f"{TABLETS} tablets for {duration_s} s, a worker killed every {kill_every_s} s ({backend})"
     )
-    count = TABLETS * duration_s // 5 + 100  # a session takes a tablet 7 to 8 s; spare ones stay unused
+    count = TABLETS * duration_s // 4 + 200  # a session takes a tablet 4.5 s or more; spares stay unused
     with database(backend, folder, "tablets") as url, serve(url, folder, count, free_port(51)) as served:
         sessions_file, outcomes_file = folder / "tablet-sessions.json", folder / "tablet-outcomes.json"
         sessions_file.write_text(json.dumps([
@@ -75,6 +75,8 @@ def run(folder: Path, backend: str, *, duration_s: int, kill_every_s: int) -> Ou
             url, [(handed, told[public_id]["acknowledged"]) for public_id, handed in taken.items()]
         )
     _report(outcome, told, result["stats"], check.to_json(), (kills, len(kill_at), replaced))
+    outcome.figures["sessions_prepared"] = count
+    outcome.check(f"the tablets had sessions to the end ({len(told)} of {count} taken)", len(told) < count)
     return outcome
 
 
