@@ -16,7 +16,7 @@ DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejav
 TRANSLATIONS := survey_app/translations
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: help install system-deps browser-deps run test lint format typecheck bench translations clean
+.PHONY: help install system-deps browser-deps run test lint format typecheck bench reliability translations clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ translations: install ## extract interface texts and update the nl and fr catalo
 
 bench: install ## run every benchmark in bench/ and write bench/results.json (QUICK=1 for small runs)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick,)
+
+reliability: install ## fault and load runs on 127.0.0.1 (15-20 min; QUICK=1 for short runs; disk-full needs root)
+	$(BIN)/python -m bench.reliability $(if $(QUICK),--quick,)
 
 clean: ## remove the virtualenv and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

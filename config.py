@@ -41,6 +41,10 @@ SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
 MAKE_SECRET_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
+#: How long a SQLite write waits for another writer's transaction before giving up (the driver's busy
+#: timeout). Writers queue on one lock; under a burst of tablets a wait of several seconds is normal.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 _SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
 
@@ -117,7 +121,7 @@ def engine_options(url: str) -> dict[str, Any]:
     if url.startswith("postgresql"):
         return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
     # SQLite: pragmas and BEGIN IMMEDIATE are installed by survey_app.db.configure_engine().
-    return {"connect_args": {"timeout": 5}}
+    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.demo_db import CACHE, DEMO_DAY, ROOT, demo_database
+from bench.demo_db import CACHE, DEMO_DAY, ROOT, demo_database, postgres_available
 from bench.figures import figure
 
 FULL_CLIENTS = 3600
@@ -250,20 +250,6 @@ def _memory(result: dict[str, float], floor: dict[str, float], label: str) -> di
     )
 
 
-def _postgres_available() -> bool:
-    import psycopg
-
-    from bench.demo_db import POSTGRES_SERVER
-
-    try:
-        psycopg.connect(
-            POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
-        ).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
 def run(quick: bool) -> dict[str, dict[str, Any]]:
     """The export figures."""
     clients = QUICK_CLIENTS if quick else FULL_CLIENTS
@@ -279,7 +265,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
             f: measure(url, "sqlite", clients, f, folder, empty=True) for f in ("csv", "parquet", "sav")
         }
         figures["export_long_csv_peak_rss_mb"] = _memory(csv_run, floors["csv"], "CSV")
-        if _postgres_available():
+        if postgres_available():
             figures["export_long_csv_ratio_vs_dump_postgres"], _, _ = _ratio(
                 "postgres", clients, folder, rounds
             )

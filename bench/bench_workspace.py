@@ -36,18 +36,13 @@ from typing import Any
 from unittest import mock
 
 from bench.demo_db import CACHE, DEMO_DAY, demo_database
-from bench.figures import figure
+from bench.figures import figure, percentile
 
 CLIENTS = 5_000
 SESSIONS = 50_000
 QUERY_TARGET = 20
 P95_TARGET_MS = 300
 CHECK_IN = ("who5", "phq9")
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def _top_up(url: str) -> None:
@@ -265,7 +260,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
     dashboard_walls = [wall for walls, _, _ in dashboards.values() for wall in walls]
     dashboard_sqls = [sql for _, sqls, _ in dashboards.values() for sql in sqls]
     per_role = ", ".join(
-        f"{role} p95 {_percentile(walls, 0.95):.0f} ms" for role, (walls, _, _) in dashboards.items()
+        f"{role} p95 {percentile(walls, 0.95):.0f} ms" for role, (walls, _, _) in dashboards.items()
     )
     size = f"{CLIENTS:,} clients, {SESSIONS:,} sessions, SQLite"
     floor = "baseline: a signed-in request doing nothing"
@@ -280,12 +275,12 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
             note=f"most per request over {requests} clients; {floor}; {size}",
         ),
         "dashboard_p95_ms": figure(
-            _percentile(dashboard_walls, 0.95), "ms", baseline=_percentile(dashboard_sqls, 0.95),
+            percentile(dashboard_walls, 0.95), "ms", baseline=percentile(dashboard_sqls, 0.95),
             target=P95_TARGET_MS, higher_is_better=False,
             note=f"{len(dashboard_walls)} requests ({per_role}); baseline: p95 of their SQL time; {size}",
         ),
         "client_page_p95_ms": figure(
-            _percentile(client_walls, 0.95), "ms", baseline=_percentile(client_sqls, 0.95),
+            percentile(client_walls, 0.95), "ms", baseline=percentile(client_sqls, 0.95),
             target=P95_TARGET_MS, higher_is_better=False,
             note=(
                 f"{requests} different clients, median {statistics.median(client_walls):.0f} ms; "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -42,6 +44,30 @@ def _postgres_admin() -> psycopg.Connection:
 def postgres_url(database: str) -> str:
     """The URL of a database on the benchmark PostgreSQL server."""
     return POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + database
+
+
+def postgres_available() -> bool:
+    """True when the benchmark PostgreSQL server answers."""
+    try:
+        psycopg.connect(
+            POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
+        ).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@contextmanager
+def scratch_postgres_database(name: str) -> Iterator[str]:
+    """An empty database of its own on the benchmark server, dropped afterwards; yields its URL."""
+    with _postgres_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_url(name)
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def demo_database(clients: int, backend: str = "sqlite") -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 
 def figure(
-    value: float,
+    value: float | None,
     unit: str,
     *,
     baseline: float | None,
@@ -15,14 +15,17 @@ def figure(
     target_on: str = "value",
     note: str = "",
 ) -> dict[str, Any]:
-    """A figure as `bench/results.json` stores it: value, unit, baseline, ratio (value/baseline), target."""
-    ratio = value / baseline if baseline else None
+    """A figure as `bench/results.json` stores it: value, unit, baseline, ratio (value/baseline), target.
+
+    A value of None is a figure that could not be measured in this run; its note says why.
+    """
+    ratio = value / baseline if baseline and value is not None else None
     checked = value if target_on == "value" else ratio
     met = None
     if target is not None and checked is not None:
         met = checked >= target if higher_is_better else checked <= target
     return {
-        "value": round(value, 4),
+        "value": round(value, 4) if value is not None else None,
         "unit": unit,
         "baseline": round(baseline, 4) if baseline is not None else None,
         "ratio": round(ratio, 4) if ratio is not None else None,
@@ -32,3 +35,9 @@ def figure(
         "met": met,
         "note": note,
     }
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of the values lie (nearest rank); NaN when there are none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")

@@ -37,7 +37,7 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
         rows.append(
             (
                 name,
-                f"{item['value']:g}",
+                "n/a" if item["value"] is None else f"{item['value']:g}",
                 item["unit"],
                 "" if item["baseline"] is None else f"{item['baseline']:g}",
                 "" if item["ratio"] is None else f"{item['ratio']:.2f}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
@@ -18,6 +19,19 @@ log = logging.getLogger(__name__)
 
 #: Seconds a client should wait before retrying when the database is unavailable.
 RETRY_AFTER_SECONDS = 30
+#: ... when another writer held the database too long (SQLite), or on a lock or serialization conflict.
+BUSY_RETRY_AFTER_SECONDS = 5
+#: ... when the database's disk is full: someone has to make room first.
+FULL_RETRY_AFTER_SECONDS = 300
+BUSY_MESSAGE = "The service is busy and nothing was saved. Please try again in a moment."
+FULL_MESSAGE = (
+    "The server has run out of storage space, so nothing was saved. "
+    "Please try again later and tell the administrator."
+)
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+#: PostgreSQL SQLSTATEs: serialization failure, deadlock, lock not available; disk full, out of memory.
+_POSTGRES_BUSY = {"40001", "40P01", "55P03"}
+_POSTGRES_FULL = {"53100", "53200"}
 
 #: Title and message of each error page, in English; shown in the page's language (see ``error_response``).
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
@@ -87,9 +101,29 @@ def _csrf_error(error: CSRFError) -> Response:
     )
 
 
+def database_problem(error: Exception) -> str:
+    """What a database error means for the person waiting: "full" (disk), "busy" (locks) or "unavailable"."""
+    original = getattr(error, "orig", None) or error
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlite_code == sqlite3.SQLITE_FULL or sqlstate in _POSTGRES_FULL:
+        return "full"
+    if sqlite_code in _SQLITE_BUSY or sqlstate in _POSTGRES_BUSY:
+        return "busy"
+    return "unavailable"
+
+
 def _database_unavailable(error: Exception) -> Response:
-    log.warning("database unavailable: %s", " ".join(str(getattr(error, "orig", error)).split())[:300])
+    reason = " ".join(str(getattr(error, "orig", error)).split())[:300]
+    problem = database_problem(error)
     _rollback_quietly()
+    if problem == "full":
+        log.error("database storage is full, nothing was saved: %s", reason)
+        return error_response(503, FULL_MESSAGE, retry_after=FULL_RETRY_AFTER_SECONDS)
+    if problem == "busy":
+        log.warning("database busy, the request gave up waiting: %s", reason)
+        return error_response(503, BUSY_MESSAGE, retry_after=BUSY_RETRY_AFTER_SECONDS)
+    log.warning("database unavailable: %s", reason)
     return error_response(503, retry_after=RETRY_AFTER_SECONDS)
 
 

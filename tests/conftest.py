@@ -12,6 +12,7 @@ Fixtures other tests use:
 - ``client``: a test client running in the same rolled-back transaction.
 - ``login_as(role, **staff_fields) -> StaffUser``: signs ``client`` in as a new staff member.
 - ``csrf_token(path="/auth/sign-in") -> str``: a CSRF token for ``client``'s session.
+- ``query_count``: ``with query_count() as counted: ...`` counts the SQL statements a request runs.
 - ``make_organisation``, ``make_site``, ``make_staff``, ``make_programme``, ``make_timepoint``,
   ``make_client``, ``make_questionnaire_version``, ``make_assessment_session``: builders that flush.
 - ``fresh_database_url``: the URL of an empty database of the same kind, dropped after the test.
@@ -36,7 +37,7 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -474,3 +475,26 @@ def sign_in_with_totp(
         return client.post("/auth/verify", data={"code": code, "csrf_token": csrf_token("/auth/verify")})
 
     return sign_in
+
+
+@pytest.fixture
+def query_count(app: Flask) -> Callable[[], Any]:
+    """`with query_count() as counted: ...` then `counted[0]`: statements run (test savepoints left out)."""
+
+    @contextmanager
+    def counting() -> Iterator[list[int]]:
+        counted = [0]
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+                counted[0] += 1
+
+        with app.app_context():
+            engine = _db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            yield counted
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    return counting

@@ -42,7 +42,7 @@ def _other_writer_can_start(path: str) -> bool:
 def test_every_connection_gets_wal_busy_timeout_foreign_keys_and_normal_sync(sqlite_app: Flask) -> None:
     with sqlite_app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
 

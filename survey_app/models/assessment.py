@@ -122,7 +122,8 @@ class SessionQuestionnaire(Base):
     position: Mapped[int] = mapped_column(Integer)
 
     session: Mapped[AssessmentSession] = relationship(back_populates="questionnaires")
-    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    # Loaded with the session's list in one query ("selectin"), not one query per questionnaire.
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship(lazy="selectin")
 
 
 class Answer(Base):

@@ -29,7 +29,9 @@ class QuestionnaireVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     source_yaml: Mapped[str] = mapped_column(Text)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONValue())
+    # The parsed YAML, kept for queries and audits; the app rebuilds questionnaires from source_yaml, so the
+    # snapshot is loaded only when read (not parsed on every page that loads a version).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONValue(), deferred=True)
     title: Mapped[str] = mapped_column(String(300))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

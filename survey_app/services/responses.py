@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -188,6 +189,13 @@ def save_answers(
 ) -> SaveReport:
     """Store (upsert) or clear the answers; answers to items the skip rules hide are left out."""
     _lock_open_session(session, assessment)
+    return _store_answers(session, assessment, entries)
+
+
+def _store_answers(
+    session: DbSession, assessment: AssessmentSession, entries: Sequence[AnswerInput]
+) -> SaveReport:
+    """Upsert or clear answers of a session whose row this transaction has locked and found open."""
     report = SaveReport()
     stored = answers_by_version(session, assessment)
     by_version: dict[int, dict[str, AnswerInput]] = defaultdict(dict)
@@ -221,35 +229,39 @@ def save_answers(
     return report
 
 
+@cache
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (session, version, item) DO UPDATE, built once and run as executemany."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Answer)
+    return statement.on_conflict_do_update(
+        index_elements=["session_id", "questionnaire_version_id", "item_id"],
+        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+    )
+
+
 def _upsert(
     session: DbSession, session_id: int, version_id: int, entries: Sequence[AnswerInput], now: Any
 ) -> None:
     if not entries:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Answer).values(
-        [
-            {
-                "session_id": session_id,
-                "questionnaire_version_id": version_id,
-                "item_id": entry.item_id,
-                "value": entry.value,
-                "answered_at": now,
-                "updated_at": now,
-            }
-            for entry in entries
-        ]
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["session_id", "questionnaire_version_id", "item_id"],
-        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
-    )
-    session.execute(statement)
+    rows = [
+        {
+            "session_id": session_id,
+            "questionnaire_version_id": version_id,
+            "item_id": entry.item_id,
+            "value": entry.value,
+            "answered_at": now,
+            "updated_at": now,
+        }
+        for entry in entries
+    ]
+    session.connection().execute(_upsert_statement(session.get_bind().dialect.name), rows)
 
 
-def _missing_required(session: DbSession, assessment: AssessmentSession) -> list[Problem]:
-    stored = answers_by_version(session, assessment)
+def _missing_required(
+    assessment: AssessmentSession, stored: Mapping[int, Mapping[str, Any]]
+) -> list[Problem]:
     problems = []
     for given in assessment.questionnaires:
         questionnaire: Questionnaire = questionnaire_of(given.questionnaire_version)
@@ -260,8 +272,9 @@ def _missing_required(session: DbSession, assessment: AssessmentSession) -> list
     return problems
 
 
-def _remove_hidden_answers(session: DbSession, assessment: AssessmentSession) -> int:
-    stored = answers_by_version(session, assessment)
+def _remove_hidden_answers(
+    session: DbSession, assessment: AssessmentSession, stored: Mapping[int, Mapping[str, Any]]
+) -> int:
     removed = 0
     for given in assessment.questionnaires:
         answers = stored.get(given.questionnaire_version_id, {})
@@ -291,13 +304,15 @@ def submit_session(
         if earlier.session_id != assessment.id or earlier.payload_hash != digest:
             raise ResponseError("idempotency_key_reused")
         return SubmitOutcome(earlier, replayed=True)
+    if assessment.status != "open":
+        raise SessionClosedError(f"session_{assessment.status}")
     if entries:
-        save_answers(session, assessment, entries)
-    _lock_open_session(session, assessment)
-    problems = _missing_required(session, assessment)
+        _store_answers(session, assessment, entries)
+    stored = answers_by_version(session, assessment)
+    problems = _missing_required(assessment, stored)
     if problems:
         raise ResponseError("required_unanswered", problems)
-    removed = _remove_hidden_answers(session, assessment)
+    removed = _remove_hidden_answers(session, assessment, stored)
     now = utcnow()
     submission = Submission(
         session_id=assessment.id, idempotency_key=key, payload_hash=digest, received_at=now
@@ -306,13 +321,12 @@ def submit_session(
     assessment.status, assessment.submitted_at = "submitted", now
     session.flush()
     score_session(session, assessment)
-    _audit_submit(session, assessment, removed)
+    _audit_submit(session, assessment, sum(len(values) for values in stored.values()) - removed, removed)
     audit_raised_alerts(session, assessment)  # the counsellor's dashboard shows them from now on
     return SubmitOutcome(submission, replayed=False)
 
 
-def _audit_submit(session: DbSession, assessment: AssessmentSession, removed: int) -> None:
-    answered = sum(len(values) for values in answers_by_version(session, assessment).values())
+def _audit_submit(session: DbSession, assessment: AssessmentSession, answered: int, removed: int) -> None:
     record_event(
         session,
         "session.submit",

@@ -13,10 +13,9 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import ClientModeSession, Submission
-from survey_app.services.client_access import open_client_mode, start_or_resume
 from survey_app.web.client.guard import CLIENT_MODE_KEY
 from tests.client.fixtures import page_csrf
-from tests.client.support import build_world, store_every_type_form
+from tests.client.support import hand_over_committed
 from tests.conftest import dispose_engines, make_app, staff_password_hash
 
 KEY = "race-" + "r" * 30
@@ -34,15 +33,7 @@ def committed_app(fresh_database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 def test_the_same_key_submitted_twice_at_once_gives_one_submission(committed_app: Flask) -> None:
     with committed_app.app_context():
-        world = build_world(
-            db.session, [store_every_type_form(db.session)], tag="RACE", password_hash=staff_password_hash()
-        )
-        assessment = start_or_resume(
-            db.session, world.client, world.timepoints[0], mode="tablet", staff=world.counsellor
-        )
-        token, _row = open_client_mode(db.session, assessment, via="tablet", staff=world.counsellor)
-        public_id = assessment.public_id
-        db.session.commit()
+        token, public_id = hand_over_committed(db.session, tag="RACE", password_hash=staff_password_hash())
     browsers = [committed_app.test_client() for _ in range(2)]
     tokens = []
     for browser in browsers:

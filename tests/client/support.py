@@ -178,3 +178,18 @@ def build_world(
     return TabletWorld(
         organisation, site, programme, list(programme.timepoints), counsellor, client, versions
     )
+
+
+def hand_over_committed(session: DbSession, *, tag: str, password_hash: str) -> tuple[str, str]:
+    """The every-item-type form handed to a client on a tablet, committed (for concurrent requests):
+    the browser's client-mode token and the session's public id."""
+    from survey_app.services.client_access import open_client_mode, start_or_resume
+
+    world = build_world(session, [store_every_type_form(session)], tag=tag, password_hash=password_hash)
+    assessment = start_or_resume(
+        session, world.client, world.timepoints[0], mode="tablet", staff=world.counsellor
+    )
+    token, _row = open_client_mode(session, assessment, via="tablet", staff=world.counsellor)
+    public_id = assessment.public_id
+    session.commit()
+    return token, public_id

@@ -2,8 +2,8 @@
 
 ``workspace`` builds it in the test's rolled-back transaction. ``world.client_of(...)`` registers a client,
 ``world.submit(...)`` stores a scored session (WHO-5 and PHQ-9 from the bank, scored by the real scorer, so
-risk flags are raised as in production), ``world.sign_in(user)`` signs the test client in as that user, and
-``query_count`` counts the SQL statements a request runs.
+risk flags are raised as in production), and ``world.sign_in(user)`` signs the test client in as that
+user.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +18,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
 
 from survey_app.extensions import db as _db
 from survey_app.models import (
@@ -247,26 +244,3 @@ def workspace(app: Flask, db: SQLAlchemy, client: FlaskClient) -> World:
         stranger_programme=stranger_programme,
     )
     return world
-
-
-@pytest.fixture
-def query_count(app: Flask) -> Callable[[], Any]:
-    """`with query_count() as counted: ...` then `counted[0]`: statements run (test savepoints left out)."""
-
-    @contextmanager
-    def counting() -> Iterator[list[int]]:
-        counted = [0]
-
-        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
-                counted[0] += 1
-
-        with app.app_context():
-            engine = _db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            yield counted
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-
-    return counting

@@ -30,7 +30,6 @@ from tests.counsellor.conftest import (  # noqa: F401  (fixtures used by the rep
     World,
     bank_version,
     phq9,
-    query_count,
     who5,
     workspace,
 )
