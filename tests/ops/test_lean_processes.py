@@ -1,4 +1,4 @@
-"""Heavy libraries load only where they are used: not when the app starts.
+"""Heavy libraries load only where they are used: not when the app starts, not in a process that exports.
 
 Each check runs in a fresh interpreter: the test process itself has loaded everything by now.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import PROJECT_ROOT
 
@@ -32,3 +34,15 @@ def test_creating_the_app_imports_none_of_the_heavy_libraries(tmp_path: Path) ->
         f"SURVEY_INSTANCE_PATH='{tmp_path}/instance')"
     )
     assert heavy_modules_after(code) == set()
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "sav", "dta"])
+def test_the_exporting_process_never_imports_the_format_libraries(file_format: str, tmp_path: Path) -> None:
+    out = tmp_path / f"rows.{file_format}"
+    code = (
+        "from pathlib import Path\n"
+        "from tests.exports.memory_probe import main\n"
+        f"main({file_format!r}, 500, Path({str(out)!r}))"
+    )
+    assert heavy_modules_after(code) == set()
+    assert out.stat().st_size > 0
