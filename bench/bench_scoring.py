@@ -64,7 +64,7 @@ def rescore_time(quick: bool) -> dict[str, Any]:
     from sqlalchemy import select
 
     from survey_app import create_app
-    from survey_app.extensions import db
+    from survey_app.extensions import bind_migrations, db
     from survey_app.models import Answer
     from survey_app.services.scoring import RescoreReport, plan_rescore, rescore_batch
 
@@ -73,6 +73,7 @@ def rescore_time(quick: bool) -> dict[str, Any]:
         app = create_app(
             "development", DATABASE_URL=f"sqlite:///{folder}/bench.sqlite3", SURVEY_INSTANCE_PATH=folder
         )
+        bind_migrations(app)
         with app.app_context():
             upgrade(directory=app.config["MIGRATIONS_DIR"])
             version_id = _fill(db, sessions)

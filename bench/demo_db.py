@@ -14,8 +14,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
+if TYPE_CHECKING:
+    import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -23,6 +25,7 @@ DEMO_DAY = "2026-11-26"
 POSTGRES_SERVER = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+POSTGRES_PREFIX = os.environ.get("BENCH_POSTGRES_PREFIX", "survey_bench_demo")
 
 
 def _flask(url: str, instance: Path, *args: str) -> None:
@@ -38,6 +41,8 @@ def _flask(url: str, instance: Path, *args: str) -> None:
 
 
 def _postgres_admin() -> psycopg.Connection:
+    import psycopg
+
     return psycopg.connect(POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
 
@@ -83,7 +88,7 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
         for leftover in CACHE.glob(f"demo-{clients}.sqlite3*"):
             leftover.unlink()
     elif backend == "postgres":
-        name = f"survey_bench_demo_{clients}"
+        name = f"{POSTGRES_PREFIX}_{clients}"
         url = postgres_url(name)
         with _postgres_admin() as admin:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()

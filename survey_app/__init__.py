@@ -1,26 +1,17 @@
-"""Client-reported outcomes for drug-treatment-court recovery programmes: the Flask app factory."""
+"""Client-reported outcomes for drug-treatment-court recovery programmes: the Flask app factory.
+
+Importing the package loads nothing else: `create_app` imports the app's parts when it is called. A helper
+process that needs only one module (an export writer in `survey_app.exports`) stays small.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from config import PROJECT_ROOT, ConfigError, config_for, default_database_url, ensure_instance_folder
-from survey_app.cli import register_cli
-from survey_app.errors import register_error_handlers
-from survey_app.extensions import register_extensions
-from survey_app.i18n import register_i18n
-from survey_app.observability import register_observability
-from survey_app.web import (
-    register_blueprints,
-    register_middleware,
-    register_request_hooks,
-    register_security_headers,
-)
-from survey_app.web.rate_limits import register_rate_limits
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app"]
 
@@ -30,6 +21,21 @@ ENV_OVERRIDES = ("DATABASE_URL", "SECRET_KEY", "SURVEY_INSTANCE_PATH", "QUESTION
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     """Build the app: ``config_name`` is development, testing or production (default: SURVEY_ENV)."""
+    from flask import Flask
+
+    from survey_app.cli import register_cli
+    from survey_app.errors import register_error_handlers
+    from survey_app.extensions import register_extensions
+    from survey_app.i18n import register_i18n
+    from survey_app.observability import register_observability
+    from survey_app.web import (
+        register_blueprints,
+        register_middleware,
+        register_request_hooks,
+        register_security_headers,
+    )
+    from survey_app.web.rate_limits import register_rate_limits
+
     app = Flask(__name__)
     register_config(app, config_name, overrides)
     register_questionnaires(app)
@@ -48,6 +54,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
 
 def register_questionnaires(app: Flask) -> None:
     """Refuse to start when a published questionnaire file changed after publication."""
+    from config import ConfigError
     from survey_app.questionnaires.registry import PublicationError, verify_publications
 
     try:
@@ -58,6 +65,8 @@ def register_questionnaires(app: Flask) -> None:
 
 def register_config(app: Flask, config_name: str | None, overrides: dict[str, Any]) -> None:
     """Load the config class from the environment (plus overrides); set the instance folder."""
+    from config import PROJECT_ROOT, config_for, default_database_url, ensure_instance_folder
+
     environ = dict(os.environ)
     environ.update({key: str(overrides.pop(key)) for key in ENV_OVERRIDES if key in overrides})
     settings = config_for(config_name, environ)

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from survey_app.extensions import Base
+from survey_app.extensions import Base, bind_migrations
 from survey_app.extensions import db as _db
 from tests.conftest import DATABASE_KINDS, PROJECT_ROOT, dispose_engines, fresh_database, make_app
 
@@ -45,6 +45,7 @@ def empty_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
     """An app on a brand-new, empty database of each kind under test."""
     with fresh_database(tmp_path, "m", kind=request.param) as url:
         app = make_app(url, tmp_path / "instance")
+        bind_migrations(app)
         yield app
         dispose_engines(app)
 

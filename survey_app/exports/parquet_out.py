@@ -1,21 +1,26 @@
 """Parquet (pyarrow, zstd), written a row group at a time; labels travel in the field metadata.
 
-Memory holds one row group: its values as Python lists, then as Arrow arrays. The arrays are built from
-buffers (numpy), not with `pyarrow.array`: that function imports pandas whenever it is installed (to recognise
-pandas objects), which alone would add some 60 MB to every export process.
+pyarrow runs in a helper process (`helper_process`): the exporting process sends it the rows in batches, so
+pyarrow never loads there. The helper holds one row group: its values as Python lists, then as Arrow arrays.
+It runs without numpy and pandas, which pyarrow does not need to write Parquet but imports whenever they are
+installed (`pyarrow.array` looks for pandas objects): they would add some 30 MB to the helper.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from survey_app.exports.helper_process import HelperProcess, batches, serve, without_modules
 from survey_app.exports.table import NUMBER, Row, Variable, WriteResult
 
 ROW_GROUP = 16_384
+#: Rows per message to the helper: a few hundred kilobytes in the pipe at a time.
+MESSAGE_ROWS = 2_048
 
 
 def _schema(variables: Sequence[Variable]) -> Any:
@@ -32,41 +37,22 @@ def _schema(variables: Sequence[Variable]) -> Any:
     return pa.schema(fields)
 
 
-def _validity(values: list[Any]) -> tuple[Any, int]:
-    """The Arrow validity bitmap of `values` (None when nothing is missing) and the number of nulls."""
-    import numpy as np
-    import pyarrow as pa
-
-    if None not in values:
-        return None, 0
-    present = np.fromiter((value is not None for value in values), dtype=bool, count=len(values))
-    return pa.py_buffer(np.packbits(present, bitorder="little")), len(values) - int(present.sum())
-
-
-def arrow_array(values: list[Any], kind: Any) -> Any:
-    """An Arrow int64, float64 or string array of `values` (None is null), built from buffers."""
-    import numpy as np
-    import pyarrow as pa
-
-    validity, nulls = _validity(values)
-    count = len(values)
-    if pa.types.is_string(kind):
-        encoded = [b"" if value is None else value.encode("utf-8") for value in values]
-        offsets = np.zeros(count + 1, dtype=np.int32)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=count), out=offsets[1:])
-        buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
-    elif pa.types.is_int64(kind):
-        filled = values if not nulls else [0 if value is None else value for value in values]
-        buffers = [validity, pa.py_buffer(np.array(filled, dtype=np.int64))]
-    else:
-        buffers = [validity, pa.py_buffer(np.array(values, dtype=np.float64))]  # None -> NaN, masked
-    return pa.Array.from_buffers(kind, count, buffers, null_count=nulls)
-
-
 def write_parquet(
     variables: Sequence[Variable], rows: Iterable[Row], path: Path, *, metadata: dict[str, str] | None = None
 ) -> WriteResult:
-    """Write the rows to a Parquet file at `path`, one row group per 16,384 rows."""
+    """Write the rows to a Parquet file at `path`, one row group per 16,384 rows (pyarrow in a helper)."""
+    with HelperProcess("survey_app.exports.parquet_out") as helper:
+        helper.send((list(variables), str(path), metadata))
+        for batch in batches(rows, MESSAGE_ROWS):
+            helper.send(batch)
+        result: WriteResult = helper.finish()
+    return result
+
+
+def write_row_groups(
+    variables: Sequence[Variable], rows: Iterable[Row], path: Path, metadata: dict[str, str] | None
+) -> WriteResult:
+    """In the helper: write the rows to `path` with pyarrow, a row group at a time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -83,10 +69,24 @@ def write_parquet(
                 break
             columns = [list(values) for values in zip(*group, strict=True)] or [[] for _ in kinds]
             del group
-            arrays = [arrow_array(columns[index], kind) for index, kind in enumerate(kinds)]
+            arrays = [pa.array(values, type=kind) for values, kind in zip(columns, kinds, strict=True)]
             del columns
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             result.rows += len(arrays[0]) if arrays else 0
             if len(arrays[0]) < ROW_GROUP:
                 break
     return result
+
+
+def _serve_batches(header: tuple[list[Variable], str, dict[str, str] | None], messages: Iterator[Any]) -> Any:
+    variables, path, metadata = header
+    return write_row_groups(variables, itertools.chain.from_iterable(messages), Path(path), metadata)
+
+
+if __name__ == "__main__":
+    without_modules("numpy", "pandas")
+    # jemalloc gives the memory of a written row group back; Arrow's default (mimalloc) keeps some 20 MB of
+    # it and the C library's allocator creeps up with the row groups. Arrow reads this setting when it first
+    # allocates, so it is set before the import.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    serve(_serve_batches)

@@ -4,6 +4,8 @@ pyreadstat (ReadStat) only writes a whole data frame, which would hold every row
 one-row template carrying the full dictionary (names, variable labels, value labels, formats, measures, string
 widths); the template row is replaced by the real rows, encoded the way ReadStat encodes them, and the row
 count (and, in Stata, the offsets of the sections after the data) are patched at the end. Memory stays flat.
+The template is written in a short-lived helper process (`readstat_dictionary`), so pandas and pyreadstat
+never load in the exporting process; the rows are encoded here.
 
 - SPSS: system file with bytecode compression (what SPSS writes by default), UTF-8, bias 100.
 - Stata: format 118 (Stata 14 and later), numbers as doubles, text as strN (N <= 2045 bytes); a longer text
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from survey_app.exports.names import spss_names, stata_names
+from survey_app.exports.readstat_dictionary import write_dictionary
 from survey_app.exports.table import NUMBER, TEXT, Row, Variable, WriteResult, cut_utf8
 
 SAV_LABEL_BYTES = 256
@@ -31,16 +34,9 @@ class TemplateError(RuntimeError):
     """The dictionary pyreadstat wrote is not laid out as expected (a pyreadstat change)."""
 
 
-def _template_frame(variables: Sequence[Variable], names: dict[str, str], max_width: int) -> Any:
-    import pandas as pd
-
-    data: dict[str, list[Any]] = {}
-    for variable in variables:
-        if variable.kind == TEXT:
-            data[names[variable.name]] = ["x" * min(variable.width, max_width)]
-        else:
-            data[names[variable.name]] = [0.0]
-    return pd.DataFrame(data)
+def _template_row(variables: Sequence[Variable], names: dict[str, str], max_width: int) -> dict[str, Any]:
+    """The template's one row: text as wide as its variable (so ReadStat gives it that width), numbers 0."""
+    return {names[v.name]: "x" * min(v.width, max_width) if v.kind == TEXT else 0.0 for v in variables}
 
 
 def _labels(variables: Sequence[Variable], names: dict[str, str], limit: int) -> dict[str, str | None]:
@@ -192,26 +188,29 @@ def write_sav(
     variables: Sequence[Variable], rows: Iterable[Row], path: Path, *, file_label: str = ""
 ) -> WriteResult:
     """Write an SPSS system file with variable labels, value labels and formats, streaming the rows."""
-    import pyreadstat
-
     names = spss_names(variables)
-    pyreadstat.write_sav(
-        _template_frame(variables, names, 32767),
+    write_dictionary(
+        "sav",
         str(path),
-        file_label=file_label[:64],
-        column_labels=_labels(variables, names, SAV_LABEL_BYTES),
-        variable_value_labels=_value_labels(variables, names),
-        variable_format={
-            names[v.name]: f"F{max(8, v.decimals + 3)}.{v.decimals}" if v.kind == NUMBER else f"A{v.width}"
-            for v in variables
-        },
-        variable_measure={names[v.name]: v.measure for v in variables},
-        missing_ranges={
-            names[v.name]: [float(code) for code in v.missing_codes]
-            for v in variables
-            if v.kind == NUMBER and 0 < len(v.missing_codes) <= 3
-        },
-        row_compress=True,
+        _template_row(variables, names, 32767),
+        dict(
+            file_label=file_label[:64],
+            column_labels=_labels(variables, names, SAV_LABEL_BYTES),
+            variable_value_labels=_value_labels(variables, names),
+            variable_format={
+                names[v.name]: f"F{max(8, v.decimals + 3)}.{v.decimals}"
+                if v.kind == NUMBER
+                else f"A{v.width}"
+                for v in variables
+            },
+            variable_measure={names[v.name]: v.measure for v in variables},
+            missing_ranges={
+                names[v.name]: [float(code) for code in v.missing_codes]
+                for v in variables
+                if v.kind == NUMBER and 0 < len(v.missing_codes) <= 3
+            },
+            row_compress=True,
+        ),
     )
     template = path.read_bytes()
     start = _sav_dictionary_end(template)
@@ -250,18 +249,19 @@ def write_dta(
     variables: Sequence[Variable], rows: Iterable[Row], path: Path, *, file_label: str = ""
 ) -> WriteResult:
     """Write a Stata 118 file with variable labels and value labels, streaming the rows."""
-    import pyreadstat
-
     names = stata_names(variables)
-    pyreadstat.write_dta(
-        _template_frame(variables, names, DTA_MAX_STRING - 1),
+    write_dictionary(
+        "dta",
         str(path),
-        file_label=file_label[:80],
-        column_labels={
-            k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
-        },
-        variable_value_labels=_value_labels(variables, names),
-        version=DTA_VERSION,
+        _template_row(variables, names, DTA_MAX_STRING - 1),
+        dict(
+            file_label=file_label[:80],
+            column_labels={
+                k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
+            },
+            variable_value_labels=_value_labels(variables, names),
+            version=DTA_VERSION,
+        ),
     )
     template = path.read_bytes()
     map_at, offsets, n_at, count = _dta_layout(template)

@@ -12,9 +12,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import example_mismatches
@@ -28,6 +26,9 @@ from survey_app.questionnaires.yaml_source import (
     read_yaml,
 )
 
+if TYPE_CHECKING:
+    import jsonschema
+
 SCHEMA_PATH = Path(__file__).with_name("questionnaire.schema.json")
 FILE_NAME = re.compile(r"^v([1-9][0-9]{0,2})\.yaml$")
 
@@ -40,6 +41,8 @@ def content_hash(raw: bytes) -> str:
 @cache
 def _validator() -> jsonschema.protocols.Validator:
     """The validator of questionnaire files (the test suite checks the schema itself, not every start)."""
+    import jsonschema
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     validator_class = jsonschema.validators.validator_for(schema)
     return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)  # type: ignore[no-any-return]

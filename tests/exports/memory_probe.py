@@ -1,4 +1,5 @@
-"""Write N synthetic long-layout rows with one writer and print the process's peak resident memory (KiB).
+"""Write N synthetic long-layout rows with one writer; print the peak resident memory (KiB) of this process
+and of the largest helper process it started (0 when none).
 
     python -m tests.exports.memory_probe parquet 20000 /tmp/out.parquet
 
@@ -47,14 +48,15 @@ def rows(count: int) -> Iterator[Row]:
 
 
 def main(file_format: str, count: int, out: Path) -> None:
-    """Write `count` rows as `file_format` to `out`, then print the peak resident memory in KiB."""
+    """Write `count` rows as `file_format` to `out`, then print the peak resident memories in KiB."""
     if file_format == "csv":
         with out.open("w", encoding="utf-8", newline="") as stream:
             write_csv(VARIABLES, rows(count), stream)
     else:
         writers = {"parquet": write_parquet, "sav": write_sav, "dta": write_dta}
         writers[file_format](VARIABLES, rows(count), out)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 if __name__ == "__main__":

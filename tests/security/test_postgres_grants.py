@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from survey_app.extensions import bind_migrations
 from tests.conftest import ON_POSTGRES, PROJECT_ROOT, dispose_engines, make_app
 
 pytestmark = pytest.mark.postgres
@@ -21,6 +22,7 @@ def test_the_app_role_may_append_but_never_update_or_delete_audit_rows(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
     app = make_app(fresh_database_url, tmp_path / "instance")
+    bind_migrations(app)
     with app.app_context():
         flask_migrate.upgrade()
     dispose_engines(app)
