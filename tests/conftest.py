@@ -15,6 +15,8 @@ Fixtures other tests use:
 - ``make_organisation``, ``make_site``, ``make_staff``, ``make_programme``, ``make_timepoint``,
   ``make_client``, ``make_questionnaire_version``, ``make_assessment_session``: builders that flush.
 - ``fresh_database_url``: the URL of an empty database of the same kind, dropped after the test.
+- ``questionnaire_dir``: a copy of the bundled questionnaire folder that the app uses for this test
+  (publishing writes to it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -177,6 +180,15 @@ def _scope() -> int:
     """Sessions are per app context, as in Flask-SQLAlchemy; the test body outside one gets scope 0."""
     ctx = _cv_app.get(None)
     return id(ctx) if ctx is not None else 0
+
+
+@pytest.fixture
+def questionnaire_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the bundled questionnaire folder, used by the app for this test (publishing writes to it)."""
+    folder = tmp_path / "questionnaires"
+    shutil.copytree(PROJECT_ROOT / "questionnaires", folder)
+    monkeypatch.setitem(app.config, "QUESTIONNAIRE_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
