@@ -6,7 +6,8 @@ suffix) and drops it at the end, so parallel runs never collide.
 
 Fixtures other tests use:
 
-- ``app``: the Flask app (testing config, CSRF on), schema made once with ``db.create_all()``.
+- ``app``: the Flask app (testing config, CSRF on), schema made once with ``db.create_all()`` and stamped
+  as the migrations' head (the migration test checks both agree).
 - ``db``: the ``survey_app.extensions.db`` object whose ``db.session`` is rolled back after the test
   (outer transaction + SAVEPOINT; ``commit()`` in views only releases a savepoint).
 - ``client``: a test client running in the same rolled-back transaction.
@@ -34,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import flask_migrate
 import pytest
 from flask import Flask
 from flask.globals import _cv_app
@@ -148,6 +150,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         application = make_app(url, directory / "instance")
         with application.app_context():
             _db.create_all()
+            flask_migrate.stamp(directory=application.config["MIGRATIONS_DIR"])  # the schema is the head's
         yield application
         dispose_engines(application)
 
