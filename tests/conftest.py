@@ -6,7 +6,8 @@ suffix) and drops it at the end, so parallel runs never collide.
 
 Fixtures other tests use:
 
-- ``app``: the Flask app (testing config, CSRF on), schema made once with ``db.create_all()``.
+- ``app``: the Flask app (testing config, CSRF on), schema made once with ``db.create_all()`` and stamped
+  as the migrations' head (the migration test checks both agree).
 - ``db``: the ``survey_app.extensions.db`` object whose ``db.session`` is rolled back after the test
   (outer transaction + SAVEPOINT; ``commit()`` in views only releases a savepoint).
 - ``client``: a test client running in the same rolled-back transaction.
@@ -16,6 +17,8 @@ Fixtures other tests use:
 - ``make_organisation``, ``make_site``, ``make_staff``, ``make_programme``, ``make_timepoint``,
   ``make_client``, ``make_questionnaire_version``, ``make_assessment_session``: builders that flush.
 - ``fresh_database_url``: the URL of an empty database of the same kind, dropped after the test.
+- ``questionnaire_dir``: a copy of the bundled questionnaire folder that the app uses for this test
+  (publishing writes to it).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ import json
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import flask_migrate
 import pytest
 from flask import Flask
 from flask.globals import _cv_app
@@ -146,6 +151,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         application = make_app(url, directory / "instance")
         with application.app_context():
             _db.create_all()
+            flask_migrate.stamp(directory=application.config["MIGRATIONS_DIR"])  # the schema is the head's
         yield application
         dispose_engines(application)
 
@@ -178,6 +184,15 @@ def _scope() -> int:
     """Sessions are per app context, as in Flask-SQLAlchemy; the test body outside one gets scope 0."""
     ctx = _cv_app.get(None)
     return id(ctx) if ctx is not None else 0
+
+
+@pytest.fixture
+def questionnaire_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the bundled questionnaire folder, used by the app for this test (publishing writes to it)."""
+    folder = tmp_path / "questionnaires"
+    shutil.copytree(PROJECT_ROOT / "questionnaires", folder)
+    monkeypatch.setitem(app.config, "QUESTIONNAIRE_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -24,6 +24,9 @@ JsonPath = tuple[str | int, ...]
 
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+#: What YAML itself refuses in a file but lets a quoted text spell as an escape ("\0", "\x1b"): control
+#: characters, surrogates and non-characters. No page can show them, and PostgreSQL cannot store a zero byte.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -126,7 +129,7 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int]) -> Any:
                 raise YamlSourceError(
                     "mapping keys must be plain words or numbers", key_node.start_mark.line + 1
                 )
-            key = str(key_node.value)
+            key = _text(key_node)
             if key in result:
                 raise YamlSourceError(f"duplicate key '{key}'", key_node.start_mark.line + 1)
             result[key] = _build(value_node, (*path, key), lines)
@@ -138,8 +141,20 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int]) -> Any:
     return _scalar(node)
 
 
+def _text(node: yaml.ScalarNode) -> str:
+    """A scalar's text, refused when it holds a character no page can show."""
+    value = str(node.value)
+    found = _UNPRINTABLE.search(value)
+    if found:
+        raise YamlSourceError(
+            f"the text holds a character that cannot be shown (U+{ord(found.group()):04X}); remove it",
+            node.start_mark.line + 1,
+        )
+    return value
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
-    value: str = node.value
+    value = _text(node)
     if node.style:  # quoted or block scalar: always text (plain is None in PyYAML, "" in libyaml)
         return value
     if value in _NULL:

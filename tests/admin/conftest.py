@@ -1,13 +1,11 @@
-"""Fixtures of the admin tests: an organisation with a site and its signed-in admin, a questionnaire folder of
-its own, and posting forms with their CSRF token."""
+"""Fixtures of the admin tests: an organisation with a site and its signed-in admin, and posting forms with
+their CSRF token (``questionnaire_dir``, the test's own questionnaire folder, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from werkzeug.test import TestResponse
 
 from survey_app.models import Organisation, Site, StaffUser
 from tests.client.fixtures import sign_in
-from tests.client.support import BANK
 
 Builder = Callable[..., Any]
 
@@ -41,15 +38,6 @@ def world(db: SQLAlchemy, login_as: Builder, make_organisation: Builder, make_si
     other = make_site(organisation, name="Gent Zuid")
     admin = login_as("admin", organisation=organisation)
     return AdminWorld(organisation, site, other, admin)
-
-
-@pytest.fixture
-def questionnaire_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the bundled questionnaire folder, used by the app for this test (publishing writes to it)."""
-    folder = tmp_path / "questionnaires"
-    shutil.copytree(BANK, folder)
-    monkeypatch.setitem(app.config, "QUESTIONNAIRE_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture

@@ -84,6 +84,7 @@ HOSTILE = {
     "malformed YAML": ("key: [unclosed\nversion: 1\n", "malformed YAML", None),
     "a duplicate key": ("key: who5\nkey: who5\n", "duplicate key 'key'", 2),
     "unknown keys": ("format: 1\nkey: x\nversion: 1\ncolour: red\n", "unknown key 'colour'", 4),
+    "an escaped zero byte": ('key: x\ntitle: {en: "a\\0b"}\n', "cannot be shown (U+0000)", 2),
 }
 
 

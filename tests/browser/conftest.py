@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 from survey_app.extensions import db
 from survey_app.questionnaires.registry import QuestionnaireRegistry
 from survey_app.services.questionnaires import store_published_versions
+from survey_app.web.rate_limits import rate_limit_storage
 from tests.browser.harness import ARTIFACTS, AXE_RESULTS, CHROMIUM, CHROMIUM_ARGS, TABLET, ByteCounter, Live
 from tests.client.support import BANK, store_every_type_form
 from tests.conftest import make_app
@@ -90,8 +91,11 @@ def artifacts() -> Path:
 def open_page(browser: Browser, live: Live, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """Return a function giving a page in a fresh context; script errors and failed requests fail the test.
 
-    A test that provokes error statuses on purpose lists them: ``@pytest.mark.http_errors(400)``.
+    A test that provokes error statuses on purpose lists them: ``@pytest.mark.http_errors(400)``. Each test
+    starts with empty rate-limit counters, as in tests/conftest.py (the live app counts every code a test
+    types, and the tests all come from 127.0.0.1).
     """
+    rate_limit_storage(live.app).reset()
     contexts = []
     errors: list[str] = []
 

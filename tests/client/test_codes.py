@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
@@ -74,13 +75,15 @@ def test_a_wrong_expired_or_used_code_is_explained_and_counted(
 
 
 def test_too_many_wrong_codes_block_the_address_for_a_while(
-    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(client.application.config, "RATELIMIT_CLIENT_CODE", "100 per minute")  # not this one
     code = _issue(client, db, world)
     for _ in range(MAX_FAILED_ATTEMPTS):
         assert _enter(client, "ZZZZ-ZZZZ").status_code == 400
     blocked = _enter(client, code)
-    assert blocked.status_code == 429 and "Too many tries" in blocked.get_data(as_text=True)
+    page = blocked.get_data(as_text=True)
+    assert blocked.status_code == 429 and "Too many tries. Please wait 15 minutes" in page
     with client.session_transaction() as session:
         assert CLIENT_MODE_KEY not in session
 

@@ -258,11 +258,24 @@ def test_yes_and_no_stay_text_as_in_yaml_1_2() -> None:
         ("--- {a: 1}\n--- {b: 2}\n", "exactly one YAML document"),
         ("", "file is empty"),
         ("- just\n- a list\n", "is a mapping of keys"),
+        ('a: "before\\0after"\n', "a character that cannot be shown (U+0000)"),
+        ('a: "bell\\a"\n', "a character that cannot be shown (U+0007)"),
+        ('"key\\x1b": 1\n', "a character that cannot be shown (U+001B)"),
     ],
 )
 def test_hostile_or_broken_yaml_is_refused(source: str, message: str) -> None:
     (problem,) = problems_of(source)
     assert message in problem
+
+
+def test_an_escaped_control_character_in_a_text_is_refused_at_its_line() -> None:
+    """Quoted YAML may spell a zero byte as \\0: it would pass every check, then fail to be stored."""
+    data = document()
+    data["title"] = {**text("Demo"), "en": "Demo\x00form"}
+    source = dump(data)
+    (problem,) = problems_of(source)
+    line = line_of(source, "Demo\\0form")
+    assert "a character that cannot be shown (U+0000)" in problem and f"demo/v1.yaml:{line}:" in problem
 
 
 def test_huge_and_binary_files_are_refused_before_parsing() -> None:

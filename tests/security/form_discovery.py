@@ -1,7 +1,7 @@
 """Find the app's forms the way a person meets them: open every page and read the forms on it.
 
-``FormParser`` reads the ``<form>`` elements of a page (fields, their values, select options, buttons with
-their own ``formaction``); ``Form`` is one of them, with the endpoint its action resolves to.
+``FormParser`` reads the ``<form>`` elements of a page (fields, their values, select options, file inputs,
+buttons with their own ``formaction``); ``Form`` is one of them, with the endpoint its action resolves to.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ class Form:
     values: dict[str, str] = field(default_factory=dict)
     choices: dict[str, list[str]] = field(default_factory=dict)
     endpoint: str = ""
+    files: list[str] = field(default_factory=list)
 
     @property
     def fields(self) -> list[str]:
-        """The names a person can fill in or choose (the CSRF token left out)."""
+        """The names a person can type in or choose (the CSRF token and file inputs left out)."""
         return [name for name in {**self.choices, **self.values} if name != "csrf_token"]
 
 
@@ -63,7 +64,9 @@ class FormParser(HTMLParser):
                 form.choices.setdefault(name, []).append(a.get("value", "on"))
                 if "checked" in a or name not in form.values:
                     form.values[name] = a.get("value", "on")
-            elif kind not in ("submit", "button", "reset", "file", "image"):
+            elif kind == "file":
+                form.files.append(name)
+            elif kind not in ("submit", "button", "reset", "image"):
                 form.values[name] = a.get("value", "")
         elif tag == "select":
             self._select = name
@@ -91,7 +94,9 @@ class FormParser(HTMLParser):
             self.forms.append(self._form)
             form = self._form
             for action in self._extra_actions:
-                self.forms.append(Form(action, form.method, dict(form.values), form.choices))
+                self.forms.append(
+                    Form(action, form.method, dict(form.values), form.choices, files=form.files)
+                )
             self._form = None
 
 

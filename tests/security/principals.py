@@ -9,6 +9,7 @@ world (``tests/security/world.py``).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import time
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
-from werkzeug.test import TestResponse
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import TestResponse, encode_multipart
 
 from survey_app.models import StaffSession, StaffUser
 from survey_app.services import accounts
@@ -123,11 +125,23 @@ class Browser:
         path: str,
         data: dict[str, Any] | bytes | None = None,
         json: Any = None,
+        files: dict[str, tuple[str, bytes]] | None = None,
         **kwargs: Any,
     ) -> TestResponse:
-        """One request as ``principal``; state-changing methods carry a valid CSRF token."""
+        """One request as ``principal``; state-changing methods carry a valid CSRF token.
+
+        ``files`` (field -> file name and bytes) are sent with ``data`` as a multipart form, encoded here in
+        memory (the test client would spool a large body to a temporary file it never closes).
+        """
         token = self._prepare(principal)
         headers = {"X-CSRFToken": token}
         if method != "GET" and json is None and not isinstance(data, bytes):
             data = {**(data or {}), "csrf_token": token}
+        if files:
+            uploads = {
+                field: FileStorage(io.BytesIO(content), filename=name)
+                for field, (name, content) in files.items()
+            }
+            boundary, data = encode_multipart({**(data or {}), **uploads})
+            kwargs["content_type"] = f"multipart/form-data; boundary={boundary}"
         return self.client.open(path, method=method, data=data, json=json, headers=headers, **kwargs)

@@ -21,8 +21,16 @@ from survey_app.models import StaffUser
 from survey_app.questionnaires.loader import load_questionnaire_text
 from survey_app.questionnaires.problems import QuestionnaireError
 from survey_app.reports import documents
-from tests.security.fuzz import Fuzzer, Target
-from tests.security.malicious import ALWAYS, HOSTILE_YAML, JSON_BODIES, corpus
+from tests.security.fuzz import Fuzzer, Payload, Target
+from tests.security.malicious import (
+    ALWAYS,
+    HOSTILE_FILES,
+    HOSTILE_YAML,
+    JSON_BODIES,
+    VALID_UPLOAD,
+    HostileFile,
+    corpus,
+)
 from tests.security.matrix_table import load_table, route_methods
 from tests.security.principals import (
     Browser,
@@ -33,6 +41,10 @@ from tests.security.principals import (
 )
 from tests.security.test_access_matrix import make_principal
 from tests.security.world import build_world
+
+#: Publishing a draft writes into the questionnaire folder: each test gets a copy of its own.
+pytestmark = pytest.mark.usefixtures("questionnaire_dir")
+
 
 #: Bodies larger than the app reads at all (MAX_CONTENT_LENGTH is 2 MiB).
 OVERSIZED_BODY = "x" * (3 * 1024 * 1024)
@@ -55,15 +67,17 @@ def _fits(target: Target, payload: str) -> bool:
     return True
 
 
-def plan(targets: list[Target], payloads: list[str]) -> list[tuple[Target, str]]:
+def plan(targets: list[Target], payloads: list[str]) -> list[tuple[Target, Payload]]:
     """Every target gets the fixed payloads that fit it, and the rest of the corpus is dealt round them."""
-    planned = []
+    planned: list[tuple[Target, Payload]] = []
     for target in targets:
-        fixed = [payload for payload in ALWAYS if _fits(target, payload)]
+        fixed: list[Payload] = [payload for payload in ALWAYS if _fits(target, payload)]
         if target.where == "json" and target.name == "raw":
             fixed += JSON_BODIES
         if target.where == "form" and any(word in target.name for word in YAML_FIELD_WORDS):
             fixed += HOSTILE_YAML  # a questionnaire source pasted into a form
+        if target.where == "file":
+            fixed += [*HOSTILE_YAML, *HOSTILE_FILES]  # a questionnaire file uploaded
         limit = 3 if any(part in target.rule.rule for part in FILE_ROUTES) else len(fixed)
         planned.extend((target, payload) for payload in fixed[:limit])
     rest = [payload for payload in payloads if payload not in ALWAYS and payload not in JSON_BODIES]
@@ -124,7 +138,9 @@ def test_the_corpus_meets_every_endpoint_without_a_server_error_or_markup_let_th
     planned = plan(targets, payloads)
     problems: list[str] = []
     for target, payload in planned:
-        problems += [f"{target}: {problem} ({payload[:60]!r})" for problem in fuzzer.attack(target, payload)]
+        problems += [
+            f"{target}: {problem} ({str(payload)[:60]!r})" for problem in fuzzer.attack(target, payload)
+        ]
     for rule, method in route_methods(app):
         if method == "GET":
             continue
@@ -137,12 +153,15 @@ def test_the_corpus_meets_every_endpoint_without_a_server_error_or_markup_let_th
             problems.append(f"{method} {rule.rule}: {response.status_code} on a 3 MiB body")
     tried = {payload for _, payload in planned}
     endpoints = {target.endpoint for target, _ in planned}
+    files = [target for target in targets if target.where == "file"]
     print(  # the figures docs/security.md reports (shown with pytest -s)
-        f"\ncorpus: {len(payloads)} distinct payloads, {len(planned)} inputs over {len(targets)} targets "
+        f"\ncorpus: {len(payloads)} distinct payloads and {len(HOSTILE_FILES)} hostile files, "
+        f"{len(planned)} inputs over {len(targets)} targets ({len(files)} file inputs) "
         f"and {len(endpoints)} endpoints, plus a 3 MiB body to each state-changing route; "
         f"{len(problems)} failures"
     )
-    assert len(planned) >= 500 and tried == set(payloads)
+    assert len(planned) >= 500 and {payload for payload in tried if isinstance(payload, str)} == set(payloads)
+    assert files and set(HOSTILE_FILES) <= tried
     assert {rule.endpoint for rule, _ in route_methods(app)} <= {target.endpoint for target, _ in planned}
     assert not problems, f"{len(problems)} of {len(planned)} inputs went wrong:\n" + "\n".join(problems[:60])
 
@@ -166,8 +185,8 @@ def test_an_id_too_large_for_any_key_or_in_other_digits_is_refused_not_an_error(
     lead = staff_principal(db, "lead", world.site_lead)
     code = world.a.client.code
     answers = [
-        (counsellor, f"/client-mode/start/{code}", {"timepoint_id": bad}, 400),
-        (counsellor, f"/client-mode/code/{code}", {"timepoint_id": bad}, 400),
+        (counsellor, f"/client-mode/start/{code}", {"timepoint_id": bad}, 404),
+        (counsellor, f"/client-mode/code/{code}", {"timepoint_id": bad}, 404),
         (counsellor, "/counsellor/alerts/acknowledge", {"alert": bad, "note": "Seen."}, 404),
         (
             lead,
@@ -236,3 +255,34 @@ def test_json_nested_too_deeply_to_parse_is_a_bad_request(
         tablet, "PUT", path, data=("[" * 5_000 + "]" * 5_000).encode(), content_type="application/json"
     )
     assert response.status_code == 400 and response.json is not None and response.json["code"] == "bad_json"
+
+
+@pytest.mark.parametrize("upload", HOSTILE_FILES, ids=[upload.name[:24] for upload in HOSTILE_FILES])
+def test_a_hostile_file_is_refused_with_a_reason_or_kept_under_a_safe_name(
+    app: Flask, db: SQLAlchemy, client: FlaskClient, upload: HostileFile
+) -> None:
+    world = build_world(app, db)
+    browser = Browser(app, db, client)
+    admin = make_principal("admin", db, world)
+    form = {"source": ""}
+    with browser.rolled_back():
+        response = browser.send(
+            admin,
+            "POST",
+            "/admin/questionnaires/drafts",
+            data=form,
+            files={"file": (upload.name, upload.content)},
+        )
+        drafts = (
+            browser.connection.exec_driver_sql("SELECT file_name FROM questionnaire_drafts").scalars().all()
+        )
+        page = response.get_data(as_text=True)
+        if upload.content != VALID_UPLOAD:
+            assert response.status_code in (413, 422) and "Nothing was saved." in page, upload
+            assert sorted(drafts) == sorted([world.home.draft.file_name, world.elsewhere.draft.file_name])
+            return
+        assert response.status_code == 302, upload
+        (kept,) = set(drafts) - {world.home.draft.file_name}
+        assert len(kept) <= 100 and not set(kept) & set("/\\<>'\"\u202e")
+        draft_page = browser.send(admin, "GET", response.location)
+        assert draft_page.status_code == 200 and kept in draft_page.get_data(as_text=True)

@@ -1,4 +1,5 @@
-"""Rate limits on sign-in and the second step, counted in a store every worker process shares."""
+"""Rate limits on sign-in, the second step and the client's code entry, counted in a store every worker
+process shares."""
 
 from __future__ import annotations
 
@@ -15,38 +16,48 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import func, select
 
 from survey_app.extensions import db as _db
+from survey_app.models import ClientCodeAttempt
 from survey_app.services.rate_limits import SQLiteFileStorage, sqlite_storage_uri
 from tests.conftest import PROJECT_ROOT, dispose_engines, make_app
 
 Builder = Callable[..., Any]
 REDIS = ("127.0.0.1", 6379)
 
-#: One worker process: its own app on the shared database and instance folder, N second-step attempts
-#: (without a pending sign-in each is a quick redirect, but each is counted first).
+#: One worker process: its own app on the shared database and instance folder, N posts of a code to
+#: ``path`` under the limit ``name`` set to 2 per minute (a second step without a pending sign-in is a quick
+#: redirect, a wrong client code a quick refusal; each is counted first).
 WORKER = """
 import json, re, sys
 from survey_app import create_app
-url, instance, attempts, storage = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-overrides = {"RATELIMIT_SECOND_FACTOR": "2 per minute"}
+url, instance, attempts, storage, path, name = sys.argv[1:7]
+overrides = {name: "2 per minute"}
 if storage:
     overrides["RATELIMIT_STORAGE_URI"] = storage
 app = create_app("testing", DATABASE_URL=url, SURVEY_INSTANCE_PATH=instance, **overrides)
 client = app.test_client()
 page = client.get("/auth/sign-in").get_data(as_text=True)
 token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-data = {"code": "123456", "csrf_token": token}
-statuses = [client.post("/auth/verify", data=data).status_code for _ in range(attempts)]
+data = {"code": "ZZZZ-ZZZZ" if path == "/client/start" else "123456", "csrf_token": token}
+statuses = [client.post(path, data=data).status_code for _ in range(int(attempts))]
 print(json.dumps(statuses))
 """
+#: The limited steps the workers try: path, limit, status of an attempt within the limit.
+LIMITED_STEPS = {
+    "second step": ("/auth/verify", "RATELIMIT_SECOND_FACTOR", 302),
+    "client code": ("/client/start", "RATELIMIT_CLIENT_CODE", 400),
+}
 
 
 @pytest.fixture
 def limited_config(app: Flask) -> Iterator[None]:
     """Low limits for the session app, restored afterwards."""
-    saved = {key: app.config[key] for key in ("RATELIMIT_SIGN_IN", "RATELIMIT_SECOND_FACTOR")}
-    app.config.update(RATELIMIT_SIGN_IN="2 per minute", RATELIMIT_SECOND_FACTOR="2 per minute")
+    names = ("RATELIMIT_SIGN_IN", "RATELIMIT_SECOND_FACTOR", "RATELIMIT_CLIENT_CODE")
+    saved = {key: app.config[key] for key in names}
+    app.config.update(dict.fromkeys(names, "2 per minute"))
     yield
     app.config.update(saved)
 
@@ -92,11 +103,30 @@ def test_the_second_step_is_limited_too(
     assert statuses == [200, 200, 429]
 
 
-def _run_workers(url: str, instance: Path, storage: str, workers: int = 2, attempts: int = 3) -> list[int]:
+def test_client_code_entry_over_the_limit_gets_the_code_page_again_with_a_429(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], limited_config: None
+) -> None:
+    token = csrf_token("/client/start")
+    wrong = [client.post("/client/start", data={"code": "ZZZZ-ZZZZ", "csrf_token": token}) for _ in range(2)]
+    assert [response.status_code for response in wrong] == [400, 400]
+    refused = client.post("/client/start", data={"code": "ABCD-2345", "csrf_token": token})
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    page = refused.get_data(as_text=True)
+    assert "Too many tries. Please wait 1 minute, or ask your counsellor for help." in page
+    assert 'name="code"' in page and "Traceback" not in page  # the code page, not the staff error page
+    attempts = db.session.scalar(select(func.count()).select_from(ClientCodeAttempt))
+    assert attempts == 2  # the refused post never reached the code check
+    assert client.get("/client/start").status_code == 200  # reading the page is not limited
+
+
+def _run_workers(
+    url: str, instance: Path, storage: str, step: str, workers: int = 2, attempts: int = 3
+) -> list[int]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    path, limit, _status = LIMITED_STEPS[step]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, str(instance), str(attempts), storage],
+            [sys.executable, "-c", WORKER, url, str(instance), str(attempts), storage, path, limit],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -123,12 +153,14 @@ def shared_database(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[s
     yield fresh_database_url, tmp_path / "instance"
 
 
+@pytest.mark.parametrize("step", sorted(LIMITED_STEPS))
 def test_two_worker_processes_share_one_count_in_the_embedded_store(
-    shared_database: tuple[str, Path],
+    shared_database: tuple[str, Path], step: str
 ) -> None:
     url, instance = shared_database
-    statuses = _run_workers(url, instance, storage="")
-    assert sorted(statuses) == [302] * 2 + [429] * 4  # 6 attempts from 2 processes, 2 allowed in all
+    statuses = _run_workers(url, instance, storage="", step=step)
+    allowed = LIMITED_STEPS[step][2]
+    assert sorted(statuses) == [allowed] * 2 + [429] * 4  # 6 attempts from 2 processes, 2 allowed in all
     assert (instance / "rate-limits.sqlite3").exists()
 
 

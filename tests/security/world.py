@@ -4,8 +4,10 @@ One organisation with two sites. Side A: client A at site A, their counsellor, a
 client B at site B and their counsellor. Each client has a submitted, scored session that raised a risk alert
 (PHQ-9 item 9), an open session of the every-item-type form (with the required answer given) and a one-time
 code for it; each counsellor (and the site lead) has a finished report batch whose ZIP is on disk. The
-organisation has an export project (the researcher is a member) with a finished run, and a named alert
-recipient. A second organisation ("elsewhere") holds the same kinds of object, for "someone else's".
+organisation has an export project (the researcher is a member, with an authenticator linked) with a
+finished run, a named alert recipient and a questionnaire draft waiting to be published; its programme has
+a third timepoint no session was started at, and a staff member invited with a one-time link waits to set
+a password. A second organisation ("elsewhere") holds the same kinds of object, for "someone else's".
 
 The people who use it, and the browser that sends their requests, are in ``tests/security/principals.py``.
 """
@@ -31,6 +33,7 @@ from survey_app.models import (
     ExportRun,
     Organisation,
     Programme,
+    QuestionnaireDraft,
     QuestionnaireVersion,
     ReportBatch,
     ScoreFlag,
@@ -41,11 +44,15 @@ from survey_app.models import (
     TimepointQuestionnaire,
 )
 from survey_app.models.base import utcnow
+from survey_app.models.security import StaffMfa
 from survey_app.models.workspace import AlertRecipient
-from survey_app.services import access_codes
+from survey_app.questionnaires.loader import content_hash
+from survey_app.services import access_codes, mfa
+from survey_app.services.invitations import issue_invitation
 from survey_app.services.scoring import score_session
 from survey_app.web.reports.jobs import batch_path
 from survey_app.web.research.jobs import package_path
+from tests.builders import document, dump, text
 from tests.client.support import store_bank, store_every_type_form
 from tests.conftest import staff_password_hash, unique
 
@@ -58,6 +65,8 @@ WHO5 = {"who5_cheerful": 3, "who5_calm": 3, "who5_active": 2, "who5_rested": 2, 
 MISSING_CODE = "ZZ-NO-SUCH-CLIENT"
 MISSING_UUID = "00000000-0000-4000-8000-000000000000"
 MISSING_ID = 987654321
+#: The key of each organisation's questionnaire draft (a new questionnaire: its version 1).
+DRAFT_KEY = "matrix_draft"
 
 
 @dataclass
@@ -75,7 +84,7 @@ class Side:
 
 @dataclass
 class Holdings:
-    """What an organisation holds besides clients: site, programme, export project and run, recipient."""
+    """What an organisation holds besides clients: site, programme, project and run, recipient, draft."""
 
     organisation: Organisation
     site: Site
@@ -84,6 +93,7 @@ class Holdings:
     member: StaffUser
     run: ExportRun
     recipient: AlertRecipient
+    draft: QuestionnaireDraft
 
 
 @dataclass
@@ -105,6 +115,9 @@ class World:
     disabled: StaffUser
     home: Holdings
     elsewhere: Holdings
+    unused_timepoint: Timepoint
+    invited: StaffUser
+    invitation_token: str
     batches: dict[int, ReportBatch] = field(default_factory=dict)
     versions: dict[str, QuestionnaireVersion] = field(default_factory=dict)
 
@@ -257,7 +270,45 @@ def _holdings(
     session.flush()
     with zipfile.ZipFile(package_path(app, run), "w") as archive:
         archive.writestr("data.csv", "pseudonym\n")
-    return Holdings(organisation, site, programme, project, member, run, recipient)
+    _link_authenticator(session, member)
+    draft = _draft(session, organisation, member)
+    return Holdings(organisation, site, programme, project, member, run, recipient, draft)
+
+
+def _link_authenticator(session: Any, user: StaffUser) -> None:
+    user.totp_secret = mfa.new_totp_secret()
+    session.add(StaffMfa(staff_user_id=user.id, last_totp_step=0))
+    session.flush()
+
+
+def _draft(session: Any, organisation: Organisation, uploader: StaffUser) -> QuestionnaireDraft:
+    source = dump(document(key=DRAFT_KEY, title=text("Matrix draft"), short_title=text("Draft")))
+    draft = QuestionnaireDraft(
+        organisation_id=organisation.id,
+        key=DRAFT_KEY,
+        version=1,
+        file_name=f"{DRAFT_KEY}.yaml",
+        source_text=source,
+        content_hash=content_hash(source.encode("utf-8")),
+        uploaded_by=uploader.id,
+    )
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def _unused_timepoint(session: Any, programme: Programme) -> Timepoint:
+    timepoint = Timepoint(
+        key="t12m",
+        label="12 months",
+        position=len(programme.timepoints),
+        offset_days=365,
+        window_after_days=14,
+        battery=[TimepointQuestionnaire(questionnaire_key="who5", position=0, is_core=True)],
+    )
+    programme.timepoints.append(timepoint)
+    session.flush()
+    return timepoint
 
 
 def build_world(app: Flask, db: SQLAlchemy) -> World:
@@ -284,22 +335,29 @@ def build_world(app: Flask, db: SQLAlchemy) -> World:
     a, b = _side(session, app, parts, site_a, "A"), _side(session, app, parts, site_b, "B")
     researcher = _staff(session, "researcher", organisation, [])
     outsider = _staff(session, "researcher", stranger, [])
+    admin = _staff(session, "admin", organisation, [])
+    invited = _staff(session, "counsellor", organisation, [site_a])
+    invitation = issue_invitation(session, invited, created_by=admin)
+    timepoints = list(programme.timepoints)  # the two the sessions were started at
     world = World(
         organisation=organisation,
         site_a=site_a,
         site_b=site_b,
         programme=programme,
-        timepoints=list(programme.timepoints),
+        timepoints=timepoints,
         a=a,
         b=b,
         site_lead=_staff(session, "site_lead", organisation, [site_a]),
         researcher=researcher,
         spare_researcher=_staff(session, "researcher", organisation, []),
         liaison=_staff(session, "court_liaison", organisation, []),
-        admin=_staff(session, "admin", organisation, []),
+        admin=admin,
         disabled=_staff(session, "counsellor", organisation, [site_a], is_active=False),
         home=_holdings(session, app, organisation, site_a, programme, researcher),
         elsewhere=_holdings(session, app, stranger, far_site, _programme(session, stranger, []), outsider),
+        unused_timepoint=_unused_timepoint(session, programme),
+        invited=invited,
+        invitation_token=invitation.token,
         versions=versions,
     )
     for user in (a.counsellor, b.counsellor, world.site_lead):

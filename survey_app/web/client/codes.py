@@ -2,12 +2,19 @@
 
 The link's token is traded at once: ``GET /client/c/<token>`` keeps it only in the new session cookie and
 redirects to a page without it, where one tap (a POST, so link previews cannot use it up) redeems it.
+
+Every POST of a code or a tap is counted per address in the shared rate-limit store
+(``RATELIMIT_CLIENT_CODE``); besides, failed codes lock an address out for a while (``access_codes``).
 """
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
@@ -18,6 +25,7 @@ from survey_app.web.client import bp
 from survey_app.web.client.context import answer_in_language, preferences
 from survey_app.web.client.guard import client_mode_lookup, enter_client_mode
 from survey_app.web.client.messages import code_problem
+from survey_app.web.rate_limits import configured_limit, limiter
 
 #: Flask-session key holding a link token between the link and the tap that redeems it.
 LINK_TOKEN_KEY = "client_link_token"
@@ -36,6 +44,7 @@ def _page(error: str | None = None, code: str | None = None) -> str:
 
 
 @bp.route("/start", methods=["GET", "POST"])
+@limiter.limit(configured_limit("RATELIMIT_CLIENT_CODE"), methods=["POST"])
 def enter_code() -> Response | str | tuple[str, int]:
     """Type a code (or confirm an opened link); a right code opens that client's questionnaires here."""
     if request.method == "GET":
@@ -65,6 +74,20 @@ def enter_code() -> Response | str | tuple[str, int]:
     db.session.commit()
     enter_client_mode(token, language, prefs)
     return redirect(url_for("client.welcome"))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_tries(_error: RateLimitExceeded) -> tuple[str, int]:
+    """Over the code-entry limit (the only limited page here): the code page, saying how long to wait."""
+    limit = limiter.current_limit
+    seconds = limit.reset_at - time.time() if limit is not None else 60
+    minutes = max(1, round(seconds / 60))
+    message = ngettext(
+        "Too many tries. Please wait %(num)d minute, or ask your counsellor for help.",
+        "Too many tries. Please wait %(num)d minutes, or ask your counsellor for help.",
+        minutes,
+    )
+    return _page(message), 429  # an opened link stays: one tap once the wait is over
 
 
 @bp.get("/c/<token>")
