@@ -49,6 +49,7 @@ from sqlalchemy.pool import NullPool
 
 from config import database_url as normalise_database_url
 from survey_app import create_app
+from survey_app.extensions import bind_migrations
 from survey_app.extensions import db as _db
 from survey_app.models import (
     AssessmentSession,
@@ -129,10 +130,12 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
 
 
 def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Flask:
-    """A testing app on ``database_url`` with its instance folder at ``instance_path``."""
-    return create_app(
+    """A testing app on ``database_url`` with its instance folder at ``instance_path``, migrations bound."""
+    app = create_app(
         "testing", DATABASE_URL=database_url, SURVEY_INSTANCE_PATH=str(instance_path), **overrides
     )
+    bind_migrations(app)
+    return app
 
 
 def dispose_engines(app: Flask) -> None:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 __all__ = ["SchemaState", "head_revisions", "schema_state"]
@@ -30,6 +28,8 @@ class SchemaState:
 @cache
 def head_revisions(directory: str) -> frozenset[str]:
     """The head revision(s) of the migration scripts in ``directory``, read once per process."""
+    from alembic.script import ScriptDirectory  # imported on the first check, not with the app
+
     return frozenset(ScriptDirectory(directory).get_heads())
 
 
@@ -39,6 +39,8 @@ def _names(revisions: frozenset[str] | tuple[str, ...]) -> str:
 
 def schema_state(session: Session, directory: str) -> SchemaState:
     """Compare the revision recorded in the database with the scripts' head."""
+    from alembic.runtime.migration import MigrationContext
+
     heads = head_revisions(directory)
     current = frozenset(MigrationContext.configure(session.connection()).get_current_heads())
     if current == heads:
