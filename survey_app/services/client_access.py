@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from survey_app.db import DbSession
 from survey_app.models.assessment import AssessmentSession
@@ -194,6 +195,8 @@ def load_client_mode(
         .join(Client, Client.id == AssessmentSession.client_id)
         .join(Site, Site.id == Client.site_id)
         .where(ClientModeSession.token_hash == _token_hash(token))
+        # Every page of client mode reads the session and its questionnaire versions (loaded with them).
+        .options(contains_eager(ClientModeSession.assessment).selectinload(AssessmentSession.questionnaires))
     ).first()
     if found is None:
         return None

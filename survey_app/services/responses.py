@@ -178,8 +178,13 @@ def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dic
     return grouped
 
 
+def _lock_row(session: DbSession, assessment: AssessmentSession) -> None:
+    """Lock the session's row (FOR UPDATE on PostgreSQL) and re-read its status under that lock."""
+    session.refresh(assessment, attribute_names=["status"], with_for_update=True)
+
+
 def _lock_open_session(session: DbSession, assessment: AssessmentSession) -> None:
-    session.refresh(assessment, with_for_update=True)
+    _lock_row(session, assessment)
     if assessment.status != "open":
         raise SessionClosedError(f"session_{assessment.status}")
 
@@ -189,22 +194,32 @@ def save_answers(
 ) -> SaveReport:
     """Store (upsert) or clear the answers; answers to items the skip rules hide are left out."""
     _lock_open_session(session, assessment)
-    return _store_answers(session, assessment, entries)
+    report = _store_answers(session, assessment, entries)
+    session.flush()
+    return report
 
 
 def _store_answers(
-    session: DbSession, assessment: AssessmentSession, entries: Sequence[AnswerInput]
+    session: DbSession,
+    assessment: AssessmentSession,
+    entries: Sequence[AnswerInput],
+    stored: dict[int, dict[str, Any]] | None = None,
 ) -> SaveReport:
-    """Upsert or clear answers of a session whose row this transaction has locked and found open."""
+    """Upsert or clear answers of a session whose row this transaction has locked and found open.
+
+    ``stored`` (the session's stored answers, read when not given) is brought up to date in place.
+    """
     report = SaveReport()
-    stored = answers_by_version(session, assessment)
+    if stored is None:
+        stored = answers_by_version(session, assessment)
     by_version: dict[int, dict[str, AnswerInput]] = defaultdict(dict)
     for entry in entries:
         by_version[entry.version.id][entry.item_id] = entry  # the last answer to an item wins
     now = utcnow()
     for version_id, incoming in by_version.items():
         version = next(iter(incoming.values())).version
-        merged = {**stored.get(version_id, {}), **{i: e.value for i, e in incoming.items()}}
+        current = stored.setdefault(version_id, {})
+        merged = {**current, **{i: e.value for i, e in incoming.items()}}
         hidden = hidden_items(questionnaire_of(version), {k: v for k, v in merged.items() if v is not None})
         upserts: list[AnswerInput] = []
         clears: list[AnswerInput] = []
@@ -216,6 +231,7 @@ def _store_answers(
             (clears if entry.value is None else upserts).append(entry)
             report.saved.append(label)
         _upsert(session, assessment.id, version_id, upserts, now)
+        current.update((entry.item_id, entry.value) for entry in upserts)
         if clears:
             session.execute(
                 delete(Answer).where(
@@ -224,8 +240,9 @@ def _store_answers(
                     Answer.item_id.in_([entry.item_id for entry in clears]),
                 )
             )
+            for entry in clears:
+                current.pop(entry.item_id, None)
     assessment.updated_at = now
-    session.flush()
     return report
 
 
@@ -273,12 +290,14 @@ def _missing_required(
 
 
 def _remove_hidden_answers(
-    session: DbSession, assessment: AssessmentSession, stored: Mapping[int, Mapping[str, Any]]
+    session: DbSession, assessment: AssessmentSession, stored: dict[int, dict[str, Any]]
 ) -> int:
     removed = 0
     for given in assessment.questionnaires:
         answers = stored.get(given.questionnaire_version_id, {})
         hidden = hidden_items(questionnaire_of(given.questionnaire_version), answers) & set(answers)
+        for item_id in hidden:
+            del answers[item_id]
         if hidden:
             session.execute(
                 delete(Answer).where(
@@ -298,7 +317,7 @@ def submit_session(
     if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
         raise ResponseError("bad_idempotency_key")
     digest = payload_hash(entries)
-    session.refresh(assessment, with_for_update=True)
+    _lock_row(session, assessment)
     earlier = session.scalar(select(Submission).where(Submission.idempotency_key == key))
     if earlier is not None:
         if earlier.session_id != assessment.id or earlier.payload_hash != digest:
@@ -306,13 +325,13 @@ def submit_session(
         return SubmitOutcome(earlier, replayed=True)
     if assessment.status != "open":
         raise SessionClosedError(f"session_{assessment.status}")
-    if entries:
-        _store_answers(session, assessment, entries)
     stored = answers_by_version(session, assessment)
+    if entries:
+        _store_answers(session, assessment, entries, stored)
     problems = _missing_required(assessment, stored)
     if problems:
         raise ResponseError("required_unanswered", problems)
-    removed = _remove_hidden_answers(session, assessment, stored)
+    removed = _remove_hidden_answers(session, assessment, stored)  # `stored` keeps only the shown answers
     now = utcnow()
     submission = Submission(
         session_id=assessment.id, idempotency_key=key, payload_hash=digest, received_at=now
@@ -320,9 +339,10 @@ def submit_session(
     session.add(submission)
     assessment.status, assessment.submitted_at = "submitted", now
     session.flush()
-    score_session(session, assessment)
-    _audit_submit(session, assessment, sum(len(values) for values in stored.values()) - removed, removed)
-    audit_raised_alerts(session, assessment)  # the counsellor's dashboard shows them from now on
+    results = score_session(session, assessment, stored, first=True)
+    _audit_submit(session, assessment, sum(len(values) for values in stored.values()), removed)
+    if any(result.flags for result in results.values()):
+        audit_raised_alerts(session, assessment)  # the counsellor's dashboard shows them from now on
     return SubmitOutcome(submission, replayed=False)
 
 

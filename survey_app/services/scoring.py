@@ -8,7 +8,7 @@ version on every row it touches.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,45 +40,68 @@ def load_answers(
     return grouped
 
 
-def score_session(session: DbSession, assessment: AssessmentSession) -> dict[str, ScoreResult]:
-    """Score every questionnaire of a session and store the results; returns key -> result."""
+def score_session(
+    session: DbSession,
+    assessment: AssessmentSession,
+    answers: Mapping[int, SessionAnswers] | None = None,
+    *,
+    first: bool = False,
+) -> dict[str, ScoreResult]:
+    """Score every questionnaire of a session and store the results; returns key -> result.
+
+    ``answers`` (version id -> item id -> value) saves reading back what the caller has just stored;
+    ``first`` says the session has no scores or flags yet (it is being submitted), so none are looked up.
+    """
     results = {}
     for given in assessment.questionnaires:
         row = given.questionnaire_version
         questionnaire = questionnaire_of(row)
-        answers = load_answers(session, [assessment.id], row.id).get(assessment.id, {})
-        result = score(questionnaire, answers)
-        store_results(session, questionnaire, row.id, {assessment.id: result})
+        if answers is None:
+            given_answers = load_answers(session, [assessment.id], row.id).get(assessment.id, {})
+        else:
+            given_answers = dict(answers.get(row.id, {}))
+        result = score(questionnaire, given_answers)
+        store_results(session, questionnaire, row.id, {assessment.id: result}, first=first)
         results[row.key] = result
     return results
 
 
 def store_results(
-    session: DbSession, questionnaire: Questionnaire, version_id: int, results: dict[int, ScoreResult]
+    session: DbSession,
+    questionnaire: Questionnaire,
+    version_id: int,
+    results: dict[int, ScoreResult],
+    *,
+    first: bool = False,
 ) -> int:
     """Write scores and flags for many sessions of one version; returns how many score values changed.
 
     Existing rows are updated in place (with the current scorer version), missing ones inserted. Flags that
     are no longer raised are removed unless a counsellor has acknowledged them; acknowledged flags are kept.
+    With ``first`` the sessions are known to have no scores or flags yet, and none are looked up.
     """
     if not results:
         return 0
     session_ids = list(results)
-    existing = {
-        (row.session_id, row.scale_id): row
-        for row in session.execute(
-            select(
-                Score.id,
-                Score.session_id,
-                Score.scale_id,
-                Score.value,
-                Score.band,
-                Score.prorated,
-                Score.missing_count,
-                Score.scorer_version,
-            ).where(Score.questionnaire_version_id == version_id, Score.session_id.in_(session_ids))
-        )
-    }
+    existing = (
+        {}
+        if first
+        else {
+            (row.session_id, row.scale_id): row
+            for row in session.execute(
+                select(
+                    Score.id,
+                    Score.session_id,
+                    Score.scale_id,
+                    Score.value,
+                    Score.band,
+                    Score.prorated,
+                    Score.missing_count,
+                    Score.scorer_version,
+                ).where(Score.questionnaire_version_id == version_id, Score.session_id.in_(session_ids))
+            )
+        }
+    )
     now = utcnow()
     inserts, updates = [], []
     changed = 0
@@ -118,7 +141,7 @@ def store_results(
         session.execute(insert(table_of(Score)), inserts)
     if updates:
         session.execute(update(Score), updates)  # bulk UPDATE by primary key
-    _store_flags(session, questionnaire, version_id, results, now)
+    _store_flags(session, questionnaire, version_id, results, now, first=first)
     return changed
 
 
@@ -128,16 +151,22 @@ def _store_flags(
     version_id: int,
     results: dict[int, ScoreResult],
     now: Any,
+    *,
+    first: bool,
 ) -> None:
     severity = {flag.id: flag.severity for flag in questionnaire.flags}
-    existing = {
-        (session_id, flag_id): acknowledged
-        for session_id, flag_id, acknowledged in session.execute(
-            select(ScoreFlag.session_id, ScoreFlag.flag_id, ScoreFlag.acknowledged_at).where(
-                ScoreFlag.questionnaire_version_id == version_id, ScoreFlag.session_id.in_(list(results))
+    existing = (
+        {}
+        if first
+        else {
+            (session_id, flag_id): acknowledged
+            for session_id, flag_id, acknowledged in session.execute(
+                select(ScoreFlag.session_id, ScoreFlag.flag_id, ScoreFlag.acknowledged_at).where(
+                    ScoreFlag.questionnaire_version_id == version_id, ScoreFlag.session_id.in_(list(results))
+                )
             )
-        )
-    }
+        }
+    )
     raised = {(session_id, flag_id) for session_id, result in results.items() for flag_id in result.flags}
     new = [
         {
