@@ -3,9 +3,9 @@
 SQLite write transactions use ``BEGIN IMMEDIATE`` by default (the documented SQLAlchemy pysqlite
 recipe: the driver's own transaction handling is switched off on connect, and SQLAlchemy's "begin"
 event emits BEGIN itself). A deferred read-then-write transaction would fail with SQLITE_BUSY under
-concurrency, so every transaction takes the write lock up front. The threads of one process take turns
-before they ask for it (one lock per database file, released at COMMIT or ROLLBACK), so they are served
-in turn rather than all polling SQLite's lock. Long read-only work (exports,
+concurrency, so every transaction takes the write lock up front. Writers take turns before they ask for
+it (`WriterTurn`: a thread lock, then a lock file shared by the processes, released at COMMIT or ROLLBACK),
+so they are served in turn rather than all polling SQLite's lock. Long read-only work (exports,
 reports, health checks) should not hold the write lock; it uses :func:`deferred_transaction`::
 
     with deferred_transaction(db.session) as session:
@@ -20,9 +20,12 @@ On PostgreSQL both are no-ops: its MVCC needs no such care.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeAlias
 
 from sqlalchemy import event
@@ -58,19 +61,82 @@ def _on_sqlite_connect(dbapi_connection: Any, _connection_record: Any) -> None:
         cursor.close()
 
 
-#: Key in a connection's ``info`` while it holds its process's writer turn for the database file.
+#: How often a writer waiting for another process's turn asks for the lock file again.
+LOCK_FILE_POLL_SECONDS = 0.0005
+
+#: Key in a connection's ``info`` while it holds the writer turn for its database file.
 _TURN = "survey_write_turn"
-_turns: dict[str, threading.Lock] = {}
+
+
+class WriterTurn:
+    """The turn at writing one SQLite file: first among this process's threads, then among its processes.
+
+    SQLite's own wait for its write lock polls with growing sleeps, so a waiting worker keeps losing the
+    lock to the other worker's next writer and sits idle. Here the threads of a process queue on a thread
+    lock, and one of them at a time asks for an exclusive ``flock`` of ``<database>-writer.lock`` every
+    half millisecond, so it has the lock soon after the other process lets go. The lock file is released
+    by the kernel if a worker dies holding it. When it cannot be opened (a read-only folder, a full disk)
+    writers fall back to SQLite's wait alone.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}-writer.lock"
+        self._file: int | None = None
+        self._pid = 0
+
+    def _lock_file(self) -> int | None:
+        if self._pid != os.getpid():  # a forked child must not share its parent's open file (and lock)
+            self._file, self._pid = None, os.getpid()
+        if self._file is None:
+            try:
+                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                return None
+        return self._file
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for the turn; False (and no turn) when it did not come within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        descriptor = self._lock_file()
+        if descriptor is None:
+            return True  # SQLite's own wait decides between the processes
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._threads.release()
+                    return False
+                time.sleep(LOCK_FILE_POLL_SECONDS)
+            except OSError:
+                return True
+
+    def release(self) -> None:
+        """Let the next writer, of this process or another, have the turn."""
+        if self._file is not None and self._pid == os.getpid():
+            with suppress(OSError):
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_turns: dict[str, WriterTurn] = {}
 _turns_guard = threading.Lock()
 
 
-def _writer_turn(conn: Connection) -> threading.Lock | None:
-    """The lock this process's writers of the connection's database file take turns on (none in memory)."""
+def _writer_turn(conn: Connection) -> WriterTurn | None:
+    """The writer turn of the connection's database file (none for a database in memory)."""
     path = conn.engine.url.database
     if not path or path == ":memory:":
         return None
     with _turns_guard:
-        return _turns.setdefault(path, threading.Lock())
+        turn = _turns.get(path)
+        if turn is None:
+            turn = _turns[path] = WriterTurn(path)
+        return turn
 
 
 def _release_turn(info: dict[Any, Any]) -> None:
@@ -83,10 +149,8 @@ def _on_sqlite_begin(conn: Connection) -> None:
     mode = str(conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")).upper()
     if mode not in _BEGIN_MODES:
         raise ValueError(f"{SQLITE_BEGIN} must be one of {sorted(_BEGIN_MODES)}, not {mode!r}")
-    # Writers of one process queue here, woken in turn, instead of all polling SQLite's lock (its busy handler
-    # sleeps longer and longer, so a writer that has waited long keeps losing the lock to newcomers). Only
-    # one writer per process then competes with other processes. After the busy timeout a writer goes on
-    # without its turn and SQLite's own wait decides.
+    # Writers queue for their turn (see WriterTurn) instead of all polling SQLite's lock. After the busy
+    # timeout a writer goes on without its turn and SQLite's own wait decides.
     turn = _writer_turn(conn) if mode != "DEFERRED" else None
     if turn is not None and turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
         conn.info[_TURN] = turn
@@ -130,6 +194,23 @@ def deferred_transaction(session: DbSession) -> Iterator[Session]:
         yield actual
     finally:
         actual.rollback()
+
+
+def commit_keeping_loaded(session: DbSession) -> None:
+    """Commit the transaction so far without expiring what it loaded.
+
+    A request that has read what it needs calls this before CPU-bound work (checking answers), so that work
+    does not hold SQLite's write lock, which every transaction takes at BEGIN. The objects keep the values
+    read in the committed transaction: anything a later write depends on must be re-read under that write's
+    own lock (as the submit does with the session's status).
+    """
+    actual = session() if isinstance(session, scoped_session) else session
+    keep = actual.expire_on_commit
+    actual.expire_on_commit = False
+    try:
+        actual.commit()
+    finally:
+        actual.expire_on_commit = keep
 
 
 def describe_database_url(url: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -192,6 +194,29 @@ def test_writers_of_one_worker_take_turns_instead_of_failing_on_the_lock(unwaiti
     answered.append(unwaiting_tablet.autosave(3))
     other.join()
     assert answered[0].status_code == 200, answered[0].get_json()
+    assert unwaiting_tablet.stored_answers() == 1
+
+
+OTHER_WORKER = """
+import sys, time
+from sqlalchemy import create_engine, text
+from survey_app.db import configure_engine
+engine = create_engine(f"sqlite:///{sys.argv[1]}", connect_args={"timeout": 0})
+configure_engine(engine)
+with engine.begin() as connection:
+    connection.execute(text("UPDATE assessment_sessions SET language = language"))
+    print("holding", flush=True)
+    time.sleep(1.0)
+"""
+
+
+def test_writers_of_two_workers_take_turns_instead_of_failing_on_the_lock(unwaiting_tablet: Tablet) -> None:
+    command = [sys.executable, "-c", OTHER_WORKER, unwaiting_tablet.path]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as other:
+        assert other.stdout is not None and other.stdout.readline().strip() == "holding"
+        answered = unwaiting_tablet.autosave(3)  # SQLite itself would refuse at once: its wait is 0 here
+        assert other.wait(10) == 0
+    assert answered.status_code == 200, answered.get_json()
     assert unwaiting_tablet.stored_answers() == 1
 
 
