@@ -53,6 +53,8 @@ def postgres_url(database: str) -> str:
 
 def postgres_available() -> bool:
     """True when the benchmark PostgreSQL server answers."""
+    import psycopg
+
     try:
         psycopg.connect(
             POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
