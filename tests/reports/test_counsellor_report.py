@@ -13,8 +13,18 @@ from pypdf import PdfReader
 
 from survey_app.models import AlertAcknowledgement, ClientIdentity, ScoreFlag
 from survey_app.models.base import utcnow
+from survey_app.services.questionnaires import questionnaire_of
+from tests.counsellor.conftest import bank_version
 from tests.counsellor.test_client_page import who5_v2
-from tests.reports.conftest import WHO5_WAVES, Followed, keep_first_page, make_pdf, pdf_pages, pdf_text
+from tests.reports.conftest import (
+    WHO5_WAVES,
+    Followed,
+    fullest_demo_battery,
+    keep_first_page,
+    make_pdf,
+    pdf_pages,
+    pdf_text,
+)
 
 
 def test_six_questionnaires_at_four_timepoints_on_two_to_four_pages_as_real_text(
@@ -142,3 +152,28 @@ def test_an_estimated_score_is_footnoted_as_the_projects_missing_item_rule(
     text = pdf_text(make_pdf(app, followed.client.id, "counsellor"))
     assert "estimated from the answered items: Mood (PHQ-9): Total score (1 item missing)" in text
     assert PROJECT_RULE_NOTE in text
+
+
+def test_the_fullest_demo_battery_at_four_timepoints_still_fits_two_to_four_pages(
+    app: Flask, followed_fullest: Followed
+) -> None:
+    assert len(fullest_demo_battery()) == 14
+    data = make_pdf(app, followed_fullest.client.id, "counsellor")
+    pages = pdf_pages(data)
+    assert 2 <= len(pages) <= 4, len(pages)
+    for number, page in enumerate(pages, start=1):
+        assert followed_fullest.client.code in page, f"the code is missing on page {number}"
+        assert f"Page {number} of {len(pages)}" in " ".join(page.split())
+    text = pdf_text(data)
+    for expected in (
+        "Scores over time",
+        "Every score by session",
+        "Missing data",
+        "Questionnaires and citations",
+    ):
+        assert expected in text, expected
+    assert "Intake" in text and "12 months" in text
+    squeezed = text.replace(" ", "")
+    for key in fullest_demo_battery():  # every questionnaire's citation, from its first author on
+        first_author = questionnaire_of(bank_version(key)).citation.split()[0]
+        assert first_author in squeezed, key
