@@ -1,4 +1,4 @@
-"""The counsellor's report of one client, as data for its template (2 to 4 A4 pages for 6 questionnaires).
+"""The counsellor's report of one client, as data for its template (2 to 4 A4 pages, up to 14 questionnaires).
 
 Built from the same `ClientRecord` as the client's page: the programme and its timepoints, every
 questionnaire's scores across the timepoints with bands, the profile's charts (the web page's chart builder),
@@ -25,7 +25,7 @@ from survey_app.services.outcome_summary import headline_scales, scale_chart
 from survey_app.services.reports import CounsellorReportData
 from survey_app.services.trends import ScaleTrend, missed_waves
 
-CHART_WIDTH, CHART_HEIGHT = 400, 180
+CHART_WIDTH, CHART_HEIGHT = 400, 160
 
 
 @dataclass(frozen=True)
