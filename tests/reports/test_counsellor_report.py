@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 
+import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from pypdf import PdfReader
@@ -154,23 +155,37 @@ def test_an_estimated_score_is_footnoted_as_the_projects_missing_item_rule(
     assert PROJECT_RULE_NOTE in text
 
 
+#: Headings and words the fullest report must show, per language.
+FULLEST_WORDS = {
+    "en": ("Page {number} of {count}", (
+        "Scores over time", "Every score by session", "Missing data", "Questionnaires and citations",
+        "Domain profile", "Better since intake",
+    )),
+    "nl": ("Pagina {number} van {count}", (
+        "Scores door de tijd", "Alle scores per sessie", "Ontbrekende gegevens",
+        "Vragenlijsten en bronvermeldingen", "Beter sinds de intake",
+    )),
+    "fr": ("Page {number} sur {count}", (
+        "Scores dans le temps", "Tous les scores par séance", "Données manquantes",
+        "Questionnaires et références", "Mieux depuis l'admission",
+    )),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
 def test_the_fullest_demo_battery_at_four_timepoints_still_fits_two_to_four_pages(
-    app: Flask, followed_fullest: Followed
+    app: Flask, followed_fullest: Followed, language: str
 ) -> None:
     assert len(fullest_demo_battery()) == 14
-    data = make_pdf(app, followed_fullest.client.id, "counsellor")
+    data = make_pdf(app, followed_fullest.client.id, "counsellor", language)
     pages = pdf_pages(data)
     assert 2 <= len(pages) <= 4, len(pages)
+    page_words, expected_words = FULLEST_WORDS[language]
     for number, page in enumerate(pages, start=1):
         assert followed_fullest.client.code in page, f"the code is missing on page {number}"
-        assert f"Page {number} of {len(pages)}" in " ".join(page.split())
+        assert page_words.format(number=number, count=len(pages)) in " ".join(page.split())
     text = pdf_text(data)
-    for expected in (
-        "Scores over time",
-        "Every score by session",
-        "Missing data",
-        "Questionnaires and citations",
-    ):
+    for expected in expected_words:
         assert expected in text, expected
     assert "Intake" in text and "12 months" in text
     squeezed = text.replace(" ", "")
