@@ -151,7 +151,7 @@ def test_an_estimated_score_is_footnoted_as_the_projects_missing_item_rule(
     }  # fmt: skip
     world.submit(followed.client, None, {"phq9": item9_missing}, when=utcnow() - dt.timedelta(days=1))
     text = pdf_text(make_pdf(app, followed.client.id, "counsellor"))
-    assert "estimated from the answered items: Mood (PHQ-9): Total score (1 item missing)" in text
+    assert "Estimated from the answered items: Mood (PHQ-9): Total score (1 item missing)" in text
     assert PROJECT_RULE_NOTE in text
 
 
