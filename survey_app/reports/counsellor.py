@@ -25,7 +25,7 @@ from survey_app.services.outcome_summary import headline_scales, scale_chart
 from survey_app.services.reports import CounsellorReportData
 from survey_app.services.trends import ScaleTrend, missed_waves
 
-CHART_WIDTH, CHART_HEIGHT = 400, 150
+CHART_WIDTH, CHART_HEIGHT = 400, 145
 
 
 @dataclass(frozen=True)
