@@ -192,3 +192,38 @@ def test_the_fullest_demo_battery_at_four_timepoints_still_fits_two_to_four_page
     for key in fullest_demo_battery():  # every questionnaire's citation, from its first author on
         first_author = questionnaire_of(bank_version(key)).citation.split()[0]
         assert first_author in squeezed, key
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_urgent_flags_at_every_session_with_notes_still_fit_four_pages(
+    app: Flask, db: SQLAlchemy, followed_fullest: Followed, language: str
+) -> None:
+    """As in the demo: the fullest battery, the same urgent flags raised at every timepoint, each acknowledged
+    with a note; flags of one session handled together share a row."""
+    world = followed_fullest.world
+    raised = db.session.query(ScoreFlag).filter_by(session_id=followed_fullest.sessions[0].id).all()
+    assert raised, "the intake answers raise no flag"
+    for session in followed_fullest.sessions:
+        for flag in raised:
+            if session.id != flag.session_id:
+                flag = ScoreFlag(
+                    session_id=session.id,
+                    questionnaire_version_id=flag.questionnaire_version_id,
+                    flag_id=flag.flag_id,
+                    severity="urgent",
+                )
+                db.session.add(flag)
+                db.session.flush()
+            flag.acknowledged_at, flag.acknowledged_by = utcnow(), world.counsellor.id
+            db.session.add(
+                AlertAcknowledgement(
+                    flag_id=flag.id,
+                    acknowledged_by=world.counsellor.id,
+                    note="Talked it through with the client at the next appointment; support plan reviewed.",
+                )
+            )
+    db.session.flush()
+    data = make_pdf(app, followed_fullest.client.id, "counsellor", language)
+    assert 2 <= len(pdf_pages(data)) <= 4, len(pdf_pages(data))
+    text = pdf_text(data)
+    assert text.count("support plan reviewed") == len(followed_fullest.sessions)  # one row per session
