@@ -38,6 +38,8 @@ CHARACTER_WIDTH = 5.6
 #: Where the title starts, the rough width of one of its characters (12, semi-bold) and its line height.
 TITLE_LEFT, TITLE_CHARACTER_WIDTH, TITLE_LINE = 40, 7.0, 15
 BAND_LABEL_CHARACTERS = 19
+#: The legend's baseline below the x axis: just under the second row of wave labels (baseline at 28).
+LEGEND_BELOW_AXIS = 42
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif"
 
 
@@ -304,8 +306,8 @@ def _value_marker(frame: _Frame, x: float, point: ChartPoint, labelled: bool) ->
     return parts
 
 
-def _draw_legend(chart: ScoreChart, frame: _Frame, height: int) -> list[str]:
-    y = height - 8
+def _draw_legend(chart: ScoreChart, frame: _Frame) -> list[str]:
+    y = frame.bottom + LEGEND_BELOW_AXIS
     items = [
         (f'<circle cx="{_n(frame.left + 4)}" cy="{_n(y - 4)}" r="4" fill="{INK}"/>', chart.labels.scored)
     ]
@@ -360,7 +362,7 @@ def _frame(chart: ScoreChart, width: int, height: int, has_bands: bool, title_li
     low, high = chart.y_range
     return _Frame(
         left=40, right=width - (118 if has_bands else 16), top=26 + TITLE_LINE * (title_lines - 1),
-        bottom=height - 58, width=width, y_low=low, y_high=high, first=first,
+        bottom=height - LEGEND_BELOW_AXIS - 6, width=width, y_low=low, y_high=high, first=first,
         days=float((last - first).days),
     )  # fmt: skip
 
@@ -392,7 +394,7 @@ def score_chart_svg(
     body.extend(_draw_axes(chart, frame))
     if points:
         body.extend(_draw_series(chart, frame, points))
-        body.extend(_draw_legend(chart, frame, height))
+        body.extend(_draw_legend(chart, frame))
     else:
         middle = ((frame.left + frame.right) / 2, (frame.top + frame.bottom) / 2)
         body.append(_text(*middle, chart.labels.no_scores, anchor="middle", fill=MUTED))

@@ -1,4 +1,4 @@
-"""The counsellor's report of one client, as data for its template (2 to 4 A4 pages for 6 questionnaires).
+"""The counsellor's report of one client, as data for its template (2 to 4 A4 pages, up to 14 questionnaires).
 
 Built from the same `ClientRecord` as the client's page: the programme and its timepoints, every
 questionnaire's scores across the timepoints with bands, the profile's charts (the web page's chart builder),
@@ -18,14 +18,14 @@ from survey_app.domain.questionnaire import localise
 from survey_app.reports.charts import score_chart_svg
 from survey_app.reports.pdf import FONT_STACK
 from survey_app.reports.score_table import ScoreTable, missing_data_notes, score_table
-from survey_app.reports.wording import Badge, ReportWords
+from survey_app.reports.wording import ReportWords, is_better, is_worse
 from survey_app.services.alerts import flag_label
 from survey_app.services.client_record import ClientRecord
 from survey_app.services.outcome_summary import headline_scales, scale_chart
 from survey_app.services.reports import CounsellorReportData
 from survey_app.services.trends import ScaleTrend, missed_waves
 
-CHART_WIDTH, CHART_HEIGHT = 400, 180
+CHART_WIDTH, CHART_HEIGHT = 400, 145
 
 
 @dataclass(frozen=True)
@@ -49,35 +49,34 @@ class ScheduleRow:
 
 
 @dataclass(frozen=True)
-class FlagRow:
-    """A risk flag and how it was handled."""
+class RaisedFlag:
+    """One risk flag: its severity and what it is about."""
 
     severity: str
     severity_key: str
     label: str
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """The risk flags one session raised that were handled together (the same acknowledgement and note)."""
+
+    flags: tuple[RaisedFlag, ...]
     where: str
     handled: str
     note: str
 
 
 @dataclass(frozen=True)
-class ProfileRow:
-    """A headline scale: first and latest score, and the change."""
-
-    measure: str
-    arrow: str
-    first: str
-    latest: str
-    change: str
-    badge: Badge | None
-
-
-@dataclass(frozen=True)
 class ProfileGroup:
-    """A life domain and its headline scales."""
+    """A life domain in plain words: its headline scales sorted by how they changed from intake to latest.
+
+    The scores themselves are in the score table; `lines` say, per kind of change, which measures show it
+    (a reliable-change symbol before a measure where one can be computed).
+    """
 
     domain: str
-    rows: tuple[ProfileRow, ...]
+    lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ def _schedule(record: ClientRecord, words: ReportWords) -> tuple[ScheduleRow, ..
 
 
 def _flags(record: ClientRecord, words: ReportWords) -> tuple[FlagRow, ...]:
-    rows = []
+    rows: list[FlagRow] = []
     for alert in record.alerts:
         questionnaire = record.versions.get(alert.flag.questionnaire_version_id)
         label = (
@@ -204,28 +203,55 @@ def _flags(record: ClientRecord, words: ReportWords) -> tuple[FlagRow, ...]:
         else:
             handled, note = _("Open: not acknowledged yet"), ""
         severity = alert.flag.severity
-        rows.append(FlagRow(words.severities.get(severity, severity), severity, label, where, handled, note))
+        raised = RaisedFlag(words.severities.get(severity, severity), severity, label)
+        if rows and (rows[-1].where, rows[-1].handled, rows[-1].note) == (where, handled, note):
+            rows[-1] = FlagRow((*rows[-1].flags, raised), where, handled, note)
+        else:
+            rows.append(FlagRow((raised,), where, handled, note))
     return tuple(rows)
 
 
+#: How a headline scale changed from intake to latest, in the order the profile lists them.
+CHANGE_KINDS = ("better", "worse", "same", "pending")
+
+
+def _change_kind(trend: ScaleTrend) -> str:
+    change = trend.change
+    if change is None or not change.comparable:
+        return "pending"
+    if is_better(trend):
+        return "better"
+    return "worse" if is_worse(trend) else "same"
+
+
+def _profile_line(kind: str, measures: list[str]) -> str:
+    listed = "; ".join(measures)
+    if kind == "better":
+        return _("Better since intake: %(measures)s", measures=listed)
+    if kind == "worse":
+        return _("Worse since intake: %(measures)s", measures=listed)
+    if kind == "same":
+        return _("The same as at intake: %(measures)s", measures=listed)
+    return _("No comparable second score yet: %(measures)s", measures=listed)
+
+
 def _profile(record: ClientRecord, words: ReportWords) -> tuple[ProfileGroup, ...]:
+    headlines = {
+        id(trend): len(headline_scales(instrument))
+        for instrument in record.instruments
+        for trend in instrument.scales
+    }
     groups = []
     for domain in record.profile:
-        rows = []
+        kinds: dict[str, list[str]] = {kind: [] for kind in CHANGE_KINDS}
         for trend in domain.scales:
-            scored = [point for point in trend.points if point.value is not None]
-            first = trend.change.baseline if trend.change else (scored[0] if scored else None)
-            rows.append(
-                ProfileRow(
-                    measure=_scale_title(trend, words.language),
-                    arrow=words.arrow(trend),
-                    first=words.point_words(trend, first) if first else _("not scored"),
-                    latest=words.point_words(trend, trend.change.latest) if trend.change else "",
-                    change=words.short_change(trend) or _("no second score yet"),
-                    badge=words.change_badge(trend),
-                )
-            )
-        groups.append(ProfileGroup(words.life_domains[domain.life_domain], tuple(rows)))
+            title = localise(trend.questionnaire.short_title, words.language) or trend.questionnaire.key
+            if headlines.get(id(trend), 1) > 1:
+                title = _scale_title(trend, words.language)
+            badge = words.change_badge(trend)
+            kinds[_change_kind(trend)].append(f"{badge.symbol} {title}" if badge else title)
+        lines = tuple(_profile_line(kind, kinds[kind]) for kind in CHANGE_KINDS if kinds[kind])
+        groups.append(ProfileGroup(words.life_domains[domain.life_domain], lines))
     return tuple(groups)
 
 

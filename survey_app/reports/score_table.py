@@ -182,8 +182,8 @@ class _Gaps:
     """Per session (by submission time): where it was, the scales not scored and the estimated ones."""
 
     places: dict[dt.datetime, str] = field(default_factory=dict)
-    unscored: dict[dt.datetime, list[str]] = field(default_factory=dict)
-    estimated: dict[dt.datetime, list[str]] = field(default_factory=dict)
+    unscored: dict[dt.datetime, dict[str, list[str]]] = field(default_factory=dict)
+    estimated: dict[dt.datetime, dict[str, list[str]]] = field(default_factory=dict)
     breaks: list[tuple[str, dt.datetime]] = field(default_factory=list)
     project_rule: bool = False  # an estimated score used the project's missing-item rule
 
@@ -194,17 +194,17 @@ def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
     for instrument in record.instruments:
         title = questionnaire_title(instrument, words.language)
         for trend in instrument.scales:
-            name = f"{title}: {localise(trend.scale.label, words.language)}"
+            name = localise(trend.scale.label, words.language)
             for point in trend.points:
                 when = point.submitted_at
                 wave = labels.get(point.timepoint_id) if point.timepoint_id is not None else None
                 gaps.places[when] = f"{wave or words.extra_session}, {words.date(words.local_date(when))}"
                 if point.value is None:
-                    gaps.unscored.setdefault(when, []).append(name)
+                    gaps.unscored.setdefault(when, {}).setdefault(title, []).append(name)
                 elif point.prorated:
                     scale = trend.versions[point.version].scales_by_id.get(trend.scale.id, trend.scale)
                     gaps.project_rule = gaps.project_rule or scale.missing_rule == "project"
-                    gaps.estimated.setdefault(when, []).append(
+                    gaps.estimated.setdefault(when, {}).setdefault(title, []).append(
                         ngettext(
                             "%(scale)s (%(num)d item missing)",
                             "%(scale)s (%(num)d items missing)",
@@ -217,6 +217,11 @@ def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
     return gaps
 
 
+def _by_questionnaire(scales: dict[str, list[str]]) -> str:
+    """Scales named once per questionnaire: "TOP: Days using cannabis, Days in paid work; PHQ-9: Total"."""
+    return "; ".join(f"{title}: {', '.join(names)}" for title, names in scales.items())
+
+
 def _scale_notes(record: ClientRecord, words: ReportWords) -> list[str]:
     """One line per session with scales not scored or estimated; one per version break."""
     gaps = _gaps(record, words)
@@ -225,13 +230,21 @@ def _scale_notes(record: ClientRecord, words: ReportWords) -> list[str]:
         parts = []
         if when in gaps.unscored:
             parts.append(
-                _("not scored, too many items missing: %(scales)s", scales="; ".join(gaps.unscored[when]))
+                _(
+                    "not scored, too many items missing: %(scales)s",
+                    scales=_by_questionnaire(gaps.unscored[when]),
+                )
             )
         if when in gaps.estimated:
             parts.append(
-                _("estimated from the answered items: %(scales)s", scales="; ".join(gaps.estimated[when]))
+                _(
+                    "estimated from the answered items: %(scales)s",
+                    scales=_by_questionnaire(gaps.estimated[when]),
+                )
             )
-        notes.append(f"{gaps.places[when]}: " + ". ".join(parts) + ".")
+        notes.append(
+            f"{gaps.places[when]}: " + ". ".join(part[:1].upper() + part[1:] for part in parts) + "."
+        )
     if gaps.project_rule:
         notes.append(
             _(

@@ -1,7 +1,8 @@
 """Report fixtures: the workspace world (from tests/counsellor) with a fourth timepoint, a client with six
-questionnaires at four timepoints, and helpers that read a PDF back (text per page, fonts, metadata) and keep
-the first page of each kind as a PNG in `tests/reports/artifacts/` for review (skipped, with the reason, only
-where poppler's pdftoppm is missing).
+questionnaires at four timepoints, one with the demo programme's fullest battery (all fourteen) at four
+timepoints, and helpers that read a PDF back (text per page, fonts, metadata) and keep the first page of each
+kind as a PNG in `tests/reports/artifacts/` for review (skipped, with the reason, only where poppler's
+pdftoppm is missing).
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from pypdf import PdfReader
 from survey_app.demo.answers import simulate_answers
 from survey_app.extensions import db as _db
 from survey_app.models import AssessmentSession, Client, Timepoint
+from survey_app.programmes.definition import DEFAULT_PROGRAMME, load_programme_definition
+from survey_app.questionnaires.registry import QuestionnaireRegistry
 from survey_app.reports.documents import render_report, report_pdf
 from survey_app.services.questionnaires import questionnaire_of
+from tests.conftest import PROJECT_ROOT
 from tests.counsellor.conftest import (  # noqa: F401  (fixtures used by the report tests)
     TODAY,
     World,
@@ -76,7 +80,7 @@ def at(intake: dt.date, days: int) -> dt.datetime:
 
 
 def wave_answers(wave: int, keys: tuple[str, ...] = SIX) -> dict[str, dict[str, Any]]:
-    """Answers of the six questionnaires at wave 0..3, getting better each wave (deterministic)."""
+    """Answers of the questionnaires `keys` at wave 0..3, getting better each wave (deterministic)."""
     rng = random.Random(wave)
     answers: dict[str, dict[str, Any]] = {}
     for key in keys:
@@ -91,11 +95,18 @@ def wave_answers(wave: int, keys: tuple[str, ...] = SIX) -> dict[str, dict[str, 
     return answers
 
 
-@pytest.fixture
-def followed(workspace: World, db: SQLAlchemy) -> Followed:  # noqa: F811  (the imported fixture)
-    """A client of the counsellor with WHO-5, PHQ-9, RSES, MSPSS, BARC-10 and PSAS at four timepoints."""
+def fullest_demo_battery() -> tuple[str, ...]:
+    """The questionnaire keys of the demo programme's largest timepoint battery (core and optional)."""
+    registry = QuestionnaireRegistry(PROJECT_ROOT / "questionnaires")
+    definition = load_programme_definition(DEFAULT_PROGRAMME, registry.versions)
+    largest = max(definition.timepoints, key=lambda timepoint: len(timepoint.battery))
+    return tuple(entry.questionnaire for entry in largest.battery)
+
+
+def follow(world: World, db: SQLAlchemy, keys: tuple[str, ...]) -> Followed:
+    """A client of the counsellor who answered the questionnaires `keys` at four timepoints."""
     t12m = Timepoint(
-        programme_id=workspace.programme.id,
+        programme_id=world.programme.id,
         key="t12m",
         label="12 months",
         position=3,
@@ -103,17 +114,29 @@ def followed(workspace: World, db: SQLAlchemy) -> Followed:  # noqa: F811  (the 
         window_before_days=30,
         window_after_days=30,
     )
-    workspace.programme.timepoints.append(t12m)
+    world.programme.timepoints.append(t12m)
     db.session.flush()
     intake = TODAY - dt.timedelta(days=INTAKE_DAYS_AGO)
-    client = workspace.client_of(workspace.counsellor, intake=intake)
+    client = world.client_of(world.counsellor, intake=intake)
     sessions = [
-        workspace.submit(client, timepoint, wave_answers(wave), when=at(intake, days))
+        world.submit(client, timepoint, wave_answers(wave, keys), when=at(intake, days))
         for wave, (timepoint, days) in enumerate(
-            [(workspace.t0, 2), (workspace.t3m, 92), (workspace.t6m, 183), (t12m, 366)]
+            [(world.t0, 2), (world.t3m, 92), (world.t6m, 183), (t12m, 366)]
         )
     ]
-    return Followed(workspace, client, sessions, t12m)
+    return Followed(world, client, sessions, t12m)
+
+
+@pytest.fixture
+def followed(workspace: World, db: SQLAlchemy) -> Followed:  # noqa: F811  (the imported fixture)
+    """A client of the counsellor with WHO-5, PHQ-9, RSES, MSPSS, BARC-10 and PSAS at four timepoints."""
+    return follow(workspace, db, SIX)
+
+
+@pytest.fixture
+def followed_fullest(workspace: World, db: SQLAlchemy) -> Followed:  # noqa: F811  (the imported fixture)
+    """A client who answered the demo programme's fullest battery (every questionnaire) at four timepoints."""
+    return follow(workspace, db, fullest_demo_battery())
 
 
 # ---------------------------------------------------------------- reading a PDF back

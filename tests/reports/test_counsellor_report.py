@@ -7,14 +7,25 @@ import datetime as dt
 import io
 import re
 
+import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from pypdf import PdfReader
 
 from survey_app.models import AlertAcknowledgement, ClientIdentity, ScoreFlag
 from survey_app.models.base import utcnow
+from survey_app.services.questionnaires import questionnaire_of
+from tests.counsellor.conftest import bank_version
 from tests.counsellor.test_client_page import who5_v2
-from tests.reports.conftest import WHO5_WAVES, Followed, keep_first_page, make_pdf, pdf_pages, pdf_text
+from tests.reports.conftest import (
+    WHO5_WAVES,
+    Followed,
+    fullest_demo_battery,
+    keep_first_page,
+    make_pdf,
+    pdf_pages,
+    pdf_text,
+)
 
 
 def test_six_questionnaires_at_four_timepoints_on_two_to_four_pages_as_real_text(
@@ -140,5 +151,79 @@ def test_an_estimated_score_is_footnoted_as_the_projects_missing_item_rule(
     }  # fmt: skip
     world.submit(followed.client, None, {"phq9": item9_missing}, when=utcnow() - dt.timedelta(days=1))
     text = pdf_text(make_pdf(app, followed.client.id, "counsellor"))
-    assert "estimated from the answered items: Mood (PHQ-9): Total score (1 item missing)" in text
+    assert "Estimated from the answered items: Mood (PHQ-9): Total score (1 item missing)" in text
     assert PROJECT_RULE_NOTE in text
+
+
+#: Headings and words the fullest report must show, per language.
+FULLEST_WORDS = {
+    "en": ("Page {number} of {count}", (
+        "Scores over time", "Every score by session", "Missing data", "Questionnaires and citations",
+        "Domain profile", "Better since intake",
+    )),
+    "nl": ("Pagina {number} van {count}", (
+        "Scores door de tijd", "Alle scores per sessie", "Ontbrekende gegevens",
+        "Vragenlijsten en bronvermeldingen", "Beter sinds de intake",
+    )),
+    "fr": ("Page {number} sur {count}", (
+        "Scores dans le temps", "Tous les scores par séance", "Données manquantes",
+        "Questionnaires et références", "Mieux depuis l'admission",
+    )),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_the_fullest_demo_battery_at_four_timepoints_still_fits_two_to_four_pages(
+    app: Flask, followed_fullest: Followed, language: str
+) -> None:
+    assert len(fullest_demo_battery()) == 14
+    data = make_pdf(app, followed_fullest.client.id, "counsellor", language)
+    pages = pdf_pages(data)
+    assert 2 <= len(pages) <= 4, len(pages)
+    page_words, expected_words = FULLEST_WORDS[language]
+    for number, page in enumerate(pages, start=1):
+        assert followed_fullest.client.code in page, f"the code is missing on page {number}"
+        assert page_words.format(number=number, count=len(pages)) in " ".join(page.split())
+    text = pdf_text(data)
+    for expected in expected_words:
+        assert expected in text, expected
+    assert "Intake" in text and "12 months" in text
+    squeezed = text.replace(" ", "")
+    for key in fullest_demo_battery():  # every questionnaire's citation, from its first author on
+        first_author = questionnaire_of(bank_version(key)).citation.split()[0]
+        assert first_author in squeezed, key
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_urgent_flags_at_every_session_with_notes_still_fit_four_pages(
+    app: Flask, db: SQLAlchemy, followed_fullest: Followed, language: str
+) -> None:
+    """As in the demo: the fullest battery, the same urgent flags raised at every timepoint, each acknowledged
+    with a note; flags of one session handled together share a row."""
+    world = followed_fullest.world
+    raised = db.session.query(ScoreFlag).filter_by(session_id=followed_fullest.sessions[0].id).all()
+    assert raised, "the intake answers raise no flag"
+    for session in followed_fullest.sessions:
+        for flag in raised:
+            if session.id != flag.session_id:
+                flag = ScoreFlag(
+                    session_id=session.id,
+                    questionnaire_version_id=flag.questionnaire_version_id,
+                    flag_id=flag.flag_id,
+                    severity="urgent",
+                )
+                db.session.add(flag)
+                db.session.flush()
+            flag.acknowledged_at, flag.acknowledged_by = utcnow(), world.counsellor.id
+            db.session.add(
+                AlertAcknowledgement(
+                    flag_id=flag.id,
+                    acknowledged_by=world.counsellor.id,
+                    note="Talked it through with the client at the next appointment; support plan reviewed.",
+                )
+            )
+    db.session.flush()
+    data = make_pdf(app, followed_fullest.client.id, "counsellor", language)
+    assert 2 <= len(pdf_pages(data)) <= 4, len(pdf_pages(data))
+    text = pdf_text(data)
+    assert text.count("support plan reviewed") == len(followed_fullest.sessions)  # one row per session
