@@ -12,7 +12,7 @@ from survey_app.models.people import Client
 from survey_app.models.programme import Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.services.audit import record_event
-from survey_app.services.questionnaires import find_version
+from survey_app.services.questionnaires import find_versions
 
 
 class AssessmentError(ValueError):
@@ -37,11 +37,11 @@ def resolve_battery(
             f"{', '.join(core)} is core at {timepoint.label} and cannot be left out; "
             "only optional questionnaires can"
         )
+    chosen = [entry for entry in timepoint.battery if entry.questionnaire_key not in leave_out]
+    stored = find_versions(session, [(e.questionnaire_key, e.questionnaire_version) for e in chosen])
     versions = []
-    for entry in timepoint.battery:
-        if entry.questionnaire_key in leave_out:
-            continue
-        row = find_version(session, entry.questionnaire_key, entry.questionnaire_version)
+    for entry in chosen:
+        row = stored.get((entry.questionnaire_key, entry.questionnaire_version))
         if row is None:
             wanted = f" v{entry.questionnaire_version}" if entry.questionnaire_version else ""
             raise AssessmentError(
@@ -72,13 +72,9 @@ def optional_questionnaires(
     """
     if live_session(session, client, timepoint) is not None:
         return []
-    versions = []
-    for entry in timepoint.battery:
-        if not entry.is_core:
-            row = find_version(session, entry.questionnaire_key, entry.questionnaire_version)
-            if row is not None:
-                versions.append(row)
-    return versions
+    optional = [(e.questionnaire_key, e.questionnaire_version) for e in timepoint.battery if not e.is_core]
+    stored = find_versions(session, optional)
+    return [stored[pair] for pair in optional if pair in stored]
 
 
 def start_session(

@@ -6,7 +6,7 @@ labelled with the version they were answered on, rebuilt from that stored text (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -109,6 +109,32 @@ def _rebuild(key: str, version: int, source: str, digest: str) -> Questionnaire:
     return load_questionnaire_text(
         source, f"{key}/v{version}.yaml", expected_key=key, expected_version=version, digest=digest
     )
+
+
+def find_versions(
+    session: DbSession, wanted: Iterable[tuple[str, int | None]]
+) -> dict[tuple[str, int | None], QuestionnaireVersion]:
+    """Several stored versions in one query: (key, version) -> row, the latest stored one for version None.
+
+    Pairs with no stored version are left out of the result.
+    """
+    pairs = list(wanted)
+    if not pairs:
+        return {}
+    rows = session.scalars(
+        select(QuestionnaireVersion).where(QuestionnaireVersion.key.in_({key for key, _ in pairs}))
+    ).all()
+    exact = {(row.key, row.version): row for row in rows}
+    latest: dict[str, QuestionnaireVersion] = {}
+    for row in rows:
+        if row.key not in latest or row.version > latest[row.key].version:
+            latest[row.key] = row
+    found = {}
+    for key, version in pairs:
+        match = latest.get(key) if version is None else exact.get((key, version))
+        if match is not None:
+            found[(key, version)] = match
+    return found
 
 
 def find_version(session: DbSession, key: str, version: int | None = None) -> QuestionnaireVersion | None:

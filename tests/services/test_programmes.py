@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask_sqlalchemy import SQLAlchemy
@@ -16,7 +17,12 @@ from survey_app.programmes.definition import (
 )
 from survey_app.questionnaires.loader import load_questionnaire_file
 from survey_app.questionnaires.registry import QuestionnaireRegistry
-from survey_app.services.assessments import AssessmentError, resolve_battery, start_session
+from survey_app.services.assessments import (
+    AssessmentError,
+    optional_questionnaires,
+    resolve_battery,
+    start_session,
+)
 from survey_app.services.programmes import install_programme
 from survey_app.services.questionnaires import store_published_versions
 
@@ -113,6 +119,25 @@ def test_a_counsellor_may_leave_out_optional_questionnaires_only(db: SQLAlchemy,
         resolve_battery(db.session, intake, leave_out={"phq9"})
     with pytest.raises(AssessmentError, match="bdi is not in the battery"):
         resolve_battery(db.session, intake, leave_out={"bdi"})
+
+
+def test_the_battery_and_its_optional_questionnaires_are_read_in_one_query_each(
+    db: SQLAlchemy,
+    installed: tuple,
+    make_client: Callable[..., Client],
+    query_count: Callable[[], Any],
+) -> None:
+    _, programme = installed
+    intake = programme.timepoints[0]
+    client = make_client(programme=programme)
+    assert intake.battery  # loaded before counting
+    with query_count() as counted:
+        full = resolve_battery(db.session, intake)
+    assert len(full) == 14 and counted[0] == 1
+    with query_count() as counted:
+        optional = optional_questionnaires(db.session, client, intake)
+    assert {row.key for row in optional} >= {"gad7", "k10", "arq"}
+    assert counted[0] == 2  # whether a session was started, then every optional version at once
 
 
 def test_starting_a_session_gives_the_chosen_versions_once(
