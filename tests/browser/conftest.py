@@ -27,12 +27,22 @@ from survey_app.services.questionnaires import store_published_versions
 from survey_app.web.rate_limits import rate_limit_storage
 from tests.browser.harness import ARTIFACTS, AXE_RESULTS, CHROMIUM, CHROMIUM_ARGS, TABLET, ByteCounter, Live
 from tests.client.support import BANK, store_every_type_form
-from tests.conftest import make_app
+from tests.conftest import ON_POSTGRES, make_app
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker for error statuses a test provokes on purpose (a wrong code answers 400)."""
     config.addinivalue_line("markers", "http_errors(*statuses): error statuses this test provokes on purpose")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests in the SQLite pass only: on PostgreSQL they would repeat it exactly."""
+    if not ON_POSTGRES:
+        return
+    repeat = pytest.mark.skip(reason="on a SQLite database of their own: run in the SQLite pass")
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(repeat)
 
 
 @pytest.fixture(scope="session")
