@@ -196,15 +196,18 @@ def deferred_transaction(session: DbSession) -> Iterator[Session]:
         actual.rollback()
 
 
-def commit_keeping_loaded(session: DbSession) -> None:
-    """Commit the transaction so far without expiring what it loaded.
+def release_write_lock(session: DbSession) -> None:
+    """On SQLite, commit the transaction so far without expiring what it loaded; on PostgreSQL, nothing.
 
     A request that has read what it needs calls this before CPU-bound work (checking answers), so that work
     does not hold SQLite's write lock, which every transaction takes at BEGIN. The objects keep the values
     read in the committed transaction: anything a later write depends on must be re-read under that write's
-    own lock (as the submit does with the session's status).
+    own lock (as the submit does with the session's status). PostgreSQL takes no lock at BEGIN, so its
+    transaction simply goes on.
     """
     actual = session() if isinstance(session, scoped_session) else session
+    if actual.get_bind().dialect.name != "sqlite":
+        return
     keep = actual.expire_on_commit
     actual.expire_on_commit = False
     try:
