@@ -3,7 +3,8 @@
 SQLite write transactions use ``BEGIN IMMEDIATE`` by default (the documented SQLAlchemy pysqlite
 recipe: the driver's own transaction handling is switched off on connect, and SQLAlchemy's "begin"
 event emits BEGIN itself). A deferred read-then-write transaction would fail with SQLITE_BUSY under
-concurrency, so every transaction takes the write lock up front. Writers take turns before they ask for
+concurrency, so every transaction takes the write lock up front, unless it only reads: a request may read
+first in a deferred transaction (:func:`begin_read`, :func:`end_read`). Writers take turns before they ask for
 it (`WriterTurn`: a thread lock, then a lock file shared by the processes, released at COMMIT or ROLLBACK),
 so they are served in turn rather than all polling SQLite's lock. Long read-only work (exports,
 reports, health checks) should not hold the write lock; it uses :func:`deferred_transaction`::
@@ -196,18 +197,27 @@ def deferred_transaction(session: DbSession) -> Iterator[Session]:
         actual.rollback()
 
 
-def release_write_lock(session: DbSession) -> None:
-    """On SQLite, commit the transaction so far without expiring what it loaded; on PostgreSQL, nothing.
+def begin_read(session: DbSession) -> bool:
+    """On SQLite with no transaction open, begin a deferred (read-only) one and return True; else False.
 
-    A request that has read what it needs calls this before CPU-bound work (checking answers), so that work
-    does not hold SQLite's write lock, which every transaction takes at BEGIN. The objects keep the values
-    read in the committed transaction: anything a later write depends on must be re-read under that write's
-    own lock (as the submit does with the session's status). PostgreSQL takes no lock at BEGIN, so its
-    transaction simply goes on.
+    A request reads what it needs first without taking SQLite's write lock, so other writers need not wait
+    for that reading; it ends the read with :func:`end_read` before anything writes. PostgreSQL takes no
+    lock at BEGIN, so there the request's transaction goes on as usual (False).
     """
     actual = session() if isinstance(session, scoped_session) else session
-    if actual.get_bind().dialect.name != "sqlite":
-        return
+    if actual.in_transaction() or actual.get_bind().dialect.name != "sqlite":
+        return False
+    actual.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+    return True
+
+
+def end_read(session: DbSession) -> None:
+    """End the read transaction of :func:`begin_read`, keeping the values of the objects it loaded.
+
+    Anything a later write depends on must be re-read under that write's own lock (as the submit does with
+    the session's status).
+    """
+    actual = session() if isinstance(session, scoped_session) else session
     keep = actual.expire_on_commit
     actual.expire_on_commit = False
     try:

@@ -1,18 +1,25 @@
-"""The embedded SQLite database: pragmas on every connection, BEGIN IMMEDIATE, deferred reads."""
+"""The embedded SQLite database: pragmas on every connection, BEGIN IMMEDIATE, deferred reads, lookups."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from sqlalchemy import text
+from flask import Flask, session
+from sqlalchemy import select, text, update
 
 from survey_app.db import SQLITE_BEGIN, deferred_transaction
 from survey_app.extensions import db
-from tests.conftest import dispose_engines, make_app
+from survey_app.models import ClientModeSession
+from survey_app.models.base import utcnow
+from survey_app.services.client_access import ClientModeLookup
+from survey_app.web.client.guard import CLIENT_MODE_KEY, client_mode_lookup
+from tests.client.support import hand_over_committed
+from tests.conftest import dispose_engines, make_app, staff_password_hash
 
 
 @pytest.fixture
@@ -93,3 +100,59 @@ def test_ddl_is_transactional_so_a_failed_change_leaves_nothing_behind(sqlite_ap
         with db.engine.connect() as conn:
             names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE name = 'half_written'").all()
         assert names == []
+
+
+def _look_up_in_a_request(app: Flask, token: str) -> ClientModeLookup | None:
+    with app.test_request_context("/client/"):
+        session[CLIENT_MODE_KEY] = token
+        lookup = client_mode_lookup()
+        assert not db.session().in_transaction(), "the lookup must leave no transaction open"
+        return lookup
+
+
+def _mode_row(app: Flask) -> ClientModeSession:
+    with app.app_context():
+        row = db.session.scalar(select(ClientModeSession))
+        assert row is not None
+        db.session.expunge(row)
+        return row
+
+
+def test_a_client_mode_lookup_with_nothing_to_write_is_not_held_up_by_a_writer(sqlite_app: Flask) -> None:
+    with sqlite_app.app_context():
+        token, _public_id = hand_over_committed(db.session, tag="READ", password_hash=staff_password_hash())
+        path = db.engine.url.database
+        assert path is not None
+    writer = sqlite3.connect(path, isolation_level=None)
+    found: list[ClientModeLookup | None] = []
+    reader = threading.Thread(target=lambda: found.append(_look_up_in_a_request(sqlite_app, token)))
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another worker's submit holds the write lock
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "the read waited for the write lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        reader.join()
+    assert found[0] is not None and found[0].state == "active" and not found[0].changed
+    assert found[0].row.assessment.questionnaires, "what the lookup loaded stays readable after it"
+
+
+def test_a_client_mode_lookup_that_must_write_writes_and_commits(sqlite_app: Flask) -> None:
+    with sqlite_app.app_context():
+        token, _public_id = hand_over_committed(db.session, tag="TOUCH", password_hash=staff_password_hash())
+        db.session.execute(update(ClientModeSession).values(last_seen_at=utcnow() - timedelta(minutes=11)))
+        db.session.commit()
+    lookup = _look_up_in_a_request(sqlite_app, token)
+    assert lookup is not None and lookup.state == "locked" and lookup.changed
+    assert _mode_row(sqlite_app).locked_at is not None  # idle for longer than the timeout: locked
+
+    with sqlite_app.app_context():
+        db.session.execute(update(ClientModeSession).values(
+            locked_at=None, last_seen_at=utcnow() - timedelta(minutes=1)))  # fmt: skip
+        db.session.commit()
+    seen_before = _mode_row(sqlite_app).last_seen_at
+    lookup = _look_up_in_a_request(sqlite_app, token)
+    assert lookup is not None and lookup.state == "active" and lookup.changed
+    assert _mode_row(sqlite_app).last_seen_at > seen_before

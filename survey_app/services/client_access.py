@@ -73,14 +73,23 @@ class SiteClientSettings:
     idle_timeout: timedelta
 
 
+#: What a lookup must write to a client-mode session: end it, lock it, or note that it was just seen.
+ClientModeWrite = Literal["expire", "lock", "touch"]
+
+
 @dataclass(frozen=True)
 class ClientModeLookup:
-    """A client-mode session and its state now; ``changed`` when the lookup wrote to it (commit it)."""
+    """A client-mode session and its state now.
+
+    ``changed`` when the lookup wrote to it (commit it); ``write_due`` when a lookup told not to write found
+    a write to make (look it up again with writes, in a write transaction).
+    """
 
     row: ClientModeSession
     state: ClientModeState
     changed: bool
     settings: SiteClientSettings
+    write_due: bool = False
 
 
 def _token_hash(token: str) -> str:
@@ -181,11 +190,17 @@ def open_client_mode(
 
 
 def load_client_mode(
-    session: DbSession, token: str, *, idle_timeout: timedelta, now: datetime | None = None
+    session: DbSession,
+    token: str,
+    *,
+    idle_timeout: timedelta,
+    now: datetime | None = None,
+    write: bool = True,
 ) -> ClientModeLookup | None:
     """The client-mode session of a browser's token, locked or ended when it has been idle too long.
 
-    ``idle_timeout`` applies unless the client's site sets its own (``sites.client_idle_minutes``).
+    ``idle_timeout`` applies unless the client's site sets its own (``sites.client_idle_minutes``). With
+    ``write=False`` nothing is written: a due lock, end or last-seen is only reported (``write_due``).
     """
     if not token or len(token) > 128 or not token.isascii():
         return None
@@ -205,32 +220,45 @@ def load_client_mode(
         tuple(code for code in languages.split(",") if code),
         timedelta(minutes=minutes) if minutes else idle_timeout,
     )
-    state, changed = _client_mode_state(session, row, settings.idle_timeout, now or utcnow())
-    return ClientModeLookup(row, state, changed, settings)
+    now = now or utcnow()
+    state, due = _client_mode_state(row, settings.idle_timeout, now)
+    if due is None:
+        return ClientModeLookup(row, state, False, settings)
+    if not write:
+        return ClientModeLookup(row, state, False, settings, write_due=True)
+    _write_client_mode(session, row, due, now)
+    return ClientModeLookup(row, state, True, settings)
 
 
 def _client_mode_state(
-    session: DbSession, row: ClientModeSession, idle_timeout: timedelta, now: datetime
-) -> tuple[ClientModeState, bool]:
-    """Whether the mode is active, locked or ended now, and whether deciding it wrote to the row."""
+    row: ClientModeSession, idle_timeout: timedelta, now: datetime
+) -> tuple[ClientModeState, ClientModeWrite | None]:
+    """Whether the mode is active, locked or ended now, and what deciding it must write to the row."""
     if row.ended_at is not None:
-        return "ended", False
+        return "ended", None
     if now - row.created_at > MAX_CLIENT_MODE_AGE:
-        end_client_mode(session, row, "expired", now=now)
-        return "ended", True
+        return "ended", "expire"
     if row.locked_at is not None:
-        return "locked", False
+        return "locked", None
     if now - row.last_seen_at > idle_timeout:
         if row.via == "code":  # nobody can unlock a phone: it ends, the answers are kept
-            end_client_mode(session, row, "expired", now=now)
-            return "ended", True
-        lock_client_mode(session, row, reason="idle", now=now)
-        return "locked", True
+            return "ended", "expire"
+        return "locked", "lock"
     if now - row.last_seen_at >= min(LAST_SEEN_RESOLUTION, idle_timeout / 4):
+        return "active", "touch"
+    return "active", None
+
+
+def _write_client_mode(
+    session: DbSession, row: ClientModeSession, due: ClientModeWrite, now: datetime
+) -> None:
+    if due == "expire":
+        end_client_mode(session, row, "expired", now=now)
+    elif due == "lock":
+        lock_client_mode(session, row, reason="idle", now=now)
+    else:
         row.last_seen_at = now
         session.flush()
-        return "active", True
-    return "active", False
 
 
 def lock_client_mode(

@@ -3,7 +3,8 @@
 A browser in client mode holds ``session[CLIENT_MODE_KEY]`` (a random token, nothing else of a person).
 ``confine_client_mode`` runs before every request of the app and keeps such a browser on the client pages,
 the JSON API and static files; other blueprints may also call ``refuse_client_mode`` in their own
-``before_request``. ``client_mode_lookup`` checks the token against the database once per request.
+``before_request``. ``client_mode_lookup`` checks the token against the database once per request; it reads
+before it writes, and writes only when a lock, an end or last-seen is due.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from survey_app.db import begin_read, end_read
 from survey_app.errors import error_response, wants_json
 from survey_app.extensions import db
 from survey_app.services.client_access import ClientModeLookup, load_client_mode
@@ -78,12 +80,23 @@ def client_mode_lookup() -> ClientModeLookup | None:
         lookup: ClientModeLookup | None = g.client_mode_lookup
         return lookup
     token = session.get(CLIENT_MODE_KEY)
-    lookup = None
-    if isinstance(token, str):
-        lookup = load_client_mode(db.session, token, idle_timeout=idle_timeout())
-        if lookup is not None and lookup.changed:
-            db.session.commit()
+    lookup = _look_up(token) if isinstance(token, str) else None
     g.client_mode_lookup = lookup
+    return lookup
+
+
+def _look_up(token: str) -> ClientModeLookup | None:
+    """Read the client-mode session without SQLite's write lock; write it (under the lock) only when due."""
+    timeout = idle_timeout()
+    if begin_read(db.session):
+        lookup = load_client_mode(db.session, token, idle_timeout=timeout, write=False)
+        if lookup is None or not lookup.write_due:
+            end_read(db.session)
+            return lookup
+        db.session.rollback()  # a lock, an end or last-seen is due: decide again under the write lock
+    lookup = load_client_mode(db.session, token, idle_timeout=timeout)
+    if lookup is not None and lookup.changed:
+        db.session.commit()
     return lookup
 
 
