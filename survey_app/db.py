@@ -62,11 +62,53 @@ def _on_sqlite_connect(dbapi_connection: Any, _connection_record: Any) -> None:
         cursor.close()
 
 
-#: How often a writer waiting for another process's turn asks for the lock file again.
-LOCK_FILE_POLL_SECONDS = 0.0005
-
 #: Key in a connection's ``info`` while it holds the writer turn for its database file.
 _TURN = "survey_write_turn"
+
+
+class _LockFileWaiter:
+    """A thread that waits in a blocking ``flock`` of the lock file, so a waiting writer costs no CPU.
+
+    It holds a descriptor of its own (locks on two descriptors of one file exclude each other, even in one
+    process). ``wait`` asks it for the lock and waits up to a timeout; a grant that comes after the asker
+    gave up is released again at once.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._guard = threading.Lock()
+        self._asked = threading.Event()
+        self._granted = threading.Event()
+        self._wanted = False
+        self._pending = False
+        threading.Thread(target=self._run, name="sqlite-writer-turn", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self._asked.wait()
+            self._asked.clear()
+            with suppress(OSError):  # a file that cannot be locked: SQLite's own wait decides
+                fcntl.flock(self.descriptor, fcntl.LOCK_EX)
+            with self._guard:
+                self._pending = False
+                if self._wanted:
+                    self._granted.set()
+                else:
+                    with suppress(OSError):
+                        fcntl.flock(self.descriptor, fcntl.LOCK_UN)
+
+    def wait(self, timeout: float) -> bool:
+        """True when this process holds the lock on ``descriptor`` within ``timeout`` seconds."""
+        with self._guard:
+            self._wanted = True
+            self._granted.clear()
+            if not self._pending:
+                self._pending = True
+                self._asked.set()
+        granted = self._granted.wait(max(timeout, 0.0))
+        with self._guard:
+            self._wanted = False
+            return granted or self._granted.is_set()
 
 
 class WriterTurn:
@@ -74,53 +116,59 @@ class WriterTurn:
 
     SQLite's own wait for its write lock polls with growing sleeps, so a waiting worker keeps losing the
     lock to the other worker's next writer and sits idle. Here the threads of a process queue on a thread
-    lock, and one of them at a time asks for an exclusive ``flock`` of ``<database>-writer.lock`` every
-    half millisecond, so it has the lock soon after the other process lets go. The lock file is released
-    by the kernel if a worker dies holding it. When it cannot be opened (a read-only folder, a full disk)
-    writers fall back to SQLite's wait alone.
+    lock, and the first of them takes an exclusive ``flock`` of ``<database>-writer.lock``. When the other
+    process holds it, a waiter thread blocks in ``flock`` until the kernel hands it over (no polling). The
+    kernel also releases the lock if a worker dies holding it. When the file cannot be opened (a read-only
+    folder, a full disk) writers fall back to SQLite's wait alone.
     """
 
     def __init__(self, database: str) -> None:
         self._threads = threading.Lock()
         self._path = f"{database}-writer.lock"
         self._file: int | None = None
+        self._waiter: _LockFileWaiter | None = None
+        self._held: int | None = None
         self._pid = 0
 
-    def _lock_file(self) -> int | None:
-        if self._pid != os.getpid():  # a forked child must not share its parent's open file (and lock)
-            self._file, self._pid = None, os.getpid()
+    def _open(self) -> bool:
+        if self._pid != os.getpid():  # a forked child must not share its parent's open files (and locks)
+            self._file = self._waiter = None
+            self._pid = os.getpid()
         if self._file is None:
             try:
                 self._file = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._waiter = _LockFileWaiter(self._path)
             except OSError:
-                return None
-        return self._file
+                self._file = None
+                return False
+        return True
 
     def acquire(self, timeout: float) -> bool:
         """Wait for the turn; False (and no turn) when it did not come within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         if not self._threads.acquire(timeout=timeout):
             return False
-        descriptor = self._lock_file()
-        if descriptor is None:
+        if not self._open():
             return True  # SQLite's own wait decides between the processes
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self._threads.release()
-                    return False
-                time.sleep(LOCK_FILE_POLL_SECONDS)
-            except OSError:
-                return True
+        assert self._file is not None and self._waiter is not None
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._held = self._file
+        except BlockingIOError:
+            if not self._waiter.wait(deadline - time.monotonic()):
+                self._threads.release()
+                return False
+            self._held = self._waiter.descriptor
+        except OSError:
+            pass  # a file that cannot be locked: SQLite's own wait decides
+        return True
 
     def release(self) -> None:
         """Let the next writer, of this process or another, have the turn."""
-        if self._file is not None and self._pid == os.getpid():
+        held, self._held = self._held, None
+        if held is not None and self._pid == os.getpid():
             with suppress(OSError):
-                fcntl.flock(self._file, fcntl.LOCK_UN)
+                fcntl.flock(held, fcntl.LOCK_UN)
         self._threads.release()
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +17,7 @@ import pytest
 from flask import Flask, session
 from sqlalchemy import select, text, update
 
-from survey_app.db import SQLITE_BEGIN, deferred_transaction
+from survey_app.db import SQLITE_BEGIN, WriterTurn, deferred_transaction
 from survey_app.extensions import db
 from survey_app.models import ClientModeSession
 from survey_app.models.base import utcnow
@@ -156,3 +161,63 @@ def test_a_client_mode_lookup_that_must_write_writes_and_commits(sqlite_app: Fla
     lookup = _look_up_in_a_request(sqlite_app, token)
     assert lookup is not None and lookup.state == "active" and lookup.changed
     assert _mode_row(sqlite_app).last_seen_at > seen_before
+
+
+HOLD_LOCK_FILE = """
+import fcntl, os, sys, time
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def _lock_file_is_free(path: str) -> bool:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def _hold_lock_file(path: str) -> subprocess.Popen[str]:
+    """Another worker that holds the lock file until its standard input is closed."""
+    command = [sys.executable, "-c", HOLD_LOCK_FILE, path]
+    other = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline().strip() == "holding"
+    return other
+
+
+def test_a_writer_turn_that_times_out_gives_the_lock_back_when_it_comes(tmp_path: Path) -> None:
+    database = str(tmp_path / "survey.sqlite3")
+    lock_file = f"{database}-writer.lock"
+    turn = WriterTurn(database)
+    with _hold_lock_file(lock_file) as other:
+        started = time.monotonic()
+        assert not turn.acquire(timeout=0.3)  # the other worker keeps its turn
+        assert 0.25 < time.monotonic() - started < 3
+        assert other.stdin is not None
+        other.stdin.close()  # the other worker's turn ends
+    deadline = time.monotonic() + 5
+    while not _lock_file_is_free(lock_file) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _lock_file_is_free(lock_file), "the late grant of the abandoned wait was kept"
+    assert turn.acquire(timeout=1)
+    assert not _lock_file_is_free(lock_file)
+    turn.release()
+    assert _lock_file_is_free(lock_file)
+
+
+def test_a_waiting_writer_gets_its_turn_as_soon_as_the_other_worker_lets_go(tmp_path: Path) -> None:
+    database = str(tmp_path / "survey.sqlite3")
+    turn = WriterTurn(database)
+    with _hold_lock_file(f"{database}-writer.lock") as other:
+        assert other.stdin is not None
+        threading.Timer(0.2, other.stdin.close).start()
+        started = time.monotonic()
+        assert turn.acquire(timeout=10)
+        assert time.monotonic() - started < 2
+        turn.release()
