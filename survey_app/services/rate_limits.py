@@ -32,6 +32,27 @@ def sqlite_storage_uri(path: Path) -> str:
     return f"{SCHEME}:///{path.resolve()}"
 
 
+#: How long a new connection keeps trying to switch the file to WAL while another process holds a lock.
+WAL_SWITCH_SECONDS = 5.0
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, retrying while another process has it locked.
+
+    Switching needs an exclusive lock, and SQLite refuses it at once (without its busy wait) when another
+    connection holds a lock, as a second worker starting at the same moment does.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SQLiteFileStorage(Storage):
     """Fixed-window counters in a SQLite file, safe across processes and threads."""
 
@@ -54,7 +75,7 @@ class SQLiteFileStorage(Storage):
         if connection is None or getattr(self._local, "pid", None) != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(connection)
             connection.execute("PRAGMA busy_timeout=5000")
             connection.execute(_SCHEMA)
             self._local.connection, self._local.pid = connection, os.getpid()

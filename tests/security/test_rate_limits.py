@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,25 @@ def test_the_file_store_counts_windows_and_forgets_them(tmp_path: Path) -> None:
     store.clear("k")
     assert store.get("k") == 0
     assert store.reset() is not None and store.get("k") == 0
+
+
+def test_workers_opening_a_new_counter_file_at_the_same_moment_all_count(tmp_path: Path) -> None:
+    failures: list[BaseException] = []
+    for round_number in range(40):
+        uri = sqlite_storage_uri(tmp_path / f"round-{round_number}" / "rate-limits.sqlite3")
+        start = threading.Barrier(6)
+
+        def count(storage: SQLiteFileStorage, start: threading.Barrier = start) -> None:
+            start.wait()  # six workers open the new file at once
+            try:
+                storage.incr("sign-in", 60)
+            except BaseException as error:  # collected and reported below
+                failures.append(error)
+
+        workers = [threading.Thread(target=count, args=(SQLiteFileStorage(uri),)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert failures == [], f"round {round_number}"
+        assert SQLiteFileStorage(uri).get("sign-in") == 6
