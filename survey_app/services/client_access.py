@@ -15,13 +15,14 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from survey_app.db import DbSession
-from survey_app.models.assessment import AssessmentSession
+from survey_app.models.assessment import AssessmentSession, SessionQuestionnaire
 from survey_app.models.base import utcnow
 from survey_app.models.client_access import ClientModeSession
 from survey_app.models.people import Client, StaffSession, StaffUser
@@ -189,6 +190,26 @@ def open_client_mode(
     return token, row
 
 
+@cache
+def _lookup_statement() -> Select[ClientModeSession, str, int | None]:
+    """The client-mode session of a token hash, with its site's settings, built once (it runs every request).
+
+    Every page of client mode reads the session and its questionnaire versions: they come in the same query.
+    """
+    return (
+        select(ClientModeSession, Site.languages, Site.client_idle_minutes)
+        .join(AssessmentSession, AssessmentSession.id == ClientModeSession.assessment_session_id)
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .where(ClientModeSession.token_hash == bindparam("token_hash"))
+        .options(
+            contains_eager(ClientModeSession.assessment)
+            .joinedload(AssessmentSession.questionnaires)
+            .joinedload(SessionQuestionnaire.questionnaire_version)
+        )
+    )
+
+
 def load_client_mode(
     session: DbSession,
     token: str,
@@ -204,15 +225,7 @@ def load_client_mode(
     """
     if not token or len(token) > 128 or not token.isascii():
         return None
-    found = session.execute(
-        select(ClientModeSession, Site.languages, Site.client_idle_minutes)
-        .join(AssessmentSession, AssessmentSession.id == ClientModeSession.assessment_session_id)
-        .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
-        .where(ClientModeSession.token_hash == _token_hash(token))
-        # Every page of client mode reads the session and its questionnaire versions (loaded with them).
-        .options(contains_eager(ClientModeSession.assessment).selectinload(AssessmentSession.questionnaires))
-    ).first()
+    found = session.execute(_lookup_statement(), {"token_hash": _token_hash(token)}).unique().first()
     if found is None:
         return None
     row, languages, minutes = found
