@@ -54,8 +54,16 @@ def _sent_text() -> Iterator[str]:
         for key, values in source.lists():
             yield key
             yield from values
-    if request.is_json:
+    if request.is_json and _may_hold_null(request.get_data(cache=True)):
         yield from _strings(request.get_json(silent=True))
+
+
+def _may_hold_null(body: bytes) -> bool:
+    """Whether a JSON body can decode to a zero byte: UTF-8 JSON without zero bytes or ``\\u0000`` cannot.
+
+    (A body in UTF-16 or UTF-32, which the JSON parser also reads, is full of zero bytes: it is walked.)
+    """
+    return b"\x00" in body or b"\\u0000" in body
 
 
 def refuse_null_characters() -> Response | None:

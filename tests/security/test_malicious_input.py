@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -242,6 +243,29 @@ def test_a_zero_byte_anywhere_is_refused_with_a_reason(
         assert response.status_code == 400
         assert "zero byte" in response.get_data(as_text=True)
     assert answers[-1].is_json
+
+
+def test_a_zero_byte_in_json_of_any_encoding_is_refused_and_an_escaped_backslash_is_not(
+    app: Flask, db: SQLAlchemy, client: FlaskClient
+) -> None:
+    world = build_world(app, db)
+    browser = Browser(app, db, client)
+    tablet = client_mode_principal(db, world)
+    path = f"/api/v1/sessions/{world.a.open_session.public_id}/answers"
+
+    def save(text: str, encoding: str = "utf-8") -> Any:
+        body = (
+            '{"answers": [{"questionnaire": "tablet_form", "version": 1, "item": "mood_why", "value": %s}]}'
+        )
+        return browser.send(
+            tablet, "PUT", path, data=(body % text).encode(encoding), content_type="application/json"
+        )
+
+    for refused in (save('"a\\u0000b"'), save('"a\\u0000b"', "utf-16")):
+        assert refused.status_code == 400
+        assert "zero byte" in refused.get_data(as_text=True)
+    kept = save('"a\\\\u0000b"')  # a backslash followed by the letters u0000: plain text
+    assert kept.status_code == 200, kept.get_json()
 
 
 def test_json_nested_too_deeply_to_parse_is_a_bad_request(
