@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from survey_app.db import DbSession
 from survey_app.models.audit import ACTOR_TYPES, GENESIS_HASH, AuditEvent
@@ -90,9 +90,15 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# Built once: every audited request runs them.
+_CHAIN_LOCK = select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY))
+_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_APPEND = insert(AuditEvent).returning(AuditEvent.id)
+
+
 def _lock_chain(session: DbSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+        session.connection().execute(_CHAIN_LOCK)
     # SQLite: the transaction began with BEGIN IMMEDIATE and so already holds the write lock.
 
 
@@ -108,13 +114,15 @@ def record_event(
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain and flush it (the caller commits)."""
+    """Append one event to the chain (the caller commits); returns it, as written, outside the session."""
     if actor_type not in ACTOR_TYPES:
         raise ValueError(f"actor_type must be one of {ACTOR_TYPES}, not {actor_type!r}")
     clean_details = dict(details or {})
     _check_json_value(clean_details, "details")
+    session.flush()  # what the caller added is written before the event that records it
     _lock_chain(session)
-    prev_hash = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    connection = session.connection()
+    prev_hash = connection.scalar(_LAST_HASH)
     fields: dict[str, Any] = {
         "occurred_at": (occurred_at or utcnow()).astimezone(UTC),
         "actor_type": actor_type,
@@ -126,10 +134,9 @@ def record_event(
         "details": clean_details,
         "prev_hash": prev_hash or GENESIS_HASH,
     }
-    event = AuditEvent(**fields, hash=event_hash(fields))
-    session.add(event)
-    session.flush()
-    return event
+    fields["hash"] = event_hash(fields)
+    event_id = connection.execute(_APPEND, fields).scalar_one()
+    return AuditEvent(id=event_id, **fields)
 
 
 def record_staff_event(
