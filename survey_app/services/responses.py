@@ -15,18 +15,19 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, bindparam, delete, insert, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from survey_app.db import DbSession
 from survey_app.domain.answers import validate_answer
 from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import hidden_items
 from survey_app.models.assessment import Answer, AssessmentSession, Submission
-from survey_app.models.base import utcnow
+from survey_app.models.base import UTCDateTime, utcnow
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.services.alerts import audit_raised_alerts
 from survey_app.services.audit import record_event
@@ -107,9 +108,9 @@ class SaveReport:
 
 @dataclass(frozen=True)
 class SubmitOutcome:
-    """The submission (the first one, when replayed) and whether this request replayed it."""
+    """When the (first) submission was received, and whether this request replayed it."""
 
-    submission: Submission
+    received_at: datetime
     replayed: bool
 
 
@@ -165,14 +166,27 @@ def payload_hash(entries: Sequence[AnswerInput]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@cache
+def _statements() -> dict[str, Any]:
+    """The submit's statements, built once: building a statement costs more CPU than running it here."""
+    session_row = AssessmentSession.id == bindparam("session_row")
+    return {
+        "stored": select(Answer.questionnaire_version_id, Answer.item_id, Answer.value).where(
+            Answer.session_id == bindparam("session_row")
+        ),
+        "status": select(AssessmentSession.status).where(session_row).with_for_update(),
+        "earlier": select(Submission.session_id, Submission.payload_hash, Submission.received_at).where(
+            Submission.idempotency_key == bindparam("key")
+        ),
+        "submission": insert(Submission),
+        "mark": update(AssessmentSession).where(session_row),
+    }
+
+
 def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dict[int, dict[str, Any]]:
     """The stored answers of a session: questionnaire version id -> item id -> value."""
     grouped: dict[int, dict[str, Any]] = defaultdict(dict)
-    rows = session.execute(
-        select(Answer.questionnaire_version_id, Answer.item_id, Answer.value).where(
-            Answer.session_id == assessment.id
-        )
-    )
+    rows = session.connection().execute(_statements()["stored"], {"session_row": assessment.id})
     for version_id, item_id, value in rows:
         grouped[version_id][item_id] = value
     return grouped
@@ -180,7 +194,15 @@ def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dic
 
 def _lock_row(session: DbSession, assessment: AssessmentSession) -> None:
     """Lock the session's row (FOR UPDATE on PostgreSQL) and re-read its status under that lock."""
-    session.refresh(assessment, attribute_names=["status"], with_for_update=True)
+    status = session.connection().scalar(_statements()["status"], {"session_row": assessment.id})
+    set_committed_value(assessment, "status", status)
+
+
+def _mark_session(session: DbSession, assessment: AssessmentSession, **values: Any) -> None:
+    """Write columns of the session's row (already locked) and keep the loaded object in step."""
+    session.connection().execute(_statements()["mark"], {"session_row": assessment.id, **values})
+    for name, value in values.items():
+        set_committed_value(assessment, name, value)
 
 
 def _lock_open_session(session: DbSession, assessment: AssessmentSession) -> None:
@@ -195,7 +217,7 @@ def save_answers(
     """Store (upsert) or clear the answers; answers to items the skip rules hide are left out."""
     _lock_open_session(session, assessment)
     report = _store_answers(session, assessment, entries)
-    session.flush()
+    _mark_session(session, assessment, updated_at=utcnow())
     return report
 
 
@@ -207,7 +229,8 @@ def _store_answers(
 ) -> SaveReport:
     """Upsert or clear answers of a session whose row this transaction has locked and found open.
 
-    ``stored`` (the session's stored answers, read when not given) is brought up to date in place.
+    ``stored`` (the session's stored answers, read when not given) is brought up to date in place. The
+    caller writes the session's ``updated_at``.
     """
     report = SaveReport()
     if stored is None:
@@ -242,19 +265,34 @@ def _store_answers(
             )
             for entry in clears:
                 current.pop(entry.item_id, None)
-    assessment.updated_at = now
     return report
 
 
+#: INSERT ... ON CONFLICT (session, version, item) DO UPDATE of many answers in one statement: the answers
+#: travel as one JSON array of [item id, the value as JSON text], serialised as the JSON column does it.
+_UPSERT_SQL = {
+    "sqlite": """
+        INSERT INTO answers (session_id, questionnaire_version_id, item_id, value, answered_at, updated_at)
+        SELECT :session_id, :version_id, json_extract(entry.value, '$[0]'), json_extract(entry.value, '$[1]'),
+               :now, :now
+        FROM json_each(:entries) AS entry WHERE true
+        ON CONFLICT (session_id, questionnaire_version_id, item_id)
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+    """,
+    "postgresql": """
+        INSERT INTO answers (session_id, questionnaire_version_id, item_id, value, answered_at, updated_at)
+        SELECT :session_id, :version_id, entry ->> 0, CAST(entry ->> 1 AS jsonb), :now, :now
+        FROM jsonb_array_elements(CAST(:entries AS jsonb)) AS entry
+        ON CONFLICT (session_id, questionnaire_version_id, item_id)
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+    """,
+}
+
+
 @cache
-def _upsert_statement(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT (session, version, item) DO UPDATE, built once and run as executemany."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Answer)
-    return statement.on_conflict_do_update(
-        index_elements=["session_id", "questionnaire_version_id", "item_id"],
-        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
-    )
+def _upsert_statement(dialect: str) -> TextClause:
+    """The dialect's many-answer upsert, built once."""
+    return text(_UPSERT_SQL[dialect]).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def _upsert(
@@ -262,18 +300,11 @@ def _upsert(
 ) -> None:
     if not entries:
         return
-    rows = [
-        {
-            "session_id": session_id,
-            "questionnaire_version_id": version_id,
-            "item_id": entry.item_id,
-            "value": entry.value,
-            "answered_at": now,
-            "updated_at": now,
-        }
-        for entry in entries
-    ]
-    session.connection().execute(_upsert_statement(session.get_bind().dialect.name), rows)
+    values = json.dumps([[entry.item_id, json.dumps(entry.value)] for entry in entries])
+    session.connection().execute(
+        _upsert_statement(session.get_bind().dialect.name),
+        {"session_id": session_id, "version_id": version_id, "entries": values, "now": now},
+    )
 
 
 def _missing_required(
@@ -318,11 +349,11 @@ def submit_session(
         raise ResponseError("bad_idempotency_key")
     digest = payload_hash(entries)
     _lock_row(session, assessment)
-    earlier = session.scalar(select(Submission).where(Submission.idempotency_key == key))
+    earlier = session.connection().execute(_statements()["earlier"], {"key": key}).first()
     if earlier is not None:
         if earlier.session_id != assessment.id or earlier.payload_hash != digest:
             raise ResponseError("idempotency_key_reused")
-        return SubmitOutcome(earlier, replayed=True)
+        return SubmitOutcome(earlier.received_at, replayed=True)
     if assessment.status != "open":
         raise SessionClosedError(f"session_{assessment.status}")
     stored = answers_by_version(session, assessment)
@@ -333,17 +364,16 @@ def submit_session(
         raise ResponseError("required_unanswered", problems)
     removed = _remove_hidden_answers(session, assessment, stored)  # `stored` keeps only the shown answers
     now = utcnow()
-    submission = Submission(
-        session_id=assessment.id, idempotency_key=key, payload_hash=digest, received_at=now
-    )
-    session.add(submission)
-    assessment.status, assessment.submitted_at = "submitted", now
-    session.flush()
+    session.connection().execute(
+        _statements()["submission"],
+        {"session_id": assessment.id, "idempotency_key": key, "payload_hash": digest, "received_at": now},
+    )  # the same key sent to another worker at once fails here, on its unique index
+    _mark_session(session, assessment, status="submitted", submitted_at=now, updated_at=now)
     results = score_session(session, assessment, stored, first=True)
     _audit_submit(session, assessment, sum(len(values) for values in stored.values()), removed)
     if any(result.flags for result in results.values()):
         audit_raised_alerts(session, assessment)  # the counsellor's dashboard shows them from now on
-    return SubmitOutcome(submission, replayed=False)
+    return SubmitOutcome(now, replayed=False)
 
 
 def _audit_submit(session: DbSession, assessment: AssessmentSession, answered: int, removed: int) -> None:

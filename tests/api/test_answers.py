@@ -183,3 +183,26 @@ def test_hostile_text_is_stored_as_given_and_shown_escaped(
         page = client.get(path).get_data(as_text=True)
         assert "<script>alert(1)" not in page and "{{ 7*7 }}" in page  # never markup, never a template
         assert "&lt;/script&gt;" in page
+
+
+def test_every_kind_of_value_reads_back_exactly_as_it_was_saved(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    given = {
+        "mood": 3,
+        "mood_why": 'Beter, "echt" \\ merci: ça va 🙂',
+        "days_used": 0,
+        "days_ok": 1,
+        "income": [1, 3],
+        "rating": 7,
+        "first_day": "2026-11-30",
+    }
+    response = put(client, assessment.public_id, [entry(item, value) for item, value in given.items()])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["not_stored"] == []
+    saved = stored(db, assessment)
+    assert saved == given
+    assert {item: type(value) for item, value in saved.items()} == {
+        item: type(value) for item, value in given.items()
+    }

@@ -136,7 +136,7 @@ def submit(public_id: str) -> Response:
     except responses.ResponseError as error:
         return _refused(error)
     finish_client_mode_after_submit()
-    submitted_at = outcome.submission.received_at.isoformat()  # read before the commit expires the row
+    submitted_at = outcome.received_at.isoformat()
     db.session.commit()
     response = jsonify({"status": "submitted", "submitted_at": submitted_at, "next": url_for("client.done")})
     if outcome.replayed:
