@@ -245,21 +245,25 @@ def test_a_zero_byte_anywhere_is_refused_with_a_reason(
     assert answers[-1].is_json
 
 
-def test_a_zero_byte_in_json_of_any_encoding_is_refused_and_an_escaped_backslash_is_not(
-    app: Flask, db: SQLAlchemy, client: FlaskClient
-) -> None:
+def _tablet_autosave(app: Flask, db: SQLAlchemy, client: FlaskClient) -> Callable[[bytes], Any]:
+    """PUT a raw JSON body to the autosave of an open session, as its tablet."""
     world = build_world(app, db)
     browser = Browser(app, db, client)
     tablet = client_mode_principal(db, world)
     path = f"/api/v1/sessions/{world.a.open_session.public_id}/answers"
+    return lambda body: browser.send(tablet, "PUT", path, data=body, content_type="application/json")
+
+
+def test_a_zero_byte_in_json_of_any_encoding_is_refused_and_an_escaped_backslash_is_not(
+    app: Flask, db: SQLAlchemy, client: FlaskClient
+) -> None:
+    autosave = _tablet_autosave(app, db, client)
 
     def save(text: str, encoding: str = "utf-8") -> Any:
         body = (
             '{"answers": [{"questionnaire": "tablet_form", "version": 1, "item": "mood_why", "value": %s}]}'
         )
-        return browser.send(
-            tablet, "PUT", path, data=(body % text).encode(encoding), content_type="application/json"
-        )
+        return autosave((body % text).encode(encoding))
 
     for refused in (save('"a\\u0000b"'), save('"a\\u0000b"', "utf-16")):
         assert refused.status_code == 400
@@ -271,13 +275,7 @@ def test_a_zero_byte_in_json_of_any_encoding_is_refused_and_an_escaped_backslash
 def test_json_nested_too_deeply_to_parse_is_a_bad_request(
     app: Flask, db: SQLAlchemy, client: FlaskClient
 ) -> None:
-    world = build_world(app, db)
-    browser = Browser(app, db, client)
-    tablet = client_mode_principal(db, world)
-    path = f"/api/v1/sessions/{world.a.open_session.public_id}/answers"
-    response = browser.send(
-        tablet, "PUT", path, data=("[" * 5_000 + "]" * 5_000).encode(), content_type="application/json"
-    )
+    response = _tablet_autosave(app, db, client)(("[" * 5_000 + "]" * 5_000).encode())
     assert response.status_code == 400 and response.json is not None and response.json["code"] == "bad_json"
 
 
