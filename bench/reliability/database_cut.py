@@ -127,10 +127,11 @@ def _report(
         bool(during) and outcome.figures["503_during_cut"] > 0,
     )
     outcome.check(f"every failed answer ({len(failed)}) is a 503 with Retry-After and a JSON message", clean)
-    outcome.check(
-        "no traceback in any answer or in the app's log",
-        "Traceback" not in log and not any("Traceback" in reply.body for reply in replies),
-    )
+    tracebacks = [text for text in (log, *(reply.body for reply in replies)) if "Traceback" in text]
+    if tracebacks:  # the first one goes with the figures, to tell what failed
+        first = tracebacks[0]
+        outcome.figures["first_traceback"] = first[first.index("Traceback") :][:4000]
+    outcome.check("no traceback in any answer or in the app's log", not tracebacks)
     outcome.check(
         f"200 again {recovery:.1f} s after the database returned (limit {RECOVERY_LIMIT_S} s)",
         recovery <= RECOVERY_LIMIT_S,
