@@ -136,8 +136,25 @@ def _internal_error(error: Exception) -> Response:
     return error_response(500)
 
 
+def _end_transaction_quietly(_error: BaseException | None) -> None:
+    """At the end of every request (before the session is removed), end a transaction still open.
+
+    A request that only read leaves its transaction to this point. When the database went away after the
+    answer was made, ending it fails; the person already has their answer, so that is logged, not a 500.
+    """
+    try:
+        db.session.rollback()
+    except (OperationalError, InterfaceError) as error:
+        reason = " ".join(str(getattr(error, "orig", error)).split())[:300]
+        log.warning("database unavailable while ending the request: %s", reason)
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Install the generic error pages and the 503-on-database-loss handler."""
+    """Install the generic error pages, the 503-on-database-loss handler and the quiet end of a request.
+
+    Call it after the database extension is set up: teardown functions run in reverse order, so the quiet end
+    runs before the extension removes the session.
+    """
     for status in ERROR_TEXTS:
         if status != 500:
             app.register_error_handler(status, _http_error)
@@ -145,3 +162,4 @@ def register_error_handlers(app: Flask) -> None:
     for exc_class in (OperationalError, InterfaceError, PoolTimeoutError):
         app.register_error_handler(exc_class, _database_unavailable)
     app.register_error_handler(500, _internal_error)
+    app.teardown_appcontext(_end_transaction_quietly)

@@ -220,6 +220,26 @@ def test_writers_of_two_workers_take_turns_instead_of_failing_on_the_lock(unwait
     assert unwaiting_tablet.stored_answers() == 1
 
 
+def test_a_connection_lost_after_the_answer_was_made_does_not_turn_it_into_an_error(
+    tablet: Tablet, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with tablet.app.app_context():
+        dialect = db.engine.dialect
+    lost = sqlite3.OperationalError("disk I/O error")
+
+    def connection_gone(_dbapi_connection: Any) -> None:
+        raise lost
+
+    monkeypatch.setattr(dialect, "do_rollback", connection_gone)  # the database goes away after the view
+    with caplog.at_level(logging.WARNING):
+        read = tablet.browser.get(f"/api/v1/sessions/{tablet.public_id}")
+    assert read.status_code == 200 and read.get_json()["id"] == tablet.public_id
+    assert any("ending the request" in record.getMessage() for record in caplog.records)
+    monkeypatch.undo()
+    assert tablet.autosave(3).status_code == 200  # the app goes on with a connection that works
+    assert tablet.stored_answers() == 1
+
+
 @pytest.mark.parametrize(
     ("driver_error", "problem"),
     [
