@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from survey_app.db import database_error_reason
 from survey_app.extensions import db
 from survey_app.services.user_messages import N_
 
@@ -114,7 +115,7 @@ def database_problem(error: Exception) -> str:
 
 
 def _database_unavailable(error: Exception) -> Response:
-    reason = " ".join(str(getattr(error, "orig", error)).split())[:300]
+    reason = database_error_reason(error)
     problem = database_problem(error)
     _rollback_quietly()
     if problem == "full":
@@ -145,8 +146,7 @@ def _end_transaction_quietly(_error: BaseException | None) -> None:
     try:
         db.session.rollback()
     except (OperationalError, InterfaceError) as error:
-        reason = " ".join(str(getattr(error, "orig", error)).split())[:300]
-        log.warning("database unavailable while ending the request: %s", reason)
+        log.warning("database unavailable while ending the request: %s", database_error_reason(error))
 
 
 def register_error_handlers(app: Flask) -> None:
