@@ -166,27 +166,24 @@ def payload_hash(entries: Sequence[AnswerInput]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@cache
-def _statements() -> dict[str, Any]:
-    """The submit's statements, built once: building a statement costs more CPU than running it here."""
-    session_row = AssessmentSession.id == bindparam("session_row")
-    return {
-        "stored": select(Answer.questionnaire_version_id, Answer.item_id, Answer.value).where(
-            Answer.session_id == bindparam("session_row")
-        ),
-        "status": select(AssessmentSession.status).where(session_row).with_for_update(),
-        "earlier": select(Submission.session_id, Submission.payload_hash, Submission.received_at).where(
-            Submission.idempotency_key == bindparam("key")
-        ),
-        "submission": insert(Submission),
-        "mark": update(AssessmentSession).where(session_row),
-    }
+# Built once: building a statement costs more CPU than running it on the submit's path.
+_STORED_ANSWERS = select(Answer.questionnaire_version_id, Answer.item_id, Answer.value).where(
+    Answer.session_id == bindparam("session_row")
+)
+_STATUS_FOR_UPDATE = (
+    select(AssessmentSession.status).where(AssessmentSession.id == bindparam("session_row")).with_for_update()
+)
+_EARLIER_SUBMISSION = select(Submission.session_id, Submission.payload_hash, Submission.received_at).where(
+    Submission.idempotency_key == bindparam("key")
+)
+_INSERT_SUBMISSION = insert(Submission)
+_UPDATE_SESSION = update(AssessmentSession).where(AssessmentSession.id == bindparam("session_row"))
 
 
 def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dict[int, dict[str, Any]]:
     """The stored answers of a session: questionnaire version id -> item id -> value."""
     grouped: dict[int, dict[str, Any]] = defaultdict(dict)
-    rows = session.connection().execute(_statements()["stored"], {"session_row": assessment.id})
+    rows = session.connection().execute(_STORED_ANSWERS, {"session_row": assessment.id})
     for version_id, item_id, value in rows:
         grouped[version_id][item_id] = value
     return grouped
@@ -194,13 +191,13 @@ def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dic
 
 def _lock_row(session: DbSession, assessment: AssessmentSession) -> None:
     """Lock the session's row (FOR UPDATE on PostgreSQL) and re-read its status under that lock."""
-    status = session.connection().scalar(_statements()["status"], {"session_row": assessment.id})
+    status = session.connection().scalar(_STATUS_FOR_UPDATE, {"session_row": assessment.id})
     set_committed_value(assessment, "status", status)
 
 
 def _mark_session(session: DbSession, assessment: AssessmentSession, **values: Any) -> None:
     """Write columns of the session's row (already locked) and keep the loaded object in step."""
-    session.connection().execute(_statements()["mark"], {"session_row": assessment.id, **values})
+    session.connection().execute(_UPDATE_SESSION, {"session_row": assessment.id, **values})
     for name, value in values.items():
         set_committed_value(assessment, name, value)
 
@@ -216,8 +213,9 @@ def save_answers(
 ) -> SaveReport:
     """Store (upsert) or clear the answers; answers to items the skip rules hide are left out."""
     _lock_open_session(session, assessment)
-    report = _store_answers(session, assessment, entries)
-    _mark_session(session, assessment, updated_at=utcnow())
+    now = utcnow()
+    report = _store_answers(session, assessment, entries, now=now)
+    _mark_session(session, assessment, updated_at=now)
     return report
 
 
@@ -226,11 +224,13 @@ def _store_answers(
     assessment: AssessmentSession,
     entries: Sequence[AnswerInput],
     stored: dict[int, dict[str, Any]] | None = None,
+    *,
+    now: datetime,
 ) -> SaveReport:
     """Upsert or clear answers of a session whose row this transaction has locked and found open.
 
     ``stored`` (the session's stored answers, read when not given) is brought up to date in place. The
-    caller writes the session's ``updated_at``.
+    answers are stamped ``now``; the caller writes the session's ``updated_at``.
     """
     report = SaveReport()
     if stored is None:
@@ -238,7 +238,6 @@ def _store_answers(
     by_version: dict[int, dict[str, AnswerInput]] = defaultdict(dict)
     for entry in entries:
         by_version[entry.version.id][entry.item_id] = entry  # the last answer to an item wins
-    now = utcnow()
     for version_id, incoming in by_version.items():
         version = next(iter(incoming.values())).version
         current = stored.setdefault(version_id, {})
@@ -349,7 +348,7 @@ def submit_session(
         raise ResponseError("bad_idempotency_key")
     digest = payload_hash(entries)
     _lock_row(session, assessment)
-    earlier = session.connection().execute(_statements()["earlier"], {"key": key}).first()
+    earlier = session.connection().execute(_EARLIER_SUBMISSION, {"key": key}).first()
     if earlier is not None:
         if earlier.session_id != assessment.id or earlier.payload_hash != digest:
             raise ResponseError("idempotency_key_reused")
@@ -358,14 +357,14 @@ def submit_session(
         raise SessionClosedError(f"session_{assessment.status}")
     stored = answers_by_version(session, assessment)
     if entries:
-        _store_answers(session, assessment, entries, stored)
+        _store_answers(session, assessment, entries, stored, now=utcnow())
     problems = _missing_required(assessment, stored)
     if problems:
         raise ResponseError("required_unanswered", problems)
     removed = _remove_hidden_answers(session, assessment, stored)  # `stored` keeps only the shown answers
     now = utcnow()
     session.connection().execute(
-        _statements()["submission"],
+        _INSERT_SUBMISSION,
         {"session_id": assessment.id, "idempotency_key": key, "payload_hash": digest, "received_at": now},
     )  # the same key sent to another worker at once fails here, on its unique index
     _mark_session(session, assessment, status="submitted", submitted_at=now, updated_at=now)
