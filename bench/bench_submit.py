@@ -1,6 +1,6 @@
 """Submitting complete 50-item sessions through the JSON API under gunicorn, against the floor and the peer.
 
-The app runs as in production: `deploy/gunicorn.conf.py` (2 workers, 4 threads each), `SURVEY_ENV=production`,
+The app runs as in production: `deploy/gunicorn.conf.py` (2 workers, 2 threads each), `SURVEY_ENV=production`,
 JSON request logs. Each client session was handed over in client mode beforehand (`bench/submit_world.py`);
 a response is one `POST /api/v1/sessions/<id>/submit` carrying all 50 answers and the tablet's idempotency
 key, as the tablet sends it when its answers were kept on the device: the answers are validated, stored,
@@ -38,7 +38,7 @@ from typing import Any
 from bench.demo_db import scratch_postgres_database
 from bench.figures import figure, percentile
 from bench.loadgen import run_separately
-from bench.servers import Gunicorn, pick_port
+from bench.servers import PRODUCTION_THREADS, Gunicorn, pick_port
 from bench.submit_world import HandedOver, app_environment, prepare, stored_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,7 +230,7 @@ def figures(
     sent = sum(run.check["acknowledged"] for run in all_runs)
     lost = sum(run.check["lost"] for run in all_runs)
     duplicated = sum(run.check["duplicated"] for run in all_runs)
-    shape = "50-item sessions, one submit each, 2 gunicorn workers x 4 threads"
+    shape = f"50-item sessions, one submit each, 2 gunicorn workers x {PRODUCTION_THREADS} threads"
 
     def p95(run: Run) -> float:
         return percentile(run.latencies_ms, 0.95)

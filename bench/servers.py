@@ -1,14 +1,15 @@
 """gunicorn servers for the benchmarks and the reliability runs, on 127.0.0.1, stopped by their own PID.
 
-`Gunicorn(app, port=..., env=...)` starts `gunicorn -c deploy/gunicorn.conf.py APP` (the production settings)
-with its output in a log file, waits until `ready_path` answers 200, and stops the master (which stops its
-workers) when the `with` block ends. `workers()` lists the worker PIDs; `cpu_seconds()` is the CPU time the
-workers used, read from /proc.
+`Gunicorn(app, port=..., env=...)` starts `gunicorn -c deploy/gunicorn.conf.py APP` (the production settings,
+2 workers of `PRODUCTION_THREADS` threads unless told otherwise) with its output in a log file, waits until
+`ready_path` answers 200, and stops the master (which stops its workers) when the `with` block ends.
+`workers()` lists the worker PIDs; `cpu_seconds()` is the CPU time the workers used, read from /proc.
 """
 
 from __future__ import annotations
 
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 HOST = "127.0.0.1"
+#: Threads per worker in the production settings (`GUNICORN_THREADS` changes them there too).
+PRODUCTION_THREADS: int = runpy.run_path(str(GUNICORN_CONFIG))["threads"]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -84,7 +87,7 @@ class Gunicorn:
         env: dict[str, str],
         log: Path,
         workers: int = 2,
-        threads: int = 4,
+        threads: int = PRODUCTION_THREADS,
         ready_path: str = "/healthz",
         cwd: Path = ROOT,
     ) -> None:

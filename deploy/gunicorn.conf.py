@@ -1,7 +1,8 @@
 """gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py 'wsgi:app'`.
 
 Every value can be changed with an environment variable of the same name in upper case, prefixed
-`GUNICORN_` (for example GUNICORN_WORKERS=4). Threads let one worker serve several slow tablets; the app
+`GUNICORN_` (for example GUNICORN_WORKERS=4). Two threads let a worker go on while a request waits for the
+database; more threads only queue on the worker's one Python interpreter lock (see docs/deploy.md). The app
 keeps one database transaction per request, so a killed worker loses only its in-flight request, which the
 tablet retries with the same idempotency key.
 """
@@ -10,8 +11,12 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 worker_class = "gthread"
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
+# them. On one shared socket the worker that wakes first accepts every connection it can, so the keep-alive
+# clients pile up on one worker while the other waits.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5

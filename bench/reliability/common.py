@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.demo_db import postgres_available, scratch_postgres_database
-from bench.servers import Gunicorn, pick_port
+from bench.servers import PRODUCTION_THREADS, Gunicorn, pick_port
 from bench.submit_world import HandedOver, app_environment, prepare
 
 
@@ -77,7 +77,7 @@ def serve(
     sessions: int,
     port: int,
     *,
-    threads: int = 4,
+    threads: int = PRODUCTION_THREADS,
     database_url_for_app: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> Iterator[Served]:

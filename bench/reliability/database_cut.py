@@ -1,6 +1,6 @@
 """The PostgreSQL connection cut mid-run: 503 with Retry-After, no traceback, recovery without a restart.
 
-The app (2 workers, 4 threads) reaches its database only through `TcpProxy`. Eight tablets autosave and
+The app (2 workers, 2 threads) reaches its database only through `TcpProxy`. Eight tablets autosave and
 submit sessions, retrying every second after a failure as the tablet's script does. After `before` seconds
 the proxy closes every database connection and refuses new ones for `cut` seconds, then forwards again; the
 tablets go on for `after` seconds. Every answer during the cut must be a 503 with Retry-After and a JSON

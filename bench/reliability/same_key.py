@@ -1,7 +1,7 @@
 """50 identical submits with one idempotency key at once, 100 rounds: exactly one submission each round.
 
 Each round takes a fresh handed-over session and opens 50 keep-alive connections to the app (2 workers,
-4 threads); the 50 copies of the same submit leave together. Every copy must be answered 200: one stores the
+2 threads); the 50 copies of the same submit leave together. Every copy must be answered 200: one stores the
 session, the 49 others replay it (`Idempotent-Replayed: true`); the database must then hold exactly one
 submission and the 50 answers for it.
 """

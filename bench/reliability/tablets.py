@@ -1,6 +1,6 @@
 """40 simulated tablets (locust, headless) for 5 minutes while a gunicorn worker is killed every 60 seconds.
 
-The app runs as in production (2 workers, 4 threads). Each tablet fills one handed-over session after the
+The app runs as in production (2 workers, 2 threads). Each tablet fills one handed-over session after the
 other: autosaves four pages of ten answers, submits with the last page and its idempotency key, and for 5%
 of the sessions sends the same submit again. Every `kill_every` seconds one worker gets SIGKILL, mid-request;
 gunicorn starts another, and the tablets send what failed again. Afterwards every acknowledged session must
