@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, bindparam, delete, insert, select, text, update
@@ -114,9 +114,16 @@ class SubmitOutcome:
     replayed: bool
 
 
-def _versions(assessment: AssessmentSession) -> dict[tuple[str, int], QuestionnaireVersion]:
+VersionsByNumber = dict[tuple[str, int], tuple[QuestionnaireVersion, Questionnaire]]
+
+
+def _versions(assessment: AssessmentSession) -> VersionsByNumber:
+    """The session's versions by (key, version number), each with its questionnaire (looked up once)."""
     return {
-        (given.questionnaire_version.key, given.questionnaire_version.version): given.questionnaire_version
+        (given.questionnaire_version.key, given.questionnaire_version.version): (
+            given.questionnaire_version,
+            questionnaire_of(given.questionnaire_version),
+        )
         for given in assessment.questionnaires
     }
 
@@ -140,16 +147,15 @@ def parse_answer_entries(assessment: AssessmentSession, entries: Any) -> list[An
     return parsed
 
 
-def _parse_entry(
-    index: int, entry: Any, versions: Mapping[tuple[str, int], QuestionnaireVersion]
-) -> AnswerInput | Problem:
+def _parse_entry(index: int, entry: Any, versions: VersionsByNumber) -> AnswerInput | Problem:
     if not isinstance(entry, dict) or set(entry) != {"questionnaire", "version", "item", "value"}:
         return Problem(index, "bad_shape", "expected keys questionnaire, version, item, value")
     key, number, item_id = entry["questionnaire"], entry["version"], entry["item"]
-    row = versions.get((key, number)) if isinstance(key, str) and type(number) is int else None
-    if row is None:
+    found = versions.get((key, number)) if isinstance(key, str) and type(number) is int else None
+    if found is None:
         return Problem(index, "unknown_questionnaire", "this questionnaire is not in the session")
-    item = questionnaire_of(row).items_by_id.get(item_id) if isinstance(item_id, str) else None
+    row, questionnaire = found
+    item = questionnaire.items_by_id.get(item_id) if isinstance(item_id, str) else None
     if item is None:
         return Problem(index, "unknown_item", f"{row.key} v{row.version} has no such item")
     problem = validate_answer(item, entry["value"])
@@ -161,9 +167,15 @@ def _parse_entry(
 
 def payload_hash(entries: Sequence[AnswerInput]) -> str:
     """SHA-256 of the answers a submit carries, independent of their order."""
-    canonical = sorted((entry.canonical() for entry in entries), key=lambda e: json.dumps(e[:3]))
+    canonical = sorted((entry.canonical() for entry in entries), key=lambda e: _order_of(*e[:3]))
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _order_of(key: str, version: int, item_id: str) -> str:
+    """Where an answer sorts in the payload hash: by its questionnaire, version and item as JSON text."""
+    return json.dumps([key, version, item_id])
 
 
 # Built once: building a statement costs more CPU than running it on the submit's path.
@@ -299,11 +311,16 @@ def _upsert(
 ) -> None:
     if not entries:
         return
-    values = json.dumps([[entry.item_id, json.dumps(entry.value)] for entry in entries])
+    values = json.dumps([[entry.item_id, _json_text(entry.value)] for entry in entries])
     session.connection().execute(
         _upsert_statement(session.get_bind().dialect.name),
         {"session_id": session_id, "version_id": version_id, "entries": values, "now": now},
     )
+
+
+def _json_text(value: Any) -> str:
+    """The value as JSON text, as the JSON column writes it (an integer, the usual answer, without json)."""
+    return str(value) if type(value) is int else json.dumps(value)
 
 
 def _missing_required(

@@ -96,20 +96,29 @@ def allow_same_origin_framing(response: Response) -> Response:
     return response
 
 
+#: Headers every response gets unless its view set them itself.
+_DEFAULT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+)
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", _content_security_policy())
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+    present = set(headers.keys(lower=True))  # one pass: each setdefault would scan them all
+    wanted = [("Content-Security-Policy", None), *_DEFAULT_HEADERS]
     if request.endpoint != "static":
         # Health and court data: never kept in a shared tablet's or a proxy's cache.
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(("Cache-Control", "no-store"))
     if current_app.config.get("SECURE_COOKIES"):
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        wanted.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value if value is not None else _content_security_policy())
     return response
 
 
