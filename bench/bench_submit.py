@@ -8,7 +8,8 @@ scored, the session closed and the submit audited. The requests come from `bench
 its own, over 8 or 32 keep-alive connections (one per concurrent client). Each run's sessions are read back:
 lost (acknowledged but not stored exactly as sent) and duplicated (any second submission or answer row).
 
-Baselines, measured in the same run:
+Baselines, measured in the same run, right after the SQLite runs they are compared with (the speed of a shared
+machine drifts over minutes):
 - the floor: `bench/floor_app.py`, bare Flask + sqlite3 storing the same 50 answers from the same requests,
   under the same gunicorn settings and the same load generator;
 - the peer: django-survey-and-report 1.5.0, set up and driven by the peer's own `setup.sh` and `bench.py`
@@ -213,8 +214,9 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
             per_run, levels,
         )  # fmt: skip
         floor = _floor_runs(handed[WARM_UP : WARM_UP + per_run], folder, _port(2), levels)  # same bytes
+        # The peer right after the runs it is compared with: the machine's speed drifts over minutes.
+        peer_rps, peer_note = _peer(_port(4), 30 if quick else 150, 30 if quick else 40)
         postgres = _postgres_runs(folder / "postgres", _port(3), per_run, levels)
-    peer_rps, peer_note = _peer(_port(4), 30 if quick else 150, 30 if quick else 40)
     print(f"  submit benchmark: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return figures(sqlite, postgres, floor, peer_rps, peer_note)
 
