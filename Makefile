@@ -70,7 +70,7 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: install ## mypy (strict on domain/ and services/)
+typecheck: install ## mypy (strict on domain/ and services/; bench/ too)
 	$(BIN)/mypy
 
 translations: install ## extract interface texts and update the nl and fr catalogues (then translate the .po files)

@@ -84,6 +84,7 @@ def prepared_database(clients: int, backend: str) -> str:
     with _app(url, backend, clients).app_context():
         if db.session.scalar(select(ExportProject.id).where(ExportProject.name == PROJECT)) is None:
             organisation = db.session.scalars(select(Organisation).order_by(Organisation.id)).first()
+            assert organisation is not None, "the demo database has no organisation"
             db.session.add(ExportProject(organisation_id=organisation.id, name=PROJECT))
         consenting = clients_with_consent("research", at=moment)
         missing = db.session.scalars(select(Client.id).where(Client.id.not_in(consenting))).all()
@@ -200,7 +201,8 @@ class TreeSampler:
     inherits its parent's peak)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_kb, self.peak_pss_kb, self.helpers_kb = pid, 0, 0, {}
+        self.pid, self.peak_kb, self.peak_pss_kb = pid, 0, 0
+        self.helpers_kb: dict[int, int] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()

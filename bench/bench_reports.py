@@ -157,14 +157,18 @@ def overhead(app: Any, client_id: int, runs: int) -> tuple[float, float, int]:
     from survey_app.reports import pdf
     from survey_app.reports.documents import render_report, report_pdf
 
+    def the_client() -> Client:
+        client = db.session.get(Client, client_id)
+        assert client is not None, f"client {client_id} was not built"
+        return client
+
     def ours() -> bytes:
         """From the database to the PDF."""
         with app.app_context():
-            client = db.session.get(Client, client_id)
-            return report_pdf(render_report(db.session, client, "counsellor", "en"))
+            return report_pdf(render_report(db.session, the_client(), "counsellor", "en"))
 
     with app.app_context():
-        html = render_report(db.session, db.session.get(Client, client_id), "counsellor", "en").html
+        html = render_report(db.session, the_client(), "counsellor", "en").html
 
     def weasyprint_alone() -> bytes:
         """The same final HTML, rendered by WeasyPrint with the same fonts, stylesheets and variant."""

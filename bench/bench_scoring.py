@@ -135,6 +135,7 @@ def _fill(db: Any, count: int) -> int:
     bank = Path(__file__).resolve().parents[1] / "questionnaires"
     store_published_versions(db.session, QuestionnaireRegistry(bank))
     version = find_version(db.session, "phq9")
+    assert version is not None, "phq9 was not published from questionnaires/"
     questionnaire = questionnaire_of(version)
     organisation = Organisation(name="Bench")
     db.session.add(organisation)
@@ -179,7 +180,8 @@ def _fill(db: Any, count: int) -> int:
                 for session_id in ids
             ],
         )
-        answers, scores = [], []
+        answers: list[dict[str, Any]] = []
+        scores: list[dict[str, Any]] = []
         for session_id in ids:
             given = {item_id: rng.randint(0, 3) for item_id in items if rng.random() > 0.03}
             answers.extend(

@@ -90,7 +90,9 @@ def _top_up(url: str) -> None:
                     AssessmentSession.id, sort_by_parameter_order=True
                 )
                 ids = [row_id for (row_id,) in session.execute(statement, rows)]
-                given, answers, results = [], [], {version_id: {} for version_id, _ in forms}
+                given: list[dict[str, Any]] = []
+                answers: list[dict[str, Any]] = []
+                results: dict[int, dict[int, Any]] = {version_id: {} for version_id, _ in forms}
                 for session_id, row in zip(ids, rows, strict=True):
                     wellbeing = rng.gauss(0.0, 1.0)
                     for position, (version_id, questionnaire) in enumerate(forms):
@@ -193,6 +195,7 @@ def _signed_in_clients(url: str, folder: str) -> Iterator[tuple[Any, _Meter, dic
             ("site lead", "sitelead@demo.example.org"),
         ):
             user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+            assert user is not None, f"the demo has no {role} ({email})"
             token = accounts.start_staff_session(db.session, user)
             browser = app.test_client()
             with browser.session_transaction() as cookie:

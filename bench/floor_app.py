@@ -72,9 +72,9 @@ def healthz() -> Response:
 def submit(session: str) -> Response:
     """Store the 50 answers once per idempotency key."""
     body = request.get_json(silent=True)
-    key = body.get("idempotency_key") if isinstance(body, dict) else None
-    if not isinstance(key, str):
+    if not isinstance(body, dict) or not isinstance(body.get("idempotency_key"), str):
         abort(400)
+    key = body["idempotency_key"]
     values = _values(body.get("answers"))
     connection = _connection()
     connection.execute("BEGIN IMMEDIATE")

@@ -48,12 +48,12 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, s
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = bytearray()
+        chunks = bytearray()
         while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-            body += await reader.readexactly(size + 2)
-            del body[-2:]
+            chunks += await reader.readexactly(size + 2)
+            del chunks[-2:]
         await reader.readuntil(b"\r\n")
-        return int(status_line.split(" ", 2)[1]), headers, bytes(body)
+        return int(status_line.split(" ", 2)[1]), headers, bytes(chunks)
     length = int(headers.get("content-length", "0"))
     body = await reader.readexactly(length) if length else b""
     return int(status_line.split(" ", 2)[1]), headers, body

@@ -88,7 +88,7 @@ class Tablet:
         size = -(-len(items) // batches)
         base = f"/api/v1/sessions/{handed.public_id}"
         for start in range(0, len(items), size):
-            body = {"answers": handed.entries(items[start : start + size])}
+            body: dict[str, Any] = {"answers": handed.entries(items[start : start + size])}
             reply = self.until_accepted("PUT", f"{base}/answers", handed, body, retry_wait=retry_wait,
                                         give_up_at=give_up_at)  # fmt: skip
             if reply.status != 200:

@@ -15,13 +15,21 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from bench.reliability.common import Outcome, database, free_port, say, serve, wait_for
+from bench.servers import Gunicorn
 from bench.submit_world import stored_check
 
 TABLETS = 40
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+def _replaced(server: Gunicorn, killed: int | None) -> bool:
+    """The killed worker is gone and gunicorn runs two workers again."""
+    workers = server.workers()
+    return len(workers) == 2 and killed not in workers
 
 
 def run(folder: Path, backend: str, *, duration_s: int, kill_every_s: int) -> Outcome:
@@ -61,12 +69,7 @@ def run(folder: Path, backend: str, *, duration_s: int, kill_every_s: int) -> Ou
                 if kills < len(kill_at) and time.monotonic() - started >= kill_at[kills]:
                     killed = served.server.kill_worker()
                     kills += 1
-                    replaced += wait_for(
-                        lambda killed=killed: (
-                            len(served.server.workers()) == 2 and killed not in served.server.workers()
-                        ),
-                        30,
-                    )
+                    replaced += wait_for(partial(_replaced, served.server, killed), 30)
                     say(f"    {time.monotonic() - started:.0f} s: killed worker {killed}")
         result = json.loads(outcomes_file.read_text())
         taken = {h.public_id: h for h in served.sessions if h.public_id in result["sessions"]}
