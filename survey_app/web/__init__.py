@@ -110,7 +110,9 @@ _DEFAULT_HEADERS = (
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     present = set(headers.keys(lower=True))  # one pass: each setdefault would scan them all
-    wanted = [("Content-Security-Policy", None), *_DEFAULT_HEADERS]
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _content_security_policy())
+    wanted = list(_DEFAULT_HEADERS)
     if request.endpoint != "static":
         # Health and court data: never kept in a shared tablet's or a proxy's cache.
         wanted.append(("Cache-Control", "no-store"))
@@ -118,7 +120,7 @@ def _security_headers(response: Response) -> Response:
         wanted.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
     for name, value in wanted:
         if name.lower() not in present:
-            headers.add(name, value if value is not None else _content_security_policy())
+            headers.add(name, value)
     return response
 
 
