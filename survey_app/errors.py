@@ -24,8 +24,8 @@ RETRY_AFTER_SECONDS = 30
 BUSY_RETRY_AFTER_SECONDS = 5
 #: ... when the database's disk is full: someone has to make room first.
 FULL_RETRY_AFTER_SECONDS = 300
-BUSY_MESSAGE = "The service is busy and nothing was saved. Please try again in a moment."
-FULL_MESSAGE = (
+BUSY_MESSAGE = N_("The service is busy and nothing was saved. Please try again in a moment.")
+FULL_MESSAGE = N_(
     "The server has run out of storage space, so nothing was saved. "
     "Please try again later and tell the administrator."
 )

@@ -143,6 +143,21 @@ def test_a_write_that_gives_up_waiting_says_the_service_is_busy_and_stores_nothi
     assert impatient_tablet.autosave(3).status_code == 200  # the next try gets through
 
 
+@pytest.mark.parametrize(
+    ("language", "words"), [("nl", "De dienst heeft het te druk"), ("fr", "Le service est surchargé")]
+)
+def test_a_client_reading_dutch_or_french_is_told_in_that_language_that_the_service_is_busy(
+    impatient_tablet: Tablet, language: str, words: str
+) -> None:
+    with impatient_tablet.browser.session_transaction() as session:
+        session["language"] = language
+    holder = _hold_write_lock(impatient_tablet.path, 1.5)
+    response = impatient_tablet.autosave(3)
+    holder.join()
+    assert response.status_code == 503
+    assert response.get_json()["message"].startswith(words)
+
+
 def test_a_full_disk_is_named_as_such_and_nothing_of_the_request_is_stored(
     small_page_tablet: Tablet, caplog: pytest.LogCaptureFixture
 ) -> None:
