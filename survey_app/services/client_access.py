@@ -10,7 +10,9 @@ resumed when they leave client mode with their password.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ __all__ = [
     "HandOverError",
     "SiteClientSettings",
     "choose_timepoint",
+    "device_key",
     "end_client_mode",
     "load_client_mode",
     "lock_client_mode",
@@ -91,6 +94,17 @@ class ClientModeLookup:
     changed: bool
     settings: SiteClientSettings
     write_due: bool = False
+
+
+def device_key(secret_key: str, public_id: str) -> str:
+    """The AES key a tablet seals a session's unsent answers with when it locks offline (base64url, 256 bits).
+
+    It is derived from the app's secret and the session, never stored: a page of that session carries it, the
+    locked screen does not, so answers kept on a locked tablet can be read only once it is unlocked.
+    """
+    message = b"client-device-key\0" + public_id.encode("ascii")
+    digest = hmac.new(secret_key.encode("utf-8"), message, "sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _token_hash(token: str) -> str:

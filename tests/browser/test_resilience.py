@@ -1,8 +1,10 @@
 """Nothing is lost: a reload resumes, answers given offline are kept on the device and sent on reconnect,
-and an idle screen locks, hides the answers and clears the device."""
+and an idle screen locks, hides the answers and clears the device; a screen locked offline seals the answers
+not yet sent, and the next unlocked page sends them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -21,6 +23,21 @@ COUNT_ON_DEVICE = """() => new Promise(resolve => {
         count.onsuccess = () => resolve(count.result);
     };
 })"""
+
+
+SEALED_ON_DEVICE = """() => new Promise(resolve => {
+    const open = indexedDB.open('client-answers');
+    open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains('sealed')) { resolve([]); return; }
+        const all = db.transaction('sealed').objectStore('sealed').getAll();
+        all.onsuccess = () => resolve(all.result.map(r => ({
+            fields: Object.keys(r).sort(), encrypted: r.data instanceof ArrayBuffer,
+            readable: JSON.stringify(r) + new TextDecoder().decode(r.data),
+        })));
+    };
+})"""
+PAGES_ON_DEVICE = "() => caches.has('client-pages')"
 
 
 def _start_who5(page: Page) -> None:
@@ -142,3 +159,44 @@ def test_without_javascript_an_idle_screen_locks_itself_and_hides_the_answers(
     expect(page.get_by_role("heading", name="This screen is locked")).to_be_visible()
     expect(page.get_by_text("Some of the time")).to_have_count(0)
     shot(page, "nojs-locked")
+
+
+@pytest.mark.http_errors(401)  # the autosave of the locked screen's last page, before it moves on
+def test_a_screen_locked_offline_seals_the_unsent_answers_and_sends_them_once_unlocked(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    _start_who5(page)
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    _answer(page, "Some of the time")
+    wait_until_sent(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "Most of the time")
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "Less than half of the time")
+    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    page.get_by_role("button", name="Pause and lock the screen").click()
+    expect(page.locator("[data-offline-page]")).to_be_visible()
+    assert page.evaluate(COUNT_ON_DEVICE) == 0
+    (sealed,) = page.evaluate(SEALED_ON_DEVICE)
+    assert sealed["fields"] == ["at", "data", "iv", "session"] and sealed["encrypted"]
+    assert "who5" not in sealed["readable"] and "Most of the time" not in sealed["readable"]
+    assert not page.evaluate(PAGES_ON_DEVICE)
+    assert live.session_state(world)[1] == {"who5_cheerful": 1}
+    page.context.set_offline(False)  # the offline page reloads: the lock reaches the server
+    page.wait_for_url("**/client/locked")
+    expect(page.get_by_role("heading", name="This screen is locked")).to_be_visible()
+    assert live.session_state(world)[1] == {"who5_cheerful": 1}
+    page.get_by_label("Counsellor's password").fill(PASSWORD)
+    page.get_by_role("button", name="Unlock").click()
+    page.wait_for_url("**/client/")
+    # the welcome page sends what it unsealed, then shows again to carry on from those answers
+    expect(page.get_by_role("link", name="Continue")).to_have_attribute("href", re.compile(r"/client/q/0/4$"))
+    assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 4, "who5_active": 2}
+    assert page.evaluate(SEALED_ON_DEVICE) == []
+    page.get_by_role("link", name="Continue").click()
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_role("radio", name="Less than half of the time")).to_be_checked()

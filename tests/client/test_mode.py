@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -12,7 +14,7 @@ from sqlalchemy import select
 
 from survey_app.models import AssessmentSession, ClientModeSession, StaffSession
 from survey_app.models.base import utcnow
-from survey_app.services.client_access import MAX_CLIENT_MODE_AGE
+from survey_app.services.client_access import MAX_CLIENT_MODE_AGE, device_key
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client.guard import CLIENT_MODE_KEY
 from tests.client.fixtures import page_csrf
@@ -42,7 +44,8 @@ def test_locking_hides_everything_until_the_counsellor_unlocks(
     locked = client.get("/client/locked")
     html = locked.get_data(as_text=True)
     assert locked.status_code == 200 and locked.mimetype == "text/html" and "This screen is locked" in html
-    assert locked.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert locked.headers["Clear-Site-Data"] == '"cache"'  # answers sealed on the device stay
+    assert "js/client/locked.js" in html  # which removes anything readable of the client
     assert "Well-being" not in html and "TAB-" not in html
     for path in ("/client/", "/client/q/0/1", "/client/review"):
         assert client.get(path).location.endswith("/client/locked")
@@ -155,3 +158,20 @@ def test_keepalive_notes_use_and_an_unknown_token_is_forgotten(
     assert client.get("/client/").location.endswith("/client/closed")
     with client.session_transaction() as session:
         assert CLIENT_MODE_KEY not in session
+
+
+def test_only_an_unlocked_page_carries_the_key_that_seals_answers_on_the_device(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    page = client.get("/client/").get_data(as_text=True)
+    config = json.loads(page.split('id="client-config">')[1].split("</script>")[0])
+    public_id = config["session"]
+    key = base64.urlsafe_b64decode(config["device_key"] + "=")
+    assert len(key) == 32  # AES-256
+    assert config["device_key"] == device_key(client.application.config["SECRET_KEY"], public_id)
+    assert device_key("another secret", public_id) != config["device_key"]
+    assert device_key(client.application.config["SECRET_KEY"], public_id + "x") != config["device_key"]
+    _lock(client)
+    locked = client.get("/client/locked").get_data(as_text=True)
+    assert config["device_key"] not in locked and "client-config" not in locked

@@ -61,7 +61,10 @@ def locked() -> Response | str:
     """The lock screen: nothing of the client on it."""
     if client_mode_row().locked_at is None:
         return redirect(url_for("client.welcome"))
-    return _clearing(make_response(_locked_page()))
+    response = make_response(_locked_page())
+    # the HTTP cache only: answers the page sealed at the lock stay on the device for the unlocked page
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 def _locked_page(error: str | None = None) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from survey_app.i18n import page_language
+from survey_app.services.client_access import device_key
 from survey_app.services.client_forms import page_of, section_starts_on, skip_rules
 from survey_app.services.client_session import QuestionnaireState
 from survey_app.web.client.context import client_mode_row, current_assessment, current_states
@@ -83,6 +84,7 @@ def page_config(n: int | None, states: list[QuestionnaireState], current: int = 
         "via": via,
         "language": page_language(),
         "idle_seconds": site_idle_timeout().total_seconds(),
+        "device_key": device_key(current_app.config["SECRET_KEY"], public_id),
         "urls": {
             "answers": url_for("api.save_answers", public_id=public_id),
             "submit": url_for("api.submit", public_id=public_id),

@@ -1,5 +1,6 @@
 /* The client's tablet: moves between screens in the page, saves every answer at once through the JSON API,
- * keeps answers on the device while the connection is down, locks when idle, reads questions aloud.
+ * keeps answers on the device while the connection is down, locks when idle (sealing the answers not yet
+ * sent, for the next unlocked page to send), reads questions aloud.
  * Without this file every page still works as plain forms. No framework, no build step.
  * An admin's preview of a questionnaire (config.preview) runs the same page and skip logic, keeping the
  * answers in the page only: nothing is stored, sent, cached or locked.
@@ -16,6 +17,10 @@
   var statusEl = document.querySelector("[data-save-status]");
   var session = config && config.session;
   var preview = Boolean(config && config.preview);
+  var deviceKey = config && config.device_key;
+  // answers sealed when this session's screen locked without a connection come back before anything is sent
+  var unsealed = session && !preview ? AnswerStore.unseal(session, deviceKey).catch(function () { return 0; })
+    : Promise.resolve(0);
   var PAGES = "client-pages";
 
   function format(text, values) {
@@ -50,10 +55,16 @@
       .catch(function () { return null; });
   }
 
-  function clearDevice() {
-    var cleared = [AnswerStore.clear()];
-    if (window.caches) { cleared.push(caches.delete(PAGES).catch(function () { return null; })); }
-    return Promise.all(cleared);
+  function forgetPages() {
+    return window.caches ? caches.delete(PAGES).catch(function () { return null; }) : Promise.resolve();
+  }
+
+  function clearDevice() {  // the session is sent or closed: nothing of it stays
+    return Promise.all([AnswerStore.clear(), AnswerStore.forgetSealed(session), forgetPages()]);
+  }
+
+  function sealDevice() {  // the screen locks: what is not sent yet is sealed, nothing readable stays
+    return unsealed.then(function () { return Promise.all([AnswerStore.seal(session, deviceKey), forgetPages()]); });
   }
 
   /* ------------------------------------------------------------ answers kept on this device, then sent */
@@ -75,8 +86,9 @@
         retryDelay = 2000;
         return AnswerStore.markSent(pending).then(function () { setStatus("saved"); return true; });
       }
-      if (response.status === 401 || response.status === 409) {  // locked, closed or already sent
-        return clearDevice().then(function () { location.assign(config.urls.done); return false; });
+      if (response.status === 401 || response.status === 409) {  // locked, or closed or already sent
+        var leave = response.status === 401 ? sealDevice() : clearDevice();
+        return leave.then(function () { location.assign(config.urls.done); return false; });
       }
       if (response.status === 422) {  // refused answers are dropped; the rest is sent again
         return response.json().then(function (data) {
@@ -96,7 +108,7 @@
   function sync() {
     if (!session) { return Promise.resolve(true); }
     if (syncing) { syncAgain = true; return syncing; }
-    syncing = AnswerStore.all(session).then(function (records) {
+    syncing = unsealed.then(function () { return AnswerStore.all(session); }).then(function (records) {
       var pending = records.filter(function (r) { return !r.sent; });
       if (!pending.length) { return true; }
       if (navigator.onLine === false) { setStatus("pending"); scheduleRetry(); return false; }
@@ -112,7 +124,7 @@
 
   function pendingCount() {
     if (!session) { return Promise.resolve(0); }
-    return AnswerStore.all(session).then(function (records) {
+    return unsealed.then(function () { return AnswerStore.all(session); }).then(function (records) {
       return records.filter(function (r) { return !r.sent; }).length;
     });
   }
@@ -168,14 +180,49 @@
     });
   });
 
-  function lockNow() {  // send what can be sent, forget everything on the device, then lock
+  function lockNow() {  // send what can be sent, seal the rest, then lock
     if (preview) { setStatus("preview", texts.preview_only); return; }
     var form = document.querySelector("[data-lock-form]");
     var main = document.getElementById("main");
-    within(sync(), 3000).then(clearDevice).then(function () {
+    within(sync(), 3000).then(sealDevice).then(function () {
       if (main) { main.hidden = true; }
-      if (form) { submitPlainly(form); }
+      if (form) { rememberLock(form); submitPlainly(form); }
     });
+  }
+
+  /* A lock sent without a connection ends on the offline page, which sends it again once the connection is
+   * back (this tab only, for as long as a client mode can last); any page of an open session forgets it. */
+  var LOCK_KEY = "client-lock-pending", LOCK_MAX_MS = 12 * 3600 * 1000;
+
+  function rememberLock(form) {
+    try {
+      sessionStorage.setItem(LOCK_KEY, JSON.stringify({ action: form.action, csrf: csrf, at: Date.now() }));
+    } catch (error) { return; }  // storage refused: the server locks the idle mode on its own
+  }
+
+  function takePendingLock() {
+    var pending = null;
+    try {
+      pending = JSON.parse(sessionStorage.getItem(LOCK_KEY) || "null");
+      sessionStorage.removeItem(LOCK_KEY);
+    } catch (error) { return null; }
+    return pending && Date.now() - pending.at < LOCK_MAX_MS ? pending : null;
+  }
+
+  function sendPendingLock() {  // true when a lock is on its way
+    var pending = takePendingLock();
+    if (!pending) { return false; }
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = pending.action;
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = pending.csrf;
+    form.appendChild(token);
+    document.body.appendChild(form);
+    HTMLFormElement.prototype.submit.call(form);
+    return true;
   }
 
   document.querySelectorAll("[data-lock-form]").forEach(function (form) {
@@ -355,7 +402,7 @@
     if (!preview) { keepPage(pristine, location.href); }
     F.addReadAloud(form, texts);
 
-    (preview ? Promise.resolve([]) : AnswerStore.all(session)).then(function (records) {  // what this device has that the page may not
+    (preview ? Promise.resolve([]) : unsealed.then(function () { return AnswerStore.all(session); })).then(function (records) {  // what this device has that the page may not
       records.forEach(function (r) {
         if (r.questionnaire !== q.key || r.version !== q.version) { return; }
         answers[r.item] = r.value;
@@ -420,11 +467,20 @@
     if (questionnaireForm) { Questionnaire(questionnaireForm); }
     if (submitForm) { Review(submitForm); }
     if (config.idle_seconds) { watchIdle(config.idle_seconds); }
+    unsealed.then(function (count) {  // a page of questions or the review sends and shows them itself
+      if (!count || questionnaireForm || submitForm) { return; }
+      sync().then(function (sent) { if (sent) { location.reload(); } });  // "Continue" then leads on from them
+    });
     if ("serviceWorker" in navigator && !preview) {
       ["pointerdown", "keydown"].forEach(function (name) { document.addEventListener(name, registerWorker, true); });
     }
   }
   if (document.querySelector("[data-offline-page]")) {
-    window.addEventListener("online", function () { location.reload(); });
+    window.addEventListener("online", function () { if (!sendPendingLock()) { location.reload(); } });
+    document.querySelectorAll("[data-retry]").forEach(function (link) {
+      link.addEventListener("click", function (event) { if (sendPendingLock()) { event.preventDefault(); } });
+    });
+  } else if (config && session && !preview) {
+    takePendingLock();  // this page was served by an open session: no lock is waiting any more
   }
 }());

@@ -1,20 +1,28 @@
 /* The answers kept on this device (IndexedDB) until the server has them: a reload, even offline, loses nothing.
  * One record per session and item: {key, session, questionnaire, version, item, value, rev, sent}.
- * Everything is removed on submit and on lock. Without IndexedDB (a private window) it keeps them in memory.
+ * Everything is removed on submit. On lock, answers not yet sent are sealed (AES-GCM, with the session's
+ * device key that only an unlocked page of the session carries) into one record {session, iv, data, at},
+ * and the readable records are removed; the next unlocked page of that session unseals and sends them.
+ * Without IndexedDB (a private window) it keeps them in memory, and a lock forgets them.
  */
 (function (global) {
   "use strict";
 
-  var NAME = "client-answers", STORE = "answers";
+  var NAME = "client-answers", STORE = "answers", SEALED = "sealed";
+  var SEALED_DAYS = 14;  // sealed answers of a session nobody reopened on this device are dropped after this
   var memory = new Map(), opening = null;
 
   function open() {
     if (!global.indexedDB) { return Promise.resolve(null); }
     if (!opening) {
       opening = new Promise(function (resolve) {
-        var request = global.indexedDB.open(NAME, 1);
+        var request = global.indexedDB.open(NAME, 2);
         request.onupgradeneeded = function () {
-          request.result.createObjectStore(STORE, { keyPath: "key" }).createIndex("session", "session");
+          var db = request.result;
+          if (!db.objectStoreNames.contains(STORE)) {
+            db.createObjectStore(STORE, { keyPath: "key" }).createIndex("session", "session");
+          }
+          if (!db.objectStoreNames.contains(SEALED)) { db.createObjectStore(SEALED, { keyPath: "session" }); }
         };
         request.onsuccess = function () { resolve(request.result); };
         request.onerror = function () { resolve(null); };
@@ -24,17 +32,22 @@
     return opening;
   }
 
-  function run(mode, work) {
+  function transact(names, mode, work) {  // work(stores, by name) or work(null) without IndexedDB
     return open().then(function (db) {
       if (!db) { return work(null); }
       return new Promise(function (resolve, reject) {
-        var tx = db.transaction(STORE, mode), result;
-        Promise.resolve(work(tx.objectStore(STORE))).then(function (value) { result = value; });
+        var tx = db.transaction(names, mode), stores = {}, result;
+        names.forEach(function (name) { stores[name] = tx.objectStore(name); });
+        Promise.resolve(work(stores)).then(function (value) { result = value; });
         tx.oncomplete = function () { resolve(result); };
         tx.onerror = function () { reject(tx.error); };
         tx.onabort = function () { reject(tx.error); };
       });
     });
+  }
+
+  function run(mode, work) {
+    return transact([STORE], mode, function (stores) { return work(stores && stores[STORE]); });
   }
 
   function request(req) {
@@ -97,5 +110,74 @@
       .catch(function () { return null; });
   }
 
-  global.AnswerStore = { put: put, all: all, markSent: markSent, remove: remove, clear: clear };
+  /* ---------------------------------------------------------------- sealing on lock */
+  var subtle = global.crypto && global.crypto.subtle;  // only on https (or this machine's own address)
+
+  function cryptoKey(key, use) {
+    var raw = Uint8Array.from(atob(key.replace(/-/g, "+").replace(/_/g, "/")), function (c) { return c.charCodeAt(0); });
+    return subtle.importKey("raw", raw, "AES-GCM", false, [use]);
+  }
+
+  /* Seal the session's unsent answers with `key`, then remove every readable answer from the device. */
+  function seal(session, key) {
+    if (!subtle || !key) { return clear(); }
+    return all(session).then(function (records) {
+      var unsent = records.filter(function (r) { return !r.sent; }).map(function (r) {
+        return { questionnaire: r.questionnaire, version: r.version, item: r.item, value: r.value };
+      });
+      if (!unsent.length) { return clear(); }
+      var iv = global.crypto.getRandomValues(new Uint8Array(12));
+      var plain = new TextEncoder().encode(JSON.stringify(unsent));
+      return cryptoKey(key, "encrypt").then(function (k) {
+        return subtle.encrypt({ name: "AES-GCM", iv: iv }, k, plain);
+      }).then(function (data) {
+        memory.clear();
+        return transact([STORE, SEALED], "readwrite", function (stores) {
+          if (!stores) { return null; }
+          stores[STORE].clear();
+          return request(stores[SEALED].put({ session: session, iv: iv, data: data, at: Date.now() }));
+        });
+      });
+    }).catch(clear);  // nothing readable may stay behind a locked screen
+  }
+
+  /* Put the session's sealed answers back as unsent (a newer answer on the device wins); how many came back. */
+  function unseal(session, key) {
+    if (!subtle || !key) { return Promise.resolve(0); }
+    return transact([SEALED], "readwrite", function (stores) {
+      if (!stores) { return null; }
+      var oldest = Date.now() - SEALED_DAYS * 86400000;
+      stores[SEALED].openCursor().onsuccess = function (event) {
+        var cursor = event.target.result;
+        if (!cursor) { return; }
+        if (cursor.value.at < oldest) { cursor.delete(); }
+        cursor.continue();
+      };
+      return request(stores[SEALED].get(session));
+    }).then(function (sealed) {
+      if (!sealed || sealed.at < Date.now() - SEALED_DAYS * 86400000) { return 0; }
+      return cryptoKey(key, "decrypt").then(function (k) {
+        return subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, k, sealed.data);
+      }).then(function (plain) {
+        var answers = JSON.parse(new TextDecoder().decode(plain));
+        return all(session).then(function (records) {
+          var given = new Set(records.map(function (r) { return r.key; }));
+          return answers.filter(function (a) {
+            return !given.has(keyOf(session, a.questionnaire, a.version, a.item));
+          }).reduce(function (done, a) {
+            return done.then(function () { return put(session, a.questionnaire, a.version, a.item, a.value); });
+          }, Promise.resolve());
+        }).then(function () { return forgetSealed(session); }).then(function () { return answers.length; });
+      }, function () { return forgetSealed(session).then(function () { return 0; }); });  // another key: unreadable
+    });
+  }
+
+  function forgetSealed(session) {
+    return transact([SEALED], "readwrite", function (stores) {
+      return stores ? request(stores[SEALED].delete(session)) : null;
+    }).catch(function () { return null; });
+  }
+
+  global.AnswerStore = { put: put, all: all, markSent: markSent, remove: remove, clear: clear,
+    seal: seal, unseal: unseal, forgetSealed: forgetSealed };
 }(window));
