@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import TABLET, Live, check_axe, hand_over_in_browser, shot, wait_until_sent
+from tests.browser.harness import TABLET, Live, World, check_axe, hand_over_in_browser, shot, wait_until_sent
 from tests.client.support import PASSWORD
 
 PENDING = "Saved on this tablet, not yet sent."
@@ -49,6 +49,23 @@ def _answer(page: Page, label: str) -> None:
     page.get_by_role("radio", name=label).check()
 
 
+def _three_answers_the_last_two_offline(open_page: Callable[..., Page], live: Live, world: World) -> Page:
+    """A tablet that sent the first WHO-5 answer, then lost the connection and kept the next two."""
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    _start_who5(page)
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    _answer(page, "Some of the time")
+    wait_until_sent(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "Most of the time")
+    page.get_by_role("button", name="Next").click()
+    _answer(page, "Less than half of the time")
+    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    return page
+
+
 def test_a_reload_resumes_on_the_same_screen_and_another_device_carries_on(
     open_page: Callable[..., Page], live: Live
 ) -> None:
@@ -76,18 +93,7 @@ def test_answers_given_offline_are_kept_on_the_tablet_and_sent_on_reconnect(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    page = open_page(TABLET)
-    hand_over_in_browser(page, live, world)
-    _start_who5(page)
-    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    _answer(page, "Some of the time")
-    wait_until_sent(page)
-    page.context.set_offline(True)
-    page.get_by_role("button", name="Next").click()
-    _answer(page, "Most of the time")
-    page.get_by_role("button", name="Next").click()
-    _answer(page, "Less than half of the time")
-    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    page = _three_answers_the_last_two_offline(open_page, live, world)
     shot(page, "tablet-offline-pending")
     assert live.session_state(world)[1] == {"who5_cheerful": 1}
     page.reload()  # offline: the service worker serves the page kept on the device
@@ -166,18 +172,7 @@ def test_a_screen_locked_offline_seals_the_unsent_answers_and_sends_them_once_un
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    page = open_page(TABLET)
-    hand_over_in_browser(page, live, world)
-    _start_who5(page)
-    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    _answer(page, "Some of the time")
-    wait_until_sent(page)
-    page.context.set_offline(True)
-    page.get_by_role("button", name="Next").click()
-    _answer(page, "Most of the time")
-    page.get_by_role("button", name="Next").click()
-    _answer(page, "Less than half of the time")
-    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    page = _three_answers_the_last_two_offline(open_page, live, world)
     page.get_by_role("button", name="Pause and lock the screen").click()
     expect(page.locator("[data-offline-page]")).to_be_visible()
     assert page.evaluate(COUNT_ON_DEVICE) == 0
