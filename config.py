@@ -186,10 +186,12 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     JSON_SORT_KEYS = False
-    # Rate limits per client address (Flask-Limiter syntax); the counters are shared by every worker.
+    # Rate limits per client address (Flask-Limiter syntax); the counters are shared by every worker. Code
+    # entry counts per browser, and per address with a higher limit: clients at one centre share its address.
     RATELIMIT_SIGN_IN = "30 per minute;200 per hour"
     RATELIMIT_SECOND_FACTOR = "10 per minute;60 per hour"
     RATELIMIT_CLIENT_CODE = "10 per minute;60 per hour"
+    RATELIMIT_CLIENT_CODE_ADDRESS = "60 per minute;300 per hour"
     DEFAULT_LOG_FORMAT = "text"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:

@@ -95,11 +95,16 @@ class ClientAccessCode(Base):
 
 
 class ClientCodeAttempt(Base):
-    """One failed attempt to enter a code or open a link, from one address (the rate limit counts these)."""
+    """A failed attempt to enter a code or open a link, from one address and browser (the lockout counts it).
+
+    ``device`` is the random mark the code page leaves in the browser's session cookie (None for attempts
+    recorded before browsers were told apart).
+    """
 
     __tablename__ = "client_code_attempts"
     __table_args__ = (Index("ix_client_code_attempts_ip_attempted_at", "ip", "attempted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ip: Mapped[str] = mapped_column(String(45))
+    device: Mapped[str | None] = mapped_column(String(32))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

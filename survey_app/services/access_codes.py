@@ -4,8 +4,11 @@ A code is 8 characters from a 32-symbol alphabet without look-alikes (40 bits), 
 link (for the QR code) carries a 192-bit token. Both are stored only as HMAC-SHA256 keyed with the app's
 secret, are used once (a conditional UPDATE, so two phones racing cannot both win), expire after
 ``CODE_LIFETIME`` and are revoked when a newer code is given for the same session. Failed attempts are rows in
-``client_code_attempts``: after ``MAX_FAILED_ATTEMPTS`` from one address within ``ATTEMPT_WINDOW``, that
-address is refused (even a right code) until the window has passed, in every worker alike.
+``client_code_attempts``, with the address and the browser (a random mark in its session cookie): after
+``MAX_FAILED_ATTEMPTS`` from one browser within ``ATTEMPT_WINDOW``, that browser is refused (even a right
+code) until the window has passed, in every worker alike. Clients behind one router (a centre's wifi) share
+an address, so one clumsy phone does not lock out the others; ``MAX_FAILED_ATTEMPTS_PER_ADDRESS`` from one
+address, whatever the browser, refuses the address, which bounds a guesser who drops the cookie.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ __all__ = [
     "CODE_LENGTH",
     "CODE_LIFETIME",
     "MAX_FAILED_ATTEMPTS",
+    "MAX_FAILED_ATTEMPTS_PER_ADDRESS",
     "IssuedCode",
     "Redemption",
     "failed_attempts",
+    "is_refused",
     "issue_code",
     "normalise_code",
     "redeem",
@@ -45,6 +50,7 @@ CODE_LENGTH = 8
 CODE_LIFETIME = timedelta(minutes=30)
 ATTEMPT_WINDOW = timedelta(minutes=15)
 MAX_FAILED_ATTEMPTS = 10
+MAX_FAILED_ATTEMPTS_PER_ADDRESS = 50
 _LINK_TOKEN_BYTES = 24
 
 RedemptionOutcome = Literal["ok", "wrong", "expired", "used", "closed", "limited"]
@@ -128,22 +134,30 @@ def _revoke_unused(session: DbSession, assessment: AssessmentSession, now: datet
     )
 
 
-def failed_attempts(session: DbSession, ip: str, *, now: datetime | None = None) -> int:
-    """How many failed attempts came from this address within the window."""
+def failed_attempts(
+    session: DbSession, ip: str, device: str, *, now: datetime | None = None
+) -> tuple[int, int]:
+    """How many failed attempts came from this browser, and from this address, within the window."""
     since = (now or utcnow()) - ATTEMPT_WINDOW
-    count = session.scalar(
-        select(func.count())
+    from_browser, from_address = session.execute(
+        select(func.count().filter(ClientCodeAttempt.device == device), func.count())
         .select_from(ClientCodeAttempt)
         .where(ClientCodeAttempt.ip == ip, ClientCodeAttempt.attempted_at > since)
-    )
-    return int(count or 0)
+    ).one()
+    return int(from_browser or 0), int(from_address or 0)
 
 
-def _record_failure(session: DbSession, ip: str, reason: str, now: datetime) -> None:
+def is_refused(session: DbSession, ip: str, device: str, *, now: datetime | None = None) -> bool:
+    """Whether this browser, or its whole address, has failed too often to try again yet."""
+    from_browser, from_address = failed_attempts(session, ip, device, now=now)
+    return from_browser >= MAX_FAILED_ATTEMPTS or from_address >= MAX_FAILED_ATTEMPTS_PER_ADDRESS
+
+
+def _record_failure(session: DbSession, ip: str, device: str, reason: str, now: datetime) -> None:
     session.execute(
         delete(ClientCodeAttempt).where(ClientCodeAttempt.attempted_at < now - 4 * ATTEMPT_WINDOW)
     )
-    session.add(ClientCodeAttempt(ip=ip, attempted_at=now))
+    session.add(ClientCodeAttempt(ip=ip, device=device, attempted_at=now))
     session.flush()
     record_event(session, "client_mode.code_failed", actor_type="client", ip=ip, details={"reason": reason})
 
@@ -153,13 +167,18 @@ def redeem(
     *,
     secret: str,
     ip: str,
+    device: str,
     code: str | None = None,
     link_token: str | None = None,
     now: datetime | None = None,
 ) -> Redemption:
-    """Use a code (or link token) once: ``ok`` with its session, or why not; failures are counted."""
+    """Use a code (or link token) once: ``ok`` with its session, or why not; failures are counted.
+
+    ``device`` is the browser's mark (random, from its session cookie): the lockout counts per browser and,
+    with a higher ceiling, per address.
+    """
     now = now or utcnow()
-    if failed_attempts(session, ip, now=now) >= MAX_FAILED_ATTEMPTS:
+    if is_refused(session, ip, device, now=now):
         return Redemption("limited")
     row = None
     if code is not None and (cleaned := normalise_code(code)) is not None:
@@ -174,7 +193,7 @@ def redeem(
         )
     outcome = _check(row, now)
     if outcome != "ok" or row is None:
-        _record_failure(session, ip, outcome, now)
+        _record_failure(session, ip, device, outcome, now)
         return Redemption(outcome)
     claimed = session.execute(
         update(ClientAccessCode)
@@ -183,7 +202,7 @@ def redeem(
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        _record_failure(session, ip, "used", now)
+        _record_failure(session, ip, device, "used", now)
         return Redemption("used")
     return Redemption("ok", row.assessment)
 

@@ -74,7 +74,7 @@ def test_a_wrong_expired_or_used_code_is_explained_and_counted(
     assert db.session.scalar(select(func.count()).select_from(ClientModeSession)) == 1
 
 
-def test_too_many_wrong_codes_block_the_address_for_a_while(
+def test_too_many_wrong_codes_block_that_phone_for_a_while_but_not_another_on_the_same_wifi(
     client: FlaskClient, db: SQLAlchemy, world: TabletWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(client.application.config, "RATELIMIT_CLIENT_CODE", "100 per minute")  # not this one
@@ -86,6 +86,18 @@ def test_too_many_wrong_codes_block_the_address_for_a_while(
     assert blocked.status_code == 429 and "Too many tries. Please wait 15 minutes" in page
     with client.session_transaction() as session:
         assert CLIENT_MODE_KEY not in session
+    neighbour = client.application.test_client()  # another client's phone, the same address
+    assert _enter(neighbour, code).location.endswith("/client/")
+
+
+def test_the_rate_limit_on_code_entry_counts_each_phone_on_its_own(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(client.application.config, "RATELIMIT_CLIENT_CODE", "3 per minute")
+    code = _issue(client, db, world)
+    assert [_enter(client, "ZZZZ-ZZZZ").status_code for _ in range(4)] == [400, 400, 400, 429]
+    neighbour = client.application.test_client()
+    assert _enter(neighbour, code).location.endswith("/client/")
 
 
 def test_the_link_leaves_the_address_bar_at_once_and_a_tap_opens_the_questionnaires(

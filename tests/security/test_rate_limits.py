@@ -49,7 +49,7 @@ print(json.dumps(statuses))
 #: The limited steps the workers try: path, limit, status of an attempt within the limit.
 LIMITED_STEPS = {
     "second step": ("/auth/verify", "RATELIMIT_SECOND_FACTOR", 302),
-    "client code": ("/client/start", "RATELIMIT_CLIENT_CODE", 400),
+    "client code": ("/client/start", "RATELIMIT_CLIENT_CODE_ADDRESS", 400),  # the count per address
 }
 
 

@@ -3,18 +3,22 @@
 The link's token is traded at once: ``GET /client/c/<token>`` keeps it only in the new session cookie and
 redirects to a page without it, where one tap (a POST, so link previews cannot use it up) redeems it.
 
-Every POST of a code or a tap is counted per address in the shared rate-limit store
-(``RATELIMIT_CLIENT_CODE``); besides, failed codes lock an address out for a while (``access_codes``).
+Every POST of a code or a tap is counted in the shared rate-limit store per browser
+(``RATELIMIT_CLIENT_CODE``; the browser is told apart by a random mark in its session cookie) and per address
+(``RATELIMIT_CLIENT_CODE_ADDRESS``, higher: clients at one centre share its address); besides, failed codes
+lock a browser, and many of them its address, out for a while (``access_codes``).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
@@ -29,6 +33,22 @@ from survey_app.web.rate_limits import configured_limit, limiter
 
 #: Flask-session key holding a link token between the link and the tap that redeems it.
 LINK_TOKEN_KEY = "client_link_token"
+#: Flask-session key of the browser's random mark, set by the code page: attempts are counted per browser.
+DEVICE_KEY = "client_code_device"
+
+
+def _device() -> str:
+    """This browser's mark, made on its first visit to the code page."""
+    mark = session.get(DEVICE_KEY)
+    if not isinstance(mark, str):
+        mark = session[DEVICE_KEY] = secrets.token_urlsafe(12)
+    return mark
+
+
+def _address_and_browser() -> str:
+    """The rate-limit key per browser: browsers without the mark share one count per address."""
+    mark = session.get(DEVICE_KEY)
+    return f"{get_remote_address()}|{mark if isinstance(mark, str) else '-'}"
 
 
 def _page(error: str | None = None, code: str | None = None) -> str:
@@ -44,19 +64,21 @@ def _page(error: str | None = None, code: str | None = None) -> str:
 
 
 @bp.route("/start", methods=["GET", "POST"])
-@limiter.limit(configured_limit("RATELIMIT_CLIENT_CODE"), methods=["POST"])
+@limiter.limit(configured_limit("RATELIMIT_CLIENT_CODE"), key_func=_address_and_browser, methods=["POST"])
+@limiter.limit(configured_limit("RATELIMIT_CLIENT_CODE_ADDRESS"), methods=["POST"])
 def enter_code() -> Response | str | tuple[str, int]:
     """Type a code (or confirm an opened link); a right code opens that client's questionnaires here."""
     if request.method == "GET":
+        _device()
         return _page()
     ip = request.remote_addr or "unknown"
     secret = current_app.config["SECRET_KEY"]
     link_token = session.get(LINK_TOKEN_KEY) if request.form.get("from_link") else None
     typed = request.form.get("code", "")[:40]
     if isinstance(link_token, str):
-        redemption = redeem(db.session, secret=secret, ip=ip, link_token=link_token)
+        redemption = redeem(db.session, secret=secret, ip=ip, device=_device(), link_token=link_token)
     else:
-        redemption = redeem(db.session, secret=secret, ip=ip, code=typed)
+        redemption = redeem(db.session, secret=secret, ip=ip, device=_device(), code=typed)
     if redemption.outcome != "ok" or redemption.assessment is None:
         db.session.commit()  # keep the failed attempt: it counts towards the limit
         session.pop(LINK_TOKEN_KEY, None)
