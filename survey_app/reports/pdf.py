@@ -12,16 +12,19 @@
 - Nothing is fetched: only the font files above may be read; any other URL in a document is refused.
 
 Font configurations and parsed stylesheets are kept per thread and reused (parsing the fonts is a good part
-of a small document's time); WeasyPrint objects are never shared between threads.
+of a small document's time); WeasyPrint objects are never shared between threads. The vendored WOFF2 files
+are decompressed once per process and handed to every thread's configuration as TrueType bytes.
 """
 
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import shutil
 import tempfile
 import threading
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -109,15 +112,34 @@ def _allowed_file(url: str) -> bool:
     return any(path == allowed.resolve() for allowed in [*font_files(), *STYLESHEETS.values()])
 
 
+@cache
+def _decompressed_font(path: Path) -> bytes:
+    """A WOFF2 font file as TrueType bytes, decompressed once per process.
+
+    WeasyPrint would decompress it for every font configuration (each thread's first PDF): most of that
+    first PDF's time.
+    """
+    from fontTools.ttLib import woff2
+
+    out = io.BytesIO()
+    woff2.decompress(io.BytesIO(path.read_bytes()), out)
+    return out.getvalue()
+
+
 def _fetcher() -> Any:
     """A URL fetcher that reads the app's font and style files and refuses every other URL."""
-    from weasyprint.urls import URLFetcher
+    from urllib.request import url2pathname
+
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class LocalFilesOnly(URLFetcher):  # type: ignore[misc]
         def fetch(self, url: str, headers: Any = None) -> Any:
             """The resource at `url` if it is one of the app's font or style files; ValueError otherwise."""
             if not _allowed_file(url):
                 raise ValueError("reports read no resources besides their own fonts and styles")
+            if url.endswith(".woff2"):
+                path = Path(url2pathname(url.removeprefix("file:")))
+                return URLFetcherResponse(url, _decompressed_font(path), {"Content-Type": "font/ttf"})
             return super().fetch(url, headers)
 
     return LocalFilesOnly(allowed_protocols=("file",))

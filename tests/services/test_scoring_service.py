@@ -14,6 +14,7 @@ from survey_app.domain.scoring import SCORER_VERSION
 from survey_app.models import AssessmentSession, QuestionnaireVersion
 from survey_app.models.assessment import Answer, Score, ScoreFlag
 from survey_app.models.base import utcnow
+from survey_app.questionnaires.loader import load_questionnaire_file
 from survey_app.questionnaires.registry import PublicationError, QuestionnaireRegistry
 from survey_app.services.questionnaires import find_version, questionnaire_of, store_published_versions
 from survey_app.services.scoring import RescoreReport, plan_rescore, rescore_batch, score_session
@@ -49,6 +50,25 @@ def test_storing_is_idempotent_and_keeps_the_exact_text(db: SQLAlchemy, bank: Qu
     assert row.source_yaml == (BANK / "who5" / "v1.yaml").read_text(encoding="utf-8")
     assert row.snapshot["key"] == "who5"
     assert questionnaire_of(row).content_hash == row.content_hash
+
+
+def test_every_stored_version_comes_back_exactly_as_its_checked_file(
+    db: SQLAlchemy, bank: QuestionnaireRegistry
+) -> None:
+    rows = db.session.scalars(select(QuestionnaireVersion)).all()
+    assert len(rows) == 14
+    for row in rows:  # rebuilt without the schema check, which the file passed when it was published
+        assert questionnaire_of(row) == load_questionnaire_file(BANK / row.key / f"v{row.version}.yaml")
+
+
+def test_a_stored_text_changed_in_the_database_is_refused(
+    db: SQLAlchemy, bank: QuestionnaireRegistry
+) -> None:
+    row = find_version(db.session, "phq9")
+    assert row is not None
+    row.source_yaml = row.source_yaml.replace("items:", "items:  ", 1)
+    with pytest.raises(PublicationError, match=r"the stored text of phq9 v1 does not match its hash"):
+        questionnaire_of(row)
 
 
 def test_a_database_version_that_differs_from_the_file_is_refused(
