@@ -24,7 +24,11 @@
           }
           if (!db.objectStoreNames.contains(SEALED)) { db.createObjectStore(SEALED, { keyPath: "session" }); }
         };
-        request.onsuccess = function () { resolve(request.result); };
+        request.onsuccess = function () {
+          var db = request.result;
+          db.onversionchange = function () { db.close(); opening = null; };  // a newer page upgrades it
+          resolve(db);
+        };
         request.onerror = function () { resolve(null); };
         request.onblocked = function () { resolve(null); };
       });
