@@ -215,13 +215,8 @@
     var form = document.createElement("form");
     form.method = "post";
     form.action = pending.action;
-    var token = document.createElement("input");
-    token.type = "hidden";
-    token.name = "csrf_token";
-    token.value = pending.csrf;
-    form.appendChild(token);
     document.body.appendChild(form);
-    HTMLFormElement.prototype.submit.call(form);
+    submitPlainly(form, { name: "csrf_token", value: pending.csrf });
     return true;
   }
 
