@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from survey_app.models import AuditEvent, QuestionnaireDraft, QuestionnaireVersion
+from survey_app.models import Answer, AuditEvent, QuestionnaireDraft, QuestionnaireVersion
 from survey_app.questionnaires.registry import PublicationError, publication_problems, read_manifest
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
 from survey_app.services.questionnaire_publishing import (
@@ -27,7 +28,7 @@ from survey_app.services.questionnaire_publishing import (
     save_draft,
 )
 from tests.admin.conftest import AdminWorld
-from tests.admin.support import REWORDED, new_form, who5_v2
+from tests.admin.support import FOLLOW_UP, REWORDED, new_form, who5_v2
 
 Builder = Callable[..., Any]
 
@@ -364,6 +365,66 @@ def test_the_preview_choices_switch_language_and_display_for_the_preview_only(
     assert response.location == f"/admin/questionnaires/drafts/{draft.id}/frame/tablet/en/0"
     assert "client-large.css" in client.get(frame).get_data(as_text=True)
     assert "client-large.css" not in client.get("/admin/questionnaires").get_data(as_text=True)
+
+
+def _shown_screen(html: str) -> int:
+    """The number of the one screen the page shows."""
+    shown = re.findall(r'<section class="cq-screen" data-screen="(\d+)"(?![^>]*\bhidden\b)[^>]*>', html)
+    assert len(shown) == 1, shown
+    return int(shown[0])
+
+
+def test_the_preview_works_as_plain_forms_before_or_without_its_script(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder
+) -> None:
+    draft = _draft(db, world, questionnaire_dir, who5_v2())
+    frame = f"/admin/questionnaires/drafts/{draft.id}/frame/tablet/en"
+    stored = db.session.scalar(select(func.count()).select_from(Answer))
+
+    started = post(f"{frame}/0", {"nav": "next"}, page=f"{frame}/0")
+    assert started.status_code == 200 and _shown_screen(started.get_data(as_text=True)) == 1
+    assert started.headers["X-Frame-Options"] == "SAMEORIGIN"
+
+    at_no_time = post(
+        f"{frame}/1", {"nav": "next", "shown": "who5_cheerful", "who5_cheerful": "0"}, page=f"{frame}/1"
+    )
+    html = at_no_time.get_data(as_text=True)
+    assert _shown_screen(html) == 2 and FOLLOW_UP in html  # the skip rule opened the follow-up
+    assert re.search(r'name="who5_cheerful" value="0"[^>]*checked', html)  # the answer is kept in the page
+    assert f'action="{frame}/2"' in html
+
+    often = post(
+        f"{frame}/1", {"nav": "next", "shown": "who5_cheerful", "who5_cheerful": "4"}, page=f"{frame}/1"
+    )
+    assert _shown_screen(often.get_data(as_text=True)) == 3  # the follow-up is skipped
+
+    wrong = post(
+        f"{frame}/1", {"nav": "next", "shown": "who5_cheerful", "who5_cheerful": "9"}, page=f"{frame}/1"
+    )
+    assert wrong.status_code == 422 and _shown_screen(wrong.get_data(as_text=True)) == 1
+    assert "Please look at the question marked below." in wrong.get_data(as_text=True)
+
+    back = post(f"{frame}/1", {"nav": "back", "shown": "who5_cheerful"}, page=f"{frame}/1")
+    assert _shown_screen(back.get_data(as_text=True)) == 0
+
+    last = len(re.findall(r'class="cq-screen"', client.get(f"{frame}/0").get_data(as_text=True))) - 1
+    answers = {f"who5_{name}": "3" for name in ("cheerful", "calm", "active", "rested", "interest")}
+    ended = post(f"{frame}/{last}", {"nav": "next", "shown": "who5_interest", **answers}, page=f"{frame}/0")
+    assert ended.status_code == 302 and ended.location == f"{frame}/end"
+    assert db.session.scalar(select(func.count()).select_from(Answer)) == stored  # the preview stored nothing
+
+
+def test_the_preview_as_plain_forms_asks_for_a_required_answer_before_going_on(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder
+) -> None:
+    required = who5_v2().replace("- id: who5_cheerful\n", "- id: who5_cheerful\n        required: true\n")
+    draft = _draft(db, world, questionnaire_dir, required)
+    frame = f"/admin/questionnaires/drafts/{draft.id}/frame/phone/en"
+    empty = post(f"{frame}/1", {"nav": "next", "shown": "who5_cheerful"}, page=f"{frame}/1")
+    assert empty.status_code == 422 and _shown_screen(empty.get_data(as_text=True)) == 1
+    assert "Please answer this question to go on." in empty.get_data(as_text=True)
+    back = post(f"{frame}/1", {"nav": "back", "shown": "who5_cheerful"}, page=f"{frame}/1")
+    assert back.status_code == 200 and _shown_screen(back.get_data(as_text=True)) == 0
 
 
 @pytest.mark.parametrize("path", ["frame/watch/en/0", "frame/tablet/de/0", "frame/tablet/xx/end"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import QuestionnaireVersion, Timepoint
-from tests.admin.support import RSES_FOLLOW_UP, rses_v2
+from tests.admin.support import FOLLOW_UP, RSES_FOLLOW_UP, rses_v2, who5_v2
 from tests.browser.harness import PHONE, TABLET, Live, check_axe, shot
 
 PASSWORD = "a quiet harbour at dawn"
@@ -61,18 +61,27 @@ def test_inviting_a_counsellor_who_sets_a_password_with_the_link(
     shot(admin, "admin-staff-after-invitation")
 
 
+def _checked_draft(
+    open_page: Callable[..., Page], live: Live, admin_id: int, text: str, *, check_axe_on_upload: bool = False
+) -> Page:
+    """An admin's page after uploading and checking ``text`` as a new version: its draft with the previews."""
+    page = open_page({"width": 1400, "height": 1000})
+    page.context.add_cookies([live.cookie_for(admin_id)])
+    page.goto("/admin/questionnaires")
+    if check_axe_on_upload:
+        check_axe(page, "admin: questionnaires")
+    page.get_by_label("YAML file").set_input_files(
+        {"name": "v2.yaml", "mimeType": "text/yaml", "buffer": text.encode("utf-8")}
+    )
+    page.get_by_role("button", name="Check").click()
+    return page
+
+
 def test_publishing_a_new_version_and_giving_it_at_a_timepoint(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.admin_world()
-    page = open_page({"width": 1400, "height": 1000})
-    page.context.add_cookies([live.cookie_for(world.admin_id)])
-    page.goto("/admin/questionnaires")
-    check_axe(page, "admin: questionnaires")
-    page.get_by_label("YAML file").set_input_files(
-        {"name": "v2.yaml", "mimeType": "text/yaml", "buffer": rses_v2().encode("utf-8")}
-    )
-    page.get_by_role("button", name="Check").click()
+    page = _checked_draft(open_page, live, world.admin_id, rses_v2(), check_axe_on_upload=True)
     expect(page.get_by_role("heading", name="Rosenberg")).to_be_visible()
     expect(page.get_by_role("row", name="added rses_help")).to_be_visible()
     expect(page.get_by_role("cell", name="yes, declared").first).to_be_visible()
@@ -129,3 +138,30 @@ def test_publishing_a_new_version_and_giving_it_at_a_timepoint(
             ("rses", 2),
         ]
         db.session.rollback()
+
+
+def test_a_preview_button_pressed_before_its_script_runs_leads_on_as_with_the_script(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.admin_world()
+    page = _checked_draft(open_page, live, world.admin_id, who5_v2())
+    frame = page.locator('iframe[data-preview="tablet"]').content_frame
+
+    def press_before_the_script(button: str) -> None:  # the form is sent as the browser sends it alone
+        frame.locator("form.cq-form").evaluate(
+            """(form, button) => {
+                const pressed = Object.assign(document.createElement("input"),
+                                              {type: "hidden", name: "nav", value: button});
+                form.appendChild(pressed);
+                HTMLFormElement.prototype.submit.call(form);
+            }""",
+            button,
+        )
+
+    expect(frame.get_by_role("button", name="Start")).to_be_visible()
+    press_before_the_script("next")
+    frame.get_by_role("radio", name="At no time").check()
+    press_before_the_script("next")
+    expect(frame.get_by_label(FOLLOW_UP)).to_be_visible()  # the server applied the skip rule
+    frame.get_by_role("button", name="Back").click()  # and the script, running now, carries on from there
+    expect(frame.get_by_role("radio", name="At no time")).to_be_checked()

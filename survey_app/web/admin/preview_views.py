@@ -10,7 +10,7 @@ tablet, for this preview only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -23,12 +23,15 @@ from survey_app.domain.questionnaire import localise
 from survey_app.i18n import SUPPORTED_LANGUAGES
 from survey_app.models.admin import QuestionnaireDraft
 from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.services.client_forms import next_visible_screen, previous_visible_screen
 from survey_app.services.client_session import QuestionnaireState
 from survey_app.services.questionnaire_publishing import draft_questionnaire
 from survey_app.web import allow_same_origin_framing
 from survey_app.web.admin import bp
 from survey_app.web.admin.questionnaire_views import draft_or_404
 from survey_app.web.client.context import client_page_context, preferences, save_preferences
+from survey_app.web.client.messages import required_problem
+from survey_app.web.client.posted import read_posted_answers
 from survey_app.web.client.screens import questionnaire_config, questionnaire_page, ui_texts
 
 #: A preview device and the way a client reaches the questionnaire on it (the counsellor's tablet, or a code).
@@ -94,12 +97,17 @@ def _framed(html: str) -> Response:
     return allow_same_origin_framing(make_response(html))
 
 
-@bp.get("/questionnaires/drafts/<int:draft_id>/frame/<device>/<language>/<int:screen>")
-def preview_frame(draft_id: int, device: str, language: str, screen: int) -> Response:
-    """The draft as the client's questionnaire page, on ``device`` in ``language``, showing ``screen``."""
-    draft, state = _preview_of(draft_id, device, language)
+def _frame_page(
+    draft: QuestionnaireDraft,
+    state: QuestionnaireState,
+    device: str,
+    language: str,
+    current: int,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
     shown = state.visible_screens or (0,)
-    current = screen if screen in shown else shown[0]
     first = url_for(
         "admin.preview_frame", draft_id=draft.id, device=device, language=language, screen=shown[0]
     )
@@ -125,10 +133,54 @@ def preview_frame(draft_id: int, device: str, language: str, screen: int) -> Res
         [state],
         current,
         config=config,
-        screen_action=request.path,
+        screen_action=url_for(
+            "admin.preview_frame", draft_id=draft.id, device=device, language=language, screen=current
+        ),
+        errors=errors,
+        typed=typed,
         **_context(draft, state, device, language),
     )
     return _framed(html)
+
+
+@bp.get("/questionnaires/drafts/<int:draft_id>/frame/<device>/<language>/<int:screen>")
+def preview_frame(draft_id: int, device: str, language: str, screen: int) -> Response:
+    """The draft as the client's questionnaire page, on ``device`` in ``language``, showing ``screen``."""
+    draft, state = _preview_of(draft_id, device, language)
+    shown = state.visible_screens or (0,)
+    return _frame_page(draft, state, device, language, screen if screen in shown else shown[0])
+
+
+@bp.post("/questionnaires/drafts/<int:draft_id>/frame/<device>/<language>/<int:screen>")
+def preview_step(draft_id: int, device: str, language: str, screen: int) -> Response | tuple[Response, int]:
+    """The preview as plain forms (before or without its script): the next or previous screen, nothing stored.
+
+    The page holds every screen, so the form brings every answer given so far: the skip rules see them all.
+    """
+    draft, blank = _preview_of(draft_id, device, language)
+    if screen >= len(blank.screens):
+        abort(404)
+    values, problems, typed = read_posted_answers(blank.questionnaire.items)
+    state = replace(blank, answers={key: value for key, value in values.items() if value is not None})
+    forward = request.form.get("nav", "next") != "back"
+    here = [item for item in state.screens[screen].items if item.id not in state.hidden]
+    if forward:
+        for item in here:
+            if item.required and values.get(item.id) is None and item.id not in problems:
+                problems[item.id] = required_problem()
+    if problems:
+        at = min(state.screen_of(item_id) for item_id in problems)
+        return _frame_page(draft, state, device, language, at, errors=problems, typed=typed), 422
+    asked = set(request.form.get("shown", "").split())
+    if any(item.id not in asked for item in here):  # an answer here opened another question on this screen
+        return _frame_page(draft, state, device, language, screen)
+    if forward:
+        target = next_visible_screen(state.screens, screen, state.hidden)
+        if target is None:
+            return redirect(url_for("admin.preview_end", draft_id=draft.id, device=device, language=language))
+    else:
+        target = previous_visible_screen(state.screens, screen, state.hidden)
+    return _frame_page(draft, state, device, language, screen if target is None else target)
 
 
 @bp.get("/questionnaires/drafts/<int:draft_id>/frame/<device>/<language>/end")

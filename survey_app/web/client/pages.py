@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import math
 import secrets
-from typing import Any
 
 from flask import abort, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from survey_app.domain.questionnaire import Item
 from survey_app.extensions import db
 from survey_app.services.client_access import end_client_mode
 from survey_app.services.client_forms import (
-    FormValueError,
     next_visible_screen,
-    parse_form_value,
     previous_visible_screen,
     screen_is_visible,
     unanswered_required,
@@ -36,7 +32,8 @@ from survey_app.services.responses import (
 from survey_app.web.client import bp
 from survey_app.web.client.context import client_mode_row, current_assessment, current_states, state_or_404
 from survey_app.web.client.guard import CLIENT_DONE_KEY, client_mode_lookup, forget_client_mode
-from survey_app.web.client.messages import answer_problem, form_value_problem, required_problem
+from survey_app.web.client.messages import required_problem
+from survey_app.web.client.posted import read_posted_answers
 from survey_app.web.client.screens import page_config, render_questionnaire, screen_url
 
 SECONDS_PER_QUESTION = 12
@@ -82,30 +79,6 @@ def screen(n: int, screen: int) -> Response | str:
     return render_questionnaire(n, state, screen)
 
 
-def _read_screen(
-    state: QuestionnaireState, items: list[Item]
-) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """Answers from the posted form, with problems and what was typed (to show it again)."""
-    values: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-    typed: dict[str, str] = {}
-    for item in items:
-        raw = request.form.getlist(item.id)
-        declined = request.form.getlist(f"{item.id}:declined")
-        try:
-            value = parse_form_value(item, raw, declined)
-        except FormValueError as error:
-            problems[item.id] = form_value_problem(item, str(error))
-            typed[item.id] = raw[-1] if raw else ""
-            continue
-        problem = answer_problem(item, value)
-        if problem is not None:
-            problems[item.id] = problem
-            typed[item.id] = raw[-1] if raw else ""
-        values[item.id] = value
-    return values, problems, typed
-
-
 @bp.post("/q/<int:n>/<int:screen>")
 def save_screen(n: int, screen: int) -> Response | tuple[str, int]:
     """Save one screen's answers (the path without JavaScript), then go to the next or previous screen."""
@@ -119,7 +92,7 @@ def save_screen(n: int, screen: int) -> Response | tuple[str, int]:
     shown = set(request.form.get("shown", "").split())
     asked = [item for item in page.items if item.id in shown]
     if asked:
-        values, problems, typed = _read_screen(state, asked)
+        values, problems, typed = read_posted_answers(asked)
         if forward:
             for item in asked:
                 if item.required and values.get(item.id) is None and item.id not in problems:

@@ -404,7 +404,8 @@
         if (items[r.item]) { F.writeItem(items[r.item], r.value); }
       });
       refresh();
-      var wanted = Number((location.pathname.match(/\/(\d+)$/) || [])[1]);
+      // a page kept on the device may stand for another screen of it; a preview is always the server's answer
+      var wanted = preview ? current : Number((location.pathname.match(/\/(\d+)$/) || [])[1]);
       var back = new URLSearchParams(location.search).get("dir") === "back";
       var from = wanted >= first && wanted < first + screens.length ? wanted : current;
       if (visible(from)) { if (from !== current) { show(from); } } else { move(!back, from); }
