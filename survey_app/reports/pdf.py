@@ -103,13 +103,15 @@ def fonts_css() -> str:
     return "\n".join(rules)
 
 
-def _allowed_file(url: str) -> bool:
+def _allowed_path(url: str) -> Path | None:
+    """The app's font or style file that ``url`` names; None for any other URL."""
     if not url.startswith("file:"):
-        return False
+        return None
     from urllib.request import url2pathname
 
     path = Path(url2pathname(url.removeprefix("file:").split("?")[0])).resolve()
-    return any(path == allowed.resolve() for allowed in [*font_files(), *STYLESHEETS.values()])
+    allowed = any(path == known.resolve() for known in [*font_files(), *STYLESHEETS.values()])
+    return path if allowed else None
 
 
 @cache
@@ -128,17 +130,15 @@ def _decompressed_font(path: Path) -> bytes:
 
 def _fetcher() -> Any:
     """A URL fetcher that reads the app's font and style files and refuses every other URL."""
-    from urllib.request import url2pathname
-
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class LocalFilesOnly(URLFetcher):  # type: ignore[misc]
         def fetch(self, url: str, headers: Any = None) -> Any:
             """The resource at `url` if it is one of the app's font or style files; ValueError otherwise."""
-            if not _allowed_file(url):
+            path = _allowed_path(url)
+            if path is None:
                 raise ValueError("reports read no resources besides their own fonts and styles")
-            if url.endswith(".woff2"):
-                path = Path(url2pathname(url.removeprefix("file:")))
+            if path.suffix == ".woff2":
                 return URLFetcherResponse(url, _decompressed_font(path), {"Content-Type": "font/ttf"})
             return super().fetch(url, headers)
 

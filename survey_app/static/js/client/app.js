@@ -21,7 +21,6 @@
   // answers sealed when this session's screen locked without a connection come back before anything is sent
   var unsealed = session && !preview ? AnswerStore.unseal(session, deviceKey).catch(function () { return 0; })
     : Promise.resolve(0);
-  var PAGES = "client-pages";
 
   function format(text, values) {
     return String(text || "").replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
@@ -51,20 +50,18 @@
     var match = new URL(url, location.href).pathname.match(/^(.*\/q\/\d+)\//);
     if (!window.caches || range.length !== 2 || !match) { return Promise.resolve(); }
     var response = new Response(html, { headers: { "Content-Type": "text/html", "X-Client-Screens": range.join("-") } });
-    return caches.open(PAGES).then(function (cache) { return cache.put(match[1] + "/p" + range[0], response); })
+    return caches.open(AnswerStore.PAGES).then(function (cache) { return cache.put(match[1] + "/p" + range[0], response); })
       .catch(function () { return null; });
   }
 
-  function forgetPages() {
-    return window.caches ? caches.delete(PAGES).catch(function () { return null; }) : Promise.resolve();
-  }
-
   function clearDevice() {  // the session is sent or closed: nothing of it stays
-    return Promise.all([AnswerStore.clear(), AnswerStore.forgetSealed(session), forgetPages()]);
+    return Promise.all([AnswerStore.clear(), AnswerStore.forgetSealed(session), AnswerStore.forgetPages()]);
   }
 
   function sealDevice() {  // the screen locks: what is not sent yet is sealed, nothing readable stays
-    return unsealed.then(function () { return Promise.all([AnswerStore.seal(session, deviceKey), forgetPages()]); });
+    return unsealed.then(function () {
+      return Promise.all([AnswerStore.seal(session, deviceKey), AnswerStore.forgetPages()]);
+    });
   }
 
   /* ------------------------------------------------------------ answers kept on this device, then sent */

@@ -2,6 +2,5 @@
  * seal, pages kept for offline use); answers sealed at the lock stay for the unlocked page to send. */
 (function () {
   "use strict";
-  if (window.AnswerStore) { AnswerStore.clear(); }
-  if (window.caches) { caches.delete("client-pages").catch(function () { return null; }); }
+  if (window.AnswerStore) { AnswerStore.clear(); AnswerStore.forgetPages(); }
 }());

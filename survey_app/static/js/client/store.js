@@ -148,9 +148,9 @@
   /* Put the session's sealed answers back as unsent (a newer answer on the device wins); how many came back. */
   function unseal(session, key) {
     if (!subtle || !key) { return Promise.resolve(0); }
+    var oldest = Date.now() - SEALED_DAYS * 86400000;
     return transact([SEALED], "readwrite", function (stores) {
       if (!stores) { return null; }
-      var oldest = Date.now() - SEALED_DAYS * 86400000;
       stores[SEALED].openCursor().onsuccess = function (event) {
         var cursor = event.target.result;
         if (!cursor) { return; }
@@ -159,7 +159,7 @@
       };
       return request(stores[SEALED].get(session));
     }).then(function (sealed) {
-      if (!sealed || sealed.at < Date.now() - SEALED_DAYS * 86400000) { return 0; }
+      if (!sealed || sealed.at < oldest) { return 0; }
       return cryptoKey(key, "decrypt").then(function (k) {
         return subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, k, sealed.data);
       }).then(function (plain) {
@@ -182,6 +182,13 @@
     }).catch(function () { return null; });
   }
 
+  /* The client's pages kept for offline use (app.js keeps them, the service worker serves them). */
+  var PAGES = "client-pages";
+
+  function forgetPages() {
+    return global.caches ? global.caches.delete(PAGES).catch(function () { return null; }) : Promise.resolve();
+  }
+
   global.AnswerStore = { put: put, all: all, markSent: markSent, remove: remove, clear: clear,
-    seal: seal, unseal: unseal, forgetSealed: forgetSealed };
+    seal: seal, unseal: unseal, forgetSealed: forgetSealed, PAGES: PAGES, forgetPages: forgetPages };
 }(window));
