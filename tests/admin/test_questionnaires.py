@@ -427,6 +427,21 @@ def test_the_preview_as_plain_forms_asks_for_a_required_answer_before_going_on(
     assert back.status_code == 200 and _shown_screen(back.get_data(as_text=True)) == 0
 
 
+def test_the_preview_as_plain_forms_stays_on_a_screen_where_an_answer_opened_another_question(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder
+) -> None:
+    together = new_form().replace("- id: main\n  items:", "- id: main\n  display: together\n  items:")
+    draft = _draft(db, world, questionnaire_dir, together)
+    frame = f"/admin/questionnaires/drafts/{draft.id}/frame/tablet/en"
+    asked = {"nav": "next", "shown": "q1 q2 q3 q4 q5", "q1": "4"}
+    opened = post(f"{frame}/0", asked, page=f"{frame}/0")
+    html = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and _shown_screen(html) == 0
+    assert re.search(r'<input type="hidden" name="shown" value="q1 q2 q3 q4 q5 q6">', html)  # q6 now asked
+    done = post(f"{frame}/0", {**asked, "shown": "q1 q2 q3 q4 q5 q6"}, page=f"{frame}/0")
+    assert done.status_code == 302 and done.location == f"{frame}/end"
+
+
 @pytest.mark.parametrize("path", ["frame/watch/en/0", "frame/tablet/de/0", "frame/tablet/xx/end"])
 def test_an_unknown_device_or_language_is_not_found(
     client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, path: str

@@ -295,6 +295,7 @@ ADMIN_BODIES: dict[str, Body] = {
     "admin.upload": lambda w, p, o: {"source": UPLOADED_SOURCE},
     "admin.publish": _publish,
     "admin.preview_choices": _preview_choices,
+    "admin.preview_step": lambda w, p, o: {"nav": "next"},
     "auth.accept_invite": lambda w, p, o: {"password": INVITED_PASSWORD, "repeat": INVITED_PASSWORD},
 }
 BODIES: dict[str, Body] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -167,10 +168,13 @@ def test_every_admin_change_the_matrix_allows_is_carried_out(
             audited_before = _audit_rows(browser)
             response = browser.send(holding(principal, rule, objects), method, path, data=body)
             audited = _audit_rows(browser) - audited_before
+        page = response.get_data(as_text=True)
         response.close()
         if rule.endpoint == "admin.preview_choices":  # a preview's display choice: kept in this browser only
             with client.session_transaction() as session:
                 audited = int(session.get("preview_prefs", {}).get("large", False))
+        if rule.endpoint == "admin.preview_step":  # a Next without the script: stores nothing, leads on
+            audited = len(re.findall(r'action="[^"]*/frame/[^"]*/1"', page))
         if response.status_code >= 400 or not audited:
             not_carried_out.append(f"{rule.endpoint} {method}: {response.status_code}, {audited} audited")
     assert len(changes) >= 19

@@ -123,7 +123,7 @@ def _frame_page(
             "previous": first,
         },
         "texts": {
-            **ui_texts(),
+            **ui_texts(DEVICES[device]),
             "preview_only": _("This is a preview: in a session this button pauses and locks the screen."),
         },
         **questionnaire_config(0, [state], current),
@@ -172,7 +172,7 @@ def preview_step(draft_id: int, device: str, language: str, screen: int) -> Resp
         at = min(state.screen_of(item_id) for item_id in problems)
         return _frame_page(draft, state, device, language, at, errors=problems, typed=typed), 422
     asked = set(request.form.get("shown", "").split())
-    if any(item.id not in asked for item in here):  # an answer here opened another question on this screen
+    if asked and any(item.id not in asked for item in here):  # an answer here opened another question here
         return _frame_page(draft, state, device, language, screen)
     if forward:
         target = next_visible_screen(state.screens, screen, state.hidden)
