@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -282,13 +283,27 @@ def hand_over_in_browser(page: Page, live: Live, world: World) -> None:
     page.wait_for_url("**/client/")
 
 
+def wait_until_true(page: Page, script: str, what: str, timeout_s: float = 10) -> None:
+    """Poll ``script`` (it may return a promise) until it is true; fail saying ``what`` did not happen.
+
+    Playwright's ``wait_for_function`` takes a promise for a true value at once, so it cannot wait on
+    IndexedDB or the Cache API.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"{what} within {timeout_s:.0f} s"
+        page.wait_for_timeout(50)
+
+
 def wait_until_sent(page: Page) -> None:
     """Wait until the answers just given are kept on the device and have all reached the server."""
-    page.wait_for_function(
+    wait_until_true(
+        page,
         """() => {
             const config = document.getElementById('client-config');
             if (!config || !window.AnswerStore) { return true; }
             return AnswerStore.all(JSON.parse(config.textContent).session)
                 .then(rs => rs.length > 0 && rs.every(r => r.sent));
-        }"""
+        }""",
+        "the answers did not all reach the server",
     )
