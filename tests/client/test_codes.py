@@ -152,6 +152,17 @@ def test_stopping_for_now_on_a_phone_ends_client_mode_without_a_password(
         assert CLIENT_MODE_KEY not in session
 
 
+def test_a_phone_is_told_its_answers_wait_on_the_phone_not_on_a_tablet(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    _enter(client, _issue(client, db, world))
+    page = client.get("/client/q/0/1").get_data(as_text=True)
+    assert "Saved on this phone, not yet sent." in page and "kept on this phone until" in page
+    assert "this tablet" not in page
+    offline = client.get("/client/offline").get_data(as_text=True)
+    assert "Your answers are kept on this phone" in offline and "this tablet" not in offline
+
+
 def test_language_and_display_choices_work_on_the_code_page_and_carry_into_the_questionnaires(
     client: FlaskClient, db: SQLAlchemy, world: TabletWorld
 ) -> None:

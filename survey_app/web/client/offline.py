@@ -11,6 +11,7 @@ from flask import Response, current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from survey_app.web.client import bp
+from survey_app.web.client.guard import client_mode_lookup
 
 #: The files every client page needs: kept by the service worker so a page loads without a connection.
 SHELL_ASSETS = (
@@ -44,10 +45,19 @@ def service_worker() -> Response:
 
 @bp.get("/offline")
 def offline() -> Response:
-    """What the service worker shows when there is no connection: no data of anyone in it."""
+    """What the service worker shows when there is no connection: no data of anyone in it.
+
+    The worker keeps the copy it fetched from the client's page, so it names the device that page was on.
+    """
+    lookup = client_mode_lookup()
+    on_phone = lookup is not None and lookup.row.via == "code"
     response = Response(
         render_template(
-            "client/offline.html", page_title=_("No connection"), client_mode=None, show_controls=False
+            "client/offline.html",
+            page_title=_("No connection"),
+            client_mode=None,
+            show_controls=False,
+            on_phone=on_phone,
         )
     )
     response.headers["Cache-Control"] = "no-cache"

@@ -42,12 +42,15 @@ def _progress(states: list[QuestionnaireState], n: int, current: int) -> dict[st
     return {"done": done, "total": max(1, sum(len(state.visible_screens) for state in states))}
 
 
-def ui_texts() -> dict[str, str]:
-    """The interface texts the page's script shows, in the page language."""
+def ui_texts(via: str) -> dict[str, str]:
+    """The texts the page's script shows, in the page language, on a tablet or (``via`` "code") a phone."""
+    on_phone = via == "code"
     return {
         "saved": _("Your answers are saved."),
         "saving": _("Saving your answers…"),
-        "pending": _("Saved on this tablet, not yet sent. They will be sent when the connection is back."),
+        "pending": _("Saved on this phone, not yet sent. They will be sent when the connection is back.")
+        if on_phone
+        else _("Saved on this tablet, not yet sent. They will be sent when the connection is back."),
         "refused": _("An answer could not be saved. Please check it and try again."),
         "needs_network": _("This needs a connection. Please try again when the connection is back."),
         "number": _("Please type a whole number from {low} to {high}."),
@@ -58,8 +61,10 @@ def ui_texts() -> dict[str, str]:
         "read_aloud": _("Read aloud"),
         "stop_reading": _("Stop reading"),
         "submit_offline": _(
-            "There is no connection. Your answers are kept on this tablet until the connection is back."
-        ),
+            "There is no connection. Your answers are kept on this phone until the connection is back."
+        )
+        if on_phone
+        else _("There is no connection. Your answers are kept on this tablet until the connection is back."),
         "submit_failed": _("Your answers could not be sent. Please try again."),
         "sending": _("Sending your answers…"),
     }
@@ -93,7 +98,7 @@ def page_config(n: int | None, states: list[QuestionnaireState], current: int = 
             "done": url_for("client.done"),
             "sw": url_for("client.service_worker"),
         },
-        "texts": ui_texts(),
+        "texts": ui_texts(via),
     }
     if n is not None:
         config.update(questionnaire_config(n, states, current))
