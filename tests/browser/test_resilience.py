@@ -1,6 +1,6 @@
 """Nothing is lost: a reload resumes, answers given offline are kept on the device and sent on reconnect,
-and an idle screen locks, hides the answers and clears the device; a screen locked offline seals the answers
-not yet sent, and the next unlocked page sends them."""
+and an idle screen locks, hides the answers and clears the device; a screen locked (or a phone stopped)
+offline seals the answers not yet sent, and the next unlocked page (on a phone, a new code) sends them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import TABLET, Live, World, check_axe, hand_over_in_browser, shot, wait_until_sent
+from tests.browser.harness import (
+    PHONE,
+    TABLET,
+    Live,
+    World,
+    check_axe,
+    hand_over_in_browser,
+    shot,
+    wait_until_sent,
+    wait_until_true,
+)
 from tests.client.support import PASSWORD
 
 PENDING = "Saved on this tablet, not yet sent."
@@ -53,6 +63,18 @@ def _three_answers_the_last_two_offline(open_page: Callable[..., Page], live: Li
     """A tablet that sent the first WHO-5 answer, then lost the connection and kept the next two."""
     page = open_page(TABLET)
     hand_over_in_browser(page, live, world)
+    return _answer_three_the_last_two_offline(page)
+
+
+def _enter_code(page: Page, code: str) -> None:
+    page.goto("/client/start")
+    page.get_by_label("The code from your counsellor").fill(code)
+    page.get_by_role("button", name="Begin").click()
+    page.wait_for_url("**/client/")
+
+
+def _answer_three_the_last_two_offline(page: Page) -> Page:
+    """From the welcome page: the first WHO-5 answer sent, then the connection lost and the next two kept."""
     _start_who5(page)
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     _answer(page, "Some of the time")
@@ -62,7 +84,7 @@ def _three_answers_the_last_two_offline(open_page: Callable[..., Page], live: Li
     _answer(page, "Most of the time")
     page.get_by_role("button", name="Next").click()
     _answer(page, "Less than half of the time")
-    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    expect(page.locator("[data-save-status]")).to_contain_text("not yet sent")
     return page
 
 
@@ -195,3 +217,31 @@ def test_a_screen_locked_offline_seals_the_unsent_answers_and_sends_them_once_un
     page.get_by_role("link", name="Continue").click()
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_role("radio", name="Less than half of the time")).to_be_checked()
+
+
+def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_code_sends_them(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    live.forget_failed_codes()
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    _enter_code(page, live.issue_code(world))
+    _answer_three_the_last_two_offline(page)
+    expect(page.locator("[data-save-status]")).to_contain_text("Saved on this phone, not yet sent.")
+    page.get_by_role("button", name="Stop for now").click()
+    expect(page.locator("[data-offline-page]")).to_contain_text("Your answers are kept on this phone")
+    page.context.set_offline(False)  # the stop reaches the server
+    page.wait_for_url("**/client/closed?why=stopped")
+    expect(page.get_by_role("heading", name="You stopped for now")).to_be_visible()
+    wait_until_true(
+        page, f"async () => !(await ({PAGES_ON_DEVICE})())", "the pages kept offline were not removed"
+    )
+    assert page.evaluate(COUNT_ON_DEVICE) == 0  # nothing readable stays on the phone
+    (sealed,) = page.evaluate(SEALED_ON_DEVICE)
+    assert sealed["encrypted"] and "Most of the time" not in sealed["readable"]
+    assert live.session_state(world)[1] == {"who5_cheerful": 1}
+
+    _enter_code(page, live.issue_code(world))  # later, a new code for the same questionnaires
+    expect(page.get_by_role("link", name="Continue")).to_have_attribute("href", re.compile(r"/client/q/0/4$"))
+    assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 4, "who5_active": 2}
+    assert page.evaluate(SEALED_ON_DEVICE) == []

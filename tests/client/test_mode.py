@@ -45,7 +45,7 @@ def test_locking_hides_everything_until_the_counsellor_unlocks(
     html = locked.get_data(as_text=True)
     assert locked.status_code == 200 and locked.mimetype == "text/html" and "This screen is locked" in html
     assert locked.headers["Clear-Site-Data"] == '"cache"'  # answers sealed on the device stay
-    assert "js/client/locked.js" in html  # which removes anything readable of the client
+    assert "js/client/forget_readable.js" in html  # which removes anything readable of the client
     assert "Well-being" not in html and "TAB-" not in html
     for path in ("/client/", "/client/q/0/1", "/client/review"):
         assert client.get(path).location.endswith("/client/locked")

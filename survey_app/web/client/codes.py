@@ -27,7 +27,7 @@ from survey_app.services.access_codes import redeem
 from survey_app.services.client_access import end_client_mode, open_client_mode
 from survey_app.web.client import bp
 from survey_app.web.client.context import answer_in_language, preferences
-from survey_app.web.client.guard import client_mode_lookup, enter_client_mode
+from survey_app.web.client.guard import CLEAR_ALL_BUT_SEALED, client_mode_lookup, enter_client_mode
 from survey_app.web.client.messages import code_problem
 from survey_app.web.rate_limits import configured_limit, limiter
 
@@ -133,5 +133,5 @@ def closed() -> Response:
             with_script=False,
         )
     )
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    response.headers["Clear-Site-Data"] = CLEAR_ALL_BUT_SEALED  # a phone's sealed answers wait for a new code
     return response

@@ -41,6 +41,11 @@ CLIENT_MODE_KEY = "client_mode"
 CLIENT_PREFS_KEY = "client_prefs"
 #: Flask-session key set when a phone's client mode ended with the submit (its thank-you page still shows).
 CLIENT_DONE_KEY = "client_done"
+#: Clear-Site-Data when the client's session on this device is over (sent, or ended by the counsellor).
+CLEAR_EVERYTHING = '"cache", "storage"'
+#: Clear-Site-Data on a page without the client's session that keeps the answers sealed on the device for
+#: the next page of that session (the lock screen; a phone that stopped): its script removes the rest.
+CLEAR_ALL_BUT_SEALED = '"cache"'
 DEFAULT_IDLE_MINUTES = 10
 _ALWAYS_ALLOWED = frozenset({"static", "health.healthz"})
 _CLIENT_BLUEPRINTS = ("client.", "api.")

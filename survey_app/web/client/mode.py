@@ -32,15 +32,18 @@ from survey_app.web.client.context import (
     safe_client_path,
     save_preferences,
 )
-from survey_app.web.client.guard import enter_client_mode, forget_client_mode
+from survey_app.web.client.guard import (
+    CLEAR_ALL_BUT_SEALED,
+    CLEAR_EVERYTHING,
+    enter_client_mode,
+    forget_client_mode,
+)
 from survey_app.web.client.messages import password_problem
-
-CLEAR_SITE_DATA = '"cache", "storage"'
 
 
 def _clearing(response: Response) -> Response:
     """Ask the browser to drop anything it kept of this origin (the offline copy of answers included)."""
-    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    response.headers["Clear-Site-Data"] = CLEAR_EVERYTHING
     return response
 
 
@@ -62,8 +65,7 @@ def locked() -> Response | str:
     if client_mode_row().locked_at is None:
         return redirect(url_for("client.welcome"))
     response = make_response(_locked_page())
-    # the HTTP cache only: answers the page sealed at the lock stay on the device for the unlocked page
-    response.headers["Clear-Site-Data"] = '"cache"'
+    response.headers["Clear-Site-Data"] = CLEAR_ALL_BUT_SEALED
     return response
 
 
@@ -135,11 +137,17 @@ def leave() -> Response | str | tuple[str, int]:
 
 @bp.post("/close")
 def close() -> Response:
-    """On a phone: stop for now (the answers are kept); a new code carries on."""
+    """On a phone: stop for now (the answers are kept); a new code carries on.
+
+    Answers the page sealed because the connection was down stay on the phone: the next page of this
+    session, reached with a new code, sends them.
+    """
     end_client_mode(db.session, client_mode_row(), "closed")
     db.session.commit()
     forget_client_mode()
-    return _clearing(redirect(url_for("client.closed", why="stopped")))
+    response = redirect(url_for("client.closed", why="stopped"))
+    response.headers["Clear-Site-Data"] = CLEAR_ALL_BUT_SEALED
+    return response
 
 
 @bp.post("/keepalive")

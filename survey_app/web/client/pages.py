@@ -31,7 +31,12 @@ from survey_app.services.responses import (
 )
 from survey_app.web.client import bp
 from survey_app.web.client.context import client_mode_row, current_assessment, current_states, state_or_404
-from survey_app.web.client.guard import CLIENT_DONE_KEY, client_mode_lookup, forget_client_mode
+from survey_app.web.client.guard import (
+    CLEAR_EVERYTHING,
+    CLIENT_DONE_KEY,
+    client_mode_lookup,
+    forget_client_mode,
+)
 from survey_app.web.client.messages import required_problem
 from survey_app.web.client.posted import read_posted_answers
 from survey_app.web.client.screens import page_config, render_questionnaire, screen_url
@@ -203,5 +208,5 @@ def done() -> Response | str:
             "client/done.html", page_title=_("Thank you"), via=via, client_mode=None, with_script=False
         )
     )
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    response.headers["Clear-Site-Data"] = CLEAR_EVERYTHING
     return response
