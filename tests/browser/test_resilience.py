@@ -1,6 +1,7 @@
 """Nothing is lost: a reload resumes, answers given offline are kept on the device and sent on reconnect,
 and an idle screen locks, hides the answers and clears the device; a screen locked (or a phone stopped)
-offline seals the answers not yet sent, and the next unlocked page (on a phone, a new code) sends them."""
+offline seals the answers not yet sent, and the next unlocked page (on a phone, a new code) sends them; the
+offline page carries on by itself once the server answers, even when the network never went down."""
 
 from __future__ import annotations
 
@@ -245,3 +246,21 @@ def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_cod
     expect(page.get_by_role("link", name="Continue")).to_have_attribute("href", re.compile(r"/client/q/0/4$"))
     assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 4, "who5_active": 2}
     assert page.evaluate(SEALED_ON_DEVICE) == []
+
+
+def test_the_offline_page_carries_on_by_itself_once_the_server_answers_again(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    _start_who5(page)
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    # the network works (no "offline" event, none when it is back): only the server is out of reach
+    page.context.route("**/*", lambda route: route.abort("connectionrefused"))
+    page.get_by_role("button", name="Pause and lock the screen").click()
+    expect(page.locator("[data-offline-page]")).to_be_visible()
+    assert page.evaluate("navigator.onLine")
+    page.context.unroute("**/*")
+    page.wait_for_url("**/client/locked")  # the page asked the server until it answered, then locked
+    expect(page.get_by_role("heading", name="This screen is locked")).to_be_visible()

@@ -468,8 +468,25 @@
       ["pointerdown", "keydown"].forEach(function (name) { document.addEventListener(name, registerWorker, true); });
     }
   }
-  if (document.querySelector("[data-offline-page]")) {
-    window.addEventListener("online", function () { if (!sendPendingLock()) { location.reload(); } });
+  var offlinePage = document.querySelector("[data-offline-page]");
+  if (offlinePage) {
+    var carriedOn = false;
+    var carryOn = function () {
+      if (carriedOn) { return; }
+      carriedOn = true;
+      if (!sendPendingLock()) { location.reload(); }
+    };
+    // the connection may come back before this page listens, or the server be out of reach on a working
+    // network (no "online" event then): ask the server for this page now and then, less often with time
+    var askServer = function (delay) {
+      setTimeout(function () {
+        fetch(offlinePage.dataset.probe, { cache: "no-store" }).then(function (response) {  // app and database
+          if (response.ok) { carryOn(); } else { askServer(Math.min(delay * 2, 60000)); }
+        }, function () { askServer(Math.min(delay * 2, 60000)); });
+      }, delay);
+    };
+    window.addEventListener("online", carryOn);
+    if (location.pathname !== offlinePage.dataset.probe) { askServer(3000); }  // not when opened itself
     document.querySelectorAll("[data-retry]").forEach(function (link) {
       link.addEventListener("click", function (event) { if (sendPendingLock()) { event.preventDefault(); } });
     });
