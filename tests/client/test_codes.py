@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -162,8 +163,12 @@ def test_a_phone_is_told_its_answers_wait_on_the_phone_not_on_a_tablet(
     page = client.get("/client/q/0/1").get_data(as_text=True)
     assert "Saved on this phone, not yet sent." in page and "kept on this phone until" in page
     assert "this tablet" not in page
-    offline = client.get("/client/offline").get_data(as_text=True)
+    config = json.loads(page.split('id="client-config">', 1)[1].split("</script>", 1)[0])
+    worker = client.get(config["urls"]["sw"]).get_data(as_text=True)
+    shell = json.loads(worker.split("self.CLIENT_SHELL = ", 1)[1].split(";\n", 1)[0])
+    offline = client.get(shell["offline"]).get_data(as_text=True)  # the page the worker keeps for it
     assert "Your answers are kept on this phone" in offline and "this tablet" not in offline
+    assert "kept on this tablet" in client.get("/client/offline").get_data(as_text=True)  # a tablet's own
 
 
 def test_language_and_display_choices_work_on_the_code_page_and_carry_into_the_questionnaires(

@@ -7,11 +7,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Response, current_app, render_template, url_for
+from flask import Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from survey_app.web.client import bp
-from survey_app.web.client.guard import client_mode_lookup
 
 #: The files every client page needs: kept by the service worker so a page loads without a connection.
 SHELL_ASSETS = (
@@ -30,11 +29,16 @@ def _worker_source(static_folder: str) -> str:
     return (Path(static_folder) / "client" / "sw.js").read_text(encoding="utf-8")
 
 
+def _device() -> str | None:
+    """The device a client's page names (``?device=phone``), so the offline page speaks of it."""
+    return "phone" if request.args.get("device") == "phone" else None
+
+
 @bp.get("/sw.js")
 def service_worker() -> Response:
-    """The service worker, told which versioned files and which offline page to keep."""
+    """The service worker, told which versioned files and which offline page (for this device) to keep."""
     assets = [url_for("static", filename=name) for name in SHELL_ASSETS]
-    shell = {"offline": url_for("client.offline"), "assets": assets}
+    shell = {"offline": url_for("client.offline", device=_device()), "assets": assets}
     shell["version"] = hashlib.sha256(json.dumps(shell, sort_keys=True).encode()).hexdigest()[:16]
     source = _worker_source(current_app.static_folder or "")
     body = f"self.CLIENT_SHELL = {json.dumps(shell)};\n{source}"
@@ -45,19 +49,17 @@ def service_worker() -> Response:
 
 @bp.get("/offline")
 def offline() -> Response:
-    """What the service worker shows when there is no connection: no data of anyone in it.
+    """What the service worker shows when there is no connection: no data of anyone in it, no database.
 
-    The worker keeps the copy it fetched from the client's page, so it names the device that page was on.
+    The worker keeps the copy for the device its page registered it from (a phone's page asks for its own).
     """
-    lookup = client_mode_lookup()
-    on_phone = lookup is not None and lookup.row.via == "code"
     response = Response(
         render_template(
             "client/offline.html",
             page_title=_("No connection"),
             client_mode=None,
             show_controls=False,
-            on_phone=on_phone,
+            on_phone=_device() == "phone",
         )
     )
     response.headers["Cache-Control"] = "no-cache"

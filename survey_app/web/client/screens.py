@@ -96,7 +96,7 @@ def page_config(n: int | None, states: list[QuestionnaireState], current: int = 
             "lock": url_for("client.lock" if via == "tablet" else "client.close"),
             "keepalive": url_for("client.keepalive"),
             "done": url_for("client.done"),
-            "sw": url_for("client.service_worker"),
+            "sw": url_for("client.service_worker", device="phone" if via == "code" else None),
         },
         "texts": ui_texts(via),
     }
