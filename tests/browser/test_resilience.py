@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.harness import (
     PHONE,
@@ -51,20 +52,50 @@ SEALED_ON_DEVICE = """() => new Promise(resolve => {
 PAGES_ON_DEVICE = "() => caches.has('client-pages')"
 
 
+WORKER_STATE = """() => navigator.serviceWorker.getRegistration().then(r => r ? {
+    installing: r.installing && r.installing.state, waiting: r.waiting && r.waiting.state,
+    active: r.active && r.active.state} : "not registered")"""
+
+
+def _wait_for_the_worker(page: Page) -> None:
+    """Wait until the service worker controls the page (it keeps the shell first: slow on a busy machine)."""
+    try:
+        page.wait_for_function(
+            "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=30_000
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError(
+            f"no service worker in charge after 30 s: {page.evaluate(WORKER_STATE)}"
+        ) from None
+
+
 def _start_who5(page: Page) -> None:
+    """From the welcome page to the first WHO-5 question, its page's script running.
+
+    On a loaded machine a press can come before the script runs; the form then goes to the server, which
+    leads on to the same question in a new page. Either way the next touch finds the script in charge.
+    """
     page.get_by_role("link", name="Start").click()
     page.get_by_role("button", name="Start").click()
+    expect(page.get_by_role("radio", name="At no time")).to_be_visible()
+    page.wait_for_function("() => document.readyState === 'complete'")  # deferred scripts have run
 
 
 def _answer(page: Page, label: str) -> None:
     page.get_by_role("radio", name=label).check()
 
 
-def _three_answers_the_last_two_offline(open_page: Callable[..., Page], live: Live, world: World) -> Page:
-    """A tablet that sent the first WHO-5 answer, then lost the connection and kept the next two."""
+def _tablet_on_who5(open_page: Callable[..., Page], live: Live, world: World) -> Page:
+    """A tablet handed over to the client, showing the first WHO-5 question."""
     page = open_page(TABLET)
     hand_over_in_browser(page, live, world)
-    return _answer_three_the_last_two_offline(page)
+    _start_who5(page)
+    return page
+
+
+def _three_answers_the_last_two_offline(open_page: Callable[..., Page], live: Live, world: World) -> Page:
+    """A tablet that sent the first WHO-5 answer, then lost the connection and kept the next two."""
+    return _answer_three_the_last_two_offline(_tablet_on_who5(open_page, live, world))
 
 
 def _enter_code(page: Page, code: str) -> None:
@@ -75,10 +106,9 @@ def _enter_code(page: Page, code: str) -> None:
 
 
 def _answer_three_the_last_two_offline(page: Page) -> Page:
-    """From the welcome page: the first WHO-5 answer sent, then the connection lost and the next two kept."""
-    _start_who5(page)
-    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    _answer(page, "Some of the time")
+    """From the first WHO-5 question: its answer sent, then the connection lost and the next two kept."""
+    _answer(page, "Some of the time")  # the first touch of a page registers the service worker
+    _wait_for_the_worker(page)
     wait_until_sent(page)
     page.context.set_offline(True)
     page.get_by_role("button", name="Next").click()
@@ -93,9 +123,7 @@ def test_a_reload_resumes_on_the_same_screen_and_another_device_carries_on(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    page = open_page(TABLET)
-    hand_over_in_browser(page, live, world)
-    _start_who5(page)
+    page = _tablet_on_who5(open_page, live, world)
     _answer(page, "At no time")
     page.get_by_role("button", name="Next").click()
     _answer(page, "All of the time")
@@ -227,6 +255,7 @@ def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_cod
     live.forget_failed_codes()
     page = open_page(PHONE, is_mobile=True, has_touch=True)
     _enter_code(page, live.issue_code(world))
+    _start_who5(page)
     _answer_three_the_last_two_offline(page)
     expect(page.locator("[data-save-status]")).to_contain_text("Saved on this phone, not yet sent.")
     page.get_by_role("button", name="Stop for now").click()
@@ -252,10 +281,9 @@ def test_the_offline_page_carries_on_by_itself_once_the_server_answers_again(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    page = open_page(TABLET)
-    hand_over_in_browser(page, live, world)
-    _start_who5(page)
-    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page = _tablet_on_who5(open_page, live, world)
+    _answer(page, "At no time")  # the first touch of a page registers the service worker
+    _wait_for_the_worker(page)
     # the network works (no "offline" event, none when it is back): only the server is out of reach
     page.context.route("**/*", lambda route: route.abort("connectionrefused"))
     page.get_by_role("button", name="Pause and lock the screen").click()
