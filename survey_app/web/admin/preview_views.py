@@ -30,8 +30,7 @@ from survey_app.web import allow_same_origin_framing
 from survey_app.web.admin import bp
 from survey_app.web.admin.questionnaire_views import draft_or_404
 from survey_app.web.client.context import client_page_context, preferences, save_preferences
-from survey_app.web.client.messages import required_problem
-from survey_app.web.client.posted import read_posted_answers
+from survey_app.web.client.posted import missing_required, read_posted_answers
 from survey_app.web.client.screens import questionnaire_config, questionnaire_page, ui_texts
 
 #: A preview device and the way a client reaches the questionnaire on it (the counsellor's tablet, or a code).
@@ -108,6 +107,7 @@ def _frame_page(
     typed: dict[str, str] | None = None,
 ) -> Response:
     shown = state.visible_screens or (0,)
+    current = current if current in shown else shown[0]  # a screen the skip rules hide: the first shown
     first = url_for(
         "admin.preview_frame", draft_id=draft.id, device=device, language=language, screen=shown[0]
     )
@@ -147,8 +147,7 @@ def _frame_page(
 def preview_frame(draft_id: int, device: str, language: str, screen: int) -> Response:
     """The draft as the client's questionnaire page, on ``device`` in ``language``, showing ``screen``."""
     draft, state = _preview_of(draft_id, device, language)
-    shown = state.visible_screens or (0,)
-    return _frame_page(draft, state, device, language, screen if screen in shown else shown[0])
+    return _frame_page(draft, state, device, language, screen)
 
 
 @bp.post("/questionnaires/drafts/<int:draft_id>/frame/<device>/<language>/<int:screen>")
@@ -165,9 +164,7 @@ def preview_step(draft_id: int, device: str, language: str, screen: int) -> Resp
     forward = request.form.get("nav", "next") != "back"
     here = [item for item in state.screens[screen].items if item.id not in state.hidden]
     if forward:
-        for item in here:
-            if item.required and values.get(item.id) is None and item.id not in problems:
-                problems[item.id] = required_problem()
+        problems.update(missing_required(here, values, problems))
     if problems:
         at = min(state.screen_of(item_id) for item_id in problems)
         return _frame_page(draft, state, device, language, at, errors=problems, typed=typed), 422

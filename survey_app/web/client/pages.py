@@ -37,8 +37,7 @@ from survey_app.web.client.guard import (
     client_mode_lookup,
     forget_client_mode,
 )
-from survey_app.web.client.messages import required_problem
-from survey_app.web.client.posted import read_posted_answers
+from survey_app.web.client.posted import missing_required, read_posted_answers
 from survey_app.web.client.screens import page_config, render_questionnaire, screen_url
 
 SECONDS_PER_QUESTION = 12
@@ -99,9 +98,7 @@ def save_screen(n: int, screen: int) -> Response | tuple[str, int]:
     if asked:
         values, problems, typed = read_posted_answers(asked)
         if forward:
-            for item in asked:
-                if item.required and values.get(item.id) is None and item.id not in problems:
-                    problems[item.id] = required_problem()
+            problems.update(missing_required(asked, values, problems))
         if problems:
             return render_questionnaire(n, state, screen, errors=problems, typed=typed), 422
         try:

@@ -9,7 +9,7 @@ from flask import request
 
 from survey_app.domain.questionnaire import Item
 from survey_app.services.client_forms import FormValueError, parse_form_value
-from survey_app.web.client.messages import answer_problem, form_value_problem
+from survey_app.web.client.messages import answer_problem, form_value_problem, required_problem
 
 
 def read_posted_answers(items: Iterable[Item]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -32,3 +32,14 @@ def read_posted_answers(items: Iterable[Item]) -> tuple[dict[str, Any], dict[str
             typed[item.id] = raw[-1] if raw else ""
         values[item.id] = value
     return values, problems, typed
+
+
+def missing_required(
+    items: Iterable[Item], values: dict[str, Any], problems: dict[str, str]
+) -> dict[str, str]:
+    """The required questions among ``items`` left unanswered (with no other problem), with the message."""
+    return {
+        item.id: required_problem()
+        for item in items
+        if item.required and values.get(item.id) is None and item.id not in problems
+    }
