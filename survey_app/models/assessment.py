@@ -141,8 +141,14 @@ class Answer(Base):
     questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
     item_id: Mapped[str] = mapped_column(String(64))
     value: Mapped[Any] = mapped_column(JSONValue())
+    #: When the item was first answered, and when the stored value was given: on the server's clock, less
+    #: the time the answer waited on the device (a tablet without a connection sends it later).
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: The hand-over (one device's client mode) that gave the stored value; None before this was recorded.
+    client_mode_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_mode_sessions.id", ondelete="SET NULL")
+    )
 
 
 class Submission(Base):

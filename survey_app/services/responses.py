@@ -5,6 +5,10 @@ Every answer is checked against the questionnaire version the session was starte
 are not stored, and at submit the stored answers of hidden items are removed. A submit carries a key made by
 the client: the same key with the same answers replays the first result, the same key with other answers is
 refused, and a submitted session takes no more answers. Services flush; the view commits once.
+
+An answer may wait on a device without a connection. It carries how long ago it was given (``age_ms``), and
+it is not stored over an answer to the same item that another device gave later: the newest answer wins,
+whatever order they arrive in. Answers from one device arrive in the order they were given.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
@@ -51,6 +55,10 @@ __all__ = [
 ]
 
 MAX_ANSWERS_PER_REQUEST = 500
+#: The longest an answer is taken to have waited on a device, in milliseconds (sealed ones are kept 14 days).
+MAX_ANSWER_AGE_MS = 15 * 24 * 3600 * 1000
+_ENTRY_KEYS = frozenset({"questionnaire", "version", "item", "value"})
+_ENTRY_KEYS_WITH_AGE = _ENTRY_KEYS | {"age_ms"}
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}\Z")
 
 
@@ -87,11 +95,15 @@ class SessionClosedError(ResponseError):
 
 @dataclass(frozen=True)
 class AnswerInput:
-    """One answer to store: the session's questionnaire version, the item and the value (None clears it)."""
+    """One answer to store: the session's questionnaire version, the item and the value (None clears it).
+
+    ``given_at`` is when a device gave an answer that waited on it; None for an answer given just now.
+    """
 
     version: QuestionnaireVersion
     item_id: str
     value: Any
+    given_at: datetime | None = None
 
     def canonical(self) -> list[Any]:
         """The answer as plain data, for the submit payload hash."""
@@ -100,10 +112,12 @@ class AnswerInput:
 
 @dataclass
 class SaveReport:
-    """What a save did: items stored or cleared, and items not stored because the skip rules hide them."""
+    """What a save did: items stored or cleared, and items not stored (hidden by the skip rules, or given
+    before the stored answer that another device gave: ``superseded`` holds that stored value)."""
 
     saved: list[tuple[str, str]] = field(default_factory=list)
     hidden: list[tuple[str, str]] = field(default_factory=list)
+    superseded: list[tuple[str, str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -129,15 +143,19 @@ def _versions(assessment: AssessmentSession) -> VersionsByNumber:
 
 
 def parse_answer_entries(assessment: AssessmentSession, entries: Any) -> list[AnswerInput]:
-    """Check the shape of ``[{"questionnaire", "version", "item", "value"}, ...]`` and each answer's value."""
+    """Check ``[{"questionnaire", "version", "item", "value", "age_ms"?}, ...]`` and each answer's value.
+
+    ``age_ms``, when there, is how many milliseconds before now the device took the answer.
+    """
     if not isinstance(entries, list):
         raise ResponseError("answers_not_a_list")
     if len(entries) > MAX_ANSWERS_PER_REQUEST:
         raise ResponseError("too_many_answers")
     versions = _versions(assessment)
+    received_at = utcnow()
     parsed, problems = [], []
     for index, entry in enumerate(entries):
-        result = _parse_entry(index, entry, versions)
+        result = _parse_entry(index, entry, versions, received_at)
         if isinstance(result, Problem):
             problems.append(result)
         else:
@@ -147,9 +165,16 @@ def parse_answer_entries(assessment: AssessmentSession, entries: Any) -> list[An
     return parsed
 
 
-def _parse_entry(index: int, entry: Any, versions: VersionsByNumber) -> AnswerInput | Problem:
-    if not isinstance(entry, dict) or set(entry) != {"questionnaire", "version", "item", "value"}:
-        return Problem(index, "bad_shape", "expected keys questionnaire, version, item, value")
+def _parse_entry(
+    index: int, entry: Any, versions: VersionsByNumber, received_at: datetime
+) -> AnswerInput | Problem:
+    if not isinstance(entry, dict) or not (
+        entry.keys() == _ENTRY_KEYS or entry.keys() == _ENTRY_KEYS_WITH_AGE
+    ):
+        return Problem(index, "bad_shape", "expected keys questionnaire, version, item, value (and age_ms)")
+    age = entry.get("age_ms", 0)
+    if type(age) is not int or age < 0:
+        return Problem(index, "bad_age", "age_ms is a whole number of milliseconds, 0 or more")
     key, number, item_id = entry["questionnaire"], entry["version"], entry["item"]
     found = versions.get((key, number)) if isinstance(key, str) and type(number) is int else None
     if found is None:
@@ -162,7 +187,8 @@ def _parse_entry(index: int, entry: Any, versions: VersionsByNumber) -> AnswerIn
     if problem is not None:
         return Problem(index, "invalid_value", problem, item.id)
     value = entry["value"]
-    return AnswerInput(row, item.id, None if value in ([], "") else value)
+    given_at = received_at - timedelta(milliseconds=min(age, MAX_ANSWER_AGE_MS)) if age else None
+    return AnswerInput(row, item.id, None if value in ([], "") else value, given_at)
 
 
 def payload_hash(entries: Sequence[AnswerInput]) -> str:
@@ -183,7 +209,18 @@ _STORED_ANSWERS = select(Answer.questionnaire_version_id, Answer.item_id, Answer
     Answer.session_id == bindparam("session_row")
 )
 _STATUS_FOR_UPDATE = (
-    select(AssessmentSession.status).where(AssessmentSession.id == bindparam("session_row")).with_for_update()
+    select(AssessmentSession.status, AssessmentSession.updated_at)
+    .where(AssessmentSession.id == bindparam("session_row"))
+    .with_for_update()
+)
+_GIVEN_SINCE = select(
+    Answer.questionnaire_version_id,
+    Answer.item_id,
+    Answer.value,
+    Answer.updated_at,
+    Answer.client_mode_session_id,
+).where(
+    Answer.session_id == bindparam("session_row"), Answer.updated_at > bindparam("since", type_=UTCDateTime())
 )
 _EARLIER_SUBMISSION = select(Submission.session_id, Submission.payload_hash, Submission.received_at).where(
     Submission.idempotency_key == bindparam("key")
@@ -202,9 +239,12 @@ def answers_by_version(session: DbSession, assessment: AssessmentSession) -> dic
 
 
 def _lock_row(session: DbSession, assessment: AssessmentSession) -> None:
-    """Lock the session's row (FOR UPDATE on PostgreSQL) and re-read its status under that lock."""
-    status = session.connection().scalar(_STATUS_FOR_UPDATE, {"session_row": assessment.id})
+    """Lock the session's row (FOR UPDATE on PostgreSQL) and re-read its status and last change under it."""
+    status, updated_at = (
+        session.connection().execute(_STATUS_FOR_UPDATE, {"session_row": assessment.id}).one()
+    )
     set_committed_value(assessment, "status", status)
+    set_committed_value(assessment, "updated_at", updated_at)
 
 
 def _mark_session(session: DbSession, assessment: AssessmentSession, **values: Any) -> None:
@@ -221,12 +261,20 @@ def _lock_open_session(session: DbSession, assessment: AssessmentSession) -> Non
 
 
 def save_answers(
-    session: DbSession, assessment: AssessmentSession, entries: Sequence[AnswerInput]
+    session: DbSession,
+    assessment: AssessmentSession,
+    entries: Sequence[AnswerInput],
+    *,
+    client_mode_id: int | None = None,
 ) -> SaveReport:
-    """Store (upsert) or clear the answers; answers to items the skip rules hide are left out."""
+    """Store (upsert) or clear the answers given on the device of ``client_mode_id``.
+
+    Answers to items the skip rules hide are left out, and so are answers that another device replaced
+    with one given later.
+    """
     _lock_open_session(session, assessment)
     now = utcnow()
-    report = _store_answers(session, assessment, entries, now=now)
+    report = _store_answers(session, assessment, entries, now=now, client_mode_id=client_mode_id)
     _mark_session(session, assessment, updated_at=now)
     return report
 
@@ -238,11 +286,13 @@ def _store_answers(
     stored: dict[int, dict[str, Any]] | None = None,
     *,
     now: datetime,
+    client_mode_id: int | None,
 ) -> SaveReport:
     """Upsert or clear answers of a session whose row this transaction has locked and found open.
 
     ``stored`` (the session's stored answers, read when not given) is brought up to date in place. The
-    answers are stamped ``now``; the caller writes the session's ``updated_at``.
+    answers are stamped when they were given (``now`` unless they waited on the device) and with the
+    device's client mode; the caller writes the session's ``updated_at``.
     """
     report = SaveReport()
     if stored is None:
@@ -250,7 +300,12 @@ def _store_answers(
     by_version: dict[int, dict[str, AnswerInput]] = defaultdict(dict)
     for entry in entries:
         by_version[entry.version.id][entry.item_id] = entry  # the last answer to an item wins
+    for entry, newer in _replaced_elsewhere(session, assessment, by_version, client_mode_id):
+        del by_version[entry.version.id][entry.item_id]
+        report.superseded.append((entry.version.key, entry.item_id, newer))
     for version_id, incoming in by_version.items():
+        if not incoming:
+            continue
         version = next(iter(incoming.values())).version
         current = stored.setdefault(version_id, {})
         merged = {**current, **{i: e.value for i, e in incoming.items()}}
@@ -264,7 +319,7 @@ def _store_answers(
                 continue
             (clears if entry.value is None else upserts).append(entry)
             report.saved.append(label)
-        _upsert(session, assessment.id, version_id, upserts, now)
+        _upsert(session, assessment.id, version_id, upserts, now, client_mode_id)
         current.update((entry.item_id, entry.value) for entry in upserts)
         if clears:
             session.execute(
@@ -279,25 +334,74 @@ def _store_answers(
     return report
 
 
+def _replaced_elsewhere(
+    session: DbSession,
+    assessment: AssessmentSession,
+    by_version: Mapping[int, Mapping[str, AnswerInput]],
+    client_mode_id: int | None,
+) -> list[tuple[AnswerInput, Any]]:
+    """The answers that waited on this device while another device answered the same item later.
+
+    Each comes with the stored value that stays. Nothing is read unless an answer was given before the
+    session's last change (``updated_at``, re-read under the row lock): no stored answer can be newer.
+    """
+    waited = [
+        entry
+        for incoming in by_version.values()
+        for entry in incoming.values()
+        if entry.given_at is not None and entry.given_at < assessment.updated_at
+    ]
+    if not waited:
+        return []
+    since = min(entry.given_at for entry in waited if entry.given_at is not None)
+    rows = session.connection().execute(_GIVEN_SINCE, {"session_row": assessment.id, "since": since})
+    later = {(row.questionnaire_version_id, row.item_id): row for row in rows}
+    replaced = []
+    for entry in waited:
+        row = later.get((entry.version.id, entry.item_id))
+        if row is None or (client_mode_id is not None and row.client_mode_session_id == client_mode_id):
+            continue  # nothing newer, or this device's own answer: a device sends its answers in order
+        if entry.given_at is not None and row.updated_at > entry.given_at:
+            replaced.append((entry, row.value))
+    return replaced
+
+
 #: INSERT ... ON CONFLICT (session, version, item) DO UPDATE of many answers in one statement: the answers
-#: travel as one JSON array of [item id, the value as JSON text], serialised as the JSON column does it.
+#: travel as one JSON array of [item id, the value as JSON text, when it was given (absent: now)], the value
+#: serialised as the JSON column does it and the moment as the dialect stores a timestamp.
 _UPSERT_SQL = {
     "sqlite": """
-        INSERT INTO answers (session_id, questionnaire_version_id, item_id, value, answered_at, updated_at)
+        INSERT INTO answers (session_id, questionnaire_version_id, item_id, value, answered_at, updated_at,
+                             client_mode_session_id)
         SELECT :session_id, :version_id, json_extract(entry.value, '$[0]'), json_extract(entry.value, '$[1]'),
-               :now, :now
+               coalesce(json_extract(entry.value, '$[2]'), :now),
+               coalesce(json_extract(entry.value, '$[2]'), :now),
+               :client_mode_id
         FROM json_each(:entries) AS entry WHERE true
         ON CONFLICT (session_id, questionnaire_version_id, item_id)
-        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+                      client_mode_session_id = excluded.client_mode_session_id
     """,
     "postgresql": """
-        INSERT INTO answers (session_id, questionnaire_version_id, item_id, value, answered_at, updated_at)
-        SELECT :session_id, :version_id, entry ->> 0, CAST(entry ->> 1 AS jsonb), :now, :now
+        INSERT INTO answers (session_id, questionnaire_version_id, item_id, value, answered_at, updated_at,
+                             client_mode_session_id)
+        SELECT :session_id, :version_id, entry ->> 0, CAST(entry ->> 1 AS jsonb),
+               coalesce(CAST(entry ->> 2 AS timestamptz), :now),
+               coalesce(CAST(entry ->> 2 AS timestamptz), :now),
+               :client_mode_id
         FROM jsonb_array_elements(CAST(:entries AS jsonb)) AS entry
         ON CONFLICT (session_id, questionnaire_version_id, item_id)
-        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+                      client_mode_session_id = excluded.client_mode_session_id
     """,
 }
+
+
+def _moment_text(moment: datetime, dialect: str) -> str:
+    """A moment as the dialect's timestamp column holds it (on SQLite, SQLAlchemy's text of naive UTC)."""
+    if dialect == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.isoformat()
 
 
 @cache
@@ -307,14 +411,33 @@ def _upsert_statement(dialect: str) -> TextClause:
 
 
 def _upsert(
-    session: DbSession, session_id: int, version_id: int, entries: Sequence[AnswerInput], now: Any
+    session: DbSession,
+    session_id: int,
+    version_id: int,
+    entries: Sequence[AnswerInput],
+    now: datetime,
+    client_mode_id: int | None,
 ) -> None:
     if not entries:
         return
-    values = json.dumps([[entry.item_id, _json_text(entry.value)] for entry in entries])
+    dialect = session.get_bind().dialect.name
+    values = json.dumps(
+        [
+            [entry.item_id, _json_text(entry.value)]
+            if entry.given_at is None
+            else [entry.item_id, _json_text(entry.value), _moment_text(entry.given_at, dialect)]
+            for entry in entries
+        ]
+    )
     session.connection().execute(
-        _upsert_statement(session.get_bind().dialect.name),
-        {"session_id": session_id, "version_id": version_id, "entries": values, "now": now},
+        _upsert_statement(dialect),
+        {
+            "session_id": session_id,
+            "version_id": version_id,
+            "entries": values,
+            "now": now,
+            "client_mode_id": client_mode_id,
+        },
     )
 
 
@@ -358,9 +481,17 @@ def _remove_hidden_answers(
 
 
 def submit_session(
-    session: DbSession, assessment: AssessmentSession, key: str, entries: Sequence[AnswerInput]
+    session: DbSession,
+    assessment: AssessmentSession,
+    key: str,
+    entries: Sequence[AnswerInput],
+    *,
+    client_mode_id: int | None = None,
 ) -> SubmitOutcome:
-    """Submit once: store the last answers, drop hidden ones, record the submission, score; replay a retry."""
+    """Submit once: store the last answers, drop hidden ones, record the submission, score; replay a retry.
+
+    The answers sent with the submit are stored as ``save_answers`` stores them (from the same device).
+    """
     if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
         raise ResponseError("bad_idempotency_key")
     digest = payload_hash(entries)
@@ -374,7 +505,7 @@ def submit_session(
         raise SessionClosedError(f"session_{assessment.status}")
     stored = answers_by_version(session, assessment)
     if entries:
-        _store_answers(session, assessment, entries, stored, now=utcnow())
+        _store_answers(session, assessment, entries, stored, now=utcnow(), client_mode_id=client_mode_id)
     problems = _missing_required(assessment, stored)
     if problems:
         raise ResponseError("required_unanswered", problems)

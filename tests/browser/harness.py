@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from survey_app.models import (
 from survey_app.models.base import utcnow
 from survey_app.services import accounts
 from survey_app.services.access_codes import issue_code
-from survey_app.services.client_access import start_or_resume
+from survey_app.services.client_access import open_client_mode, start_or_resume
 from survey_app.services.programme_admin import (
     BatteryChoice,
     TimepointDraft,
@@ -40,6 +40,7 @@ from survey_app.services.programme_admin import (
     save_timepoint,
 )
 from survey_app.services.questionnaires import find_version
+from survey_app.services.responses import AnswerInput, save_answers
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from tests.client.support import build_world
 from tests.conftest import staff_password_hash
@@ -215,6 +216,37 @@ class Live:
         with self.app.app_context():
             db.session.execute(delete(ClientCodeAttempt))
             db.session.commit()
+
+    def answer_on_another_device(self, world: World, questionnaire: str, item: str, value: Any) -> None:
+        """The client answers one item now on a second device (a phone opened with a code), as it saves."""
+        with self.app.app_context():
+            client = db.session.scalar(select(Client).where(Client.code == world.client_code))
+            assert client is not None
+            assessment = db.session.scalar(
+                select(AssessmentSession).where(AssessmentSession.client_id == client.id)
+            )
+            assert assessment is not None
+            version = next(
+                given.questionnaire_version
+                for given in assessment.questionnaires
+                if given.questionnaire_version.key == questionnaire
+            )
+            _token, phone = open_client_mode(db.session, assessment, via="code")
+            save_answers(db.session, assessment, [AnswerInput(version, item, value)], client_mode_id=phone.id)
+            db.session.commit()
+
+    def answer_times(self, world: World) -> dict[str, datetime]:
+        """When each stored answer of the client's session was given, as the server recorded it."""
+        with self.app.app_context():
+            rows = db.session.execute(
+                select(Answer.item_id, Answer.updated_at)
+                .join(AssessmentSession, AssessmentSession.id == Answer.session_id)
+                .join(Client, Client.id == AssessmentSession.client_id)
+                .where(Client.code == world.client_code)
+            )
+            times = {item: given for item, given in rows}
+            db.session.rollback()
+        return times
 
     def session_state(self, world: World) -> tuple[str | None, dict[str, Any]]:
         """The status of the client's session and its stored answers."""

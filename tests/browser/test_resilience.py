@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from survey_app.models.base import utcnow
 from tests.browser.harness import (
     PHONE,
     TABLET,
@@ -140,6 +141,23 @@ def test_a_reload_resumes_on_the_same_screen_and_another_device_carries_on(
     assert other.url.endswith("/client/q/0/3")
 
 
+def test_an_answer_kept_offline_gives_way_to_the_newer_one_the_client_gave_on_another_device(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = _three_answers_the_last_two_offline(open_page, live, world)  # calm 4 and active 2 kept
+    page.wait_for_timeout(1_000)
+    live.answer_on_another_device(world, "who5", "who5_calm", 0)  # later, on the phone: "At no time"
+    page.context.set_offline(False)
+    expect(page.locator("[data-save-status]")).to_contain_text("that newer answer is kept")
+    assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 0, "who5_active": 2}
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_role("radio", name="At no time")).to_be_checked()  # the page shows what is kept
+    page.reload()  # the same screen, from the server and what the device holds
+    assert page.url.endswith("/client/q/0/2")
+    expect(page.get_by_role("radio", name="At no time")).to_be_checked()
+
+
 def test_answers_given_offline_are_kept_on_the_tablet_and_sent_on_reconnect(
     open_page: Callable[..., Page], live: Live
 ) -> None:
@@ -262,6 +280,7 @@ def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_cod
     expect(page.locator("[data-offline-page]")).to_contain_text("Your answers are kept on this phone")
     page.context.set_offline(False)  # the stop reaches the server
     page.wait_for_url("**/client/closed?why=stopped")
+    stopped_at = utcnow()
     expect(page.get_by_role("heading", name="You stopped for now")).to_be_visible()
     wait_until_true(
         page, f"async () => !(await ({PAGES_ON_DEVICE})())", "the pages kept offline were not removed"
@@ -274,6 +293,8 @@ def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_cod
     _enter_code(page, live.issue_code(world))  # later, a new code for the same questionnaires
     expect(page.get_by_role("link", name="Continue")).to_have_attribute("href", re.compile(r"/client/q/0/4$"))
     assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 4, "who5_active": 2}
+    given = live.answer_times(world)  # stored as given before the stop, not when they were sent
+    assert given["who5_calm"] < stopped_at and given["who5_active"] < stopped_at
     assert page.evaluate(SEALED_ON_DEVICE) == []
 
 

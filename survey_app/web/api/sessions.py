@@ -96,7 +96,7 @@ def save_answers(public_id: str) -> Response:
         return _bad_body()
     try:
         entries = responses.parse_answer_entries(assessment, body["answers"])
-        report = responses.save_answers(db.session, assessment, entries)
+        report = responses.save_answers(db.session, assessment, entries, client_mode_id=g.client_mode.id)
     except responses.ResponseError as error:
         return _refused(error)
     db.session.commit()
@@ -105,7 +105,11 @@ def save_answers(public_id: str) -> Response:
             "status": assessment.status,
             "saved": [{"questionnaire": key, "item": item} for key, item in report.saved],
             "not_stored": [
-                {"questionnaire": key, "item": item, "reason": "hidden"} for key, item in report.hidden
+                *({"questionnaire": key, "item": item, "reason": "hidden"} for key, item in report.hidden),
+                *(
+                    {"questionnaire": key, "item": item, "reason": "superseded", "value": value}
+                    for key, item, value in report.superseded
+                ),
             ],
         }
     )
@@ -113,7 +117,9 @@ def save_answers(public_id: str) -> Response:
 
 def _submit(assessment: AssessmentSession, key: Any, answers: Any) -> responses.SubmitOutcome:
     entries = responses.parse_answer_entries(assessment, answers)
-    return responses.submit_session(db.session, assessment, key if isinstance(key, str) else "", entries)
+    return responses.submit_session(
+        db.session, assessment, key if isinstance(key, str) else "", entries, client_mode_id=g.client_mode.id
+    )
 
 
 @bp.post("/sessions/<public_id>/submit")

@@ -103,7 +103,10 @@ def save_screen(n: int, screen: int) -> Response | tuple[str, int]:
             return render_questionnaire(n, state, screen, errors=problems, typed=typed), 422
         try:
             save_answers(
-                db.session, current_assessment(), [AnswerInput(state.row, k, v) for k, v in values.items()]
+                db.session,
+                current_assessment(),
+                [AnswerInput(state.row, k, v) for k, v in values.items()],
+                client_mode_id=client_mode_row().id,
             )
         except SessionClosedError:
             db.session.rollback()

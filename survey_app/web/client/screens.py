@@ -47,6 +47,10 @@ def ui_texts(via: str) -> dict[str, str]:
     on_phone = via == "code"
     return {
         "saved": _("Your answers are saved."),
+        "newer_kept": _(
+            "Your answers are saved. You answered one question again on another device, "
+            "so that newer answer is kept."
+        ),
         "saving": _("Saving your answers…"),
         "pending": _("Saved on this phone, not yet sent. They will be sent when the connection is back.")
         if on_phone

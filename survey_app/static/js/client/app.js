@@ -73,15 +73,32 @@
     retryDelay = Math.min(retryDelay * 2, 60000);
   }
 
+  /* Another device gave a newer answer to some of these: this device and its page take that one. */
+  function adoptNewer(pending, notStored) {
+    var newer = (notStored || []).filter(function (n) { return n.reason === "superseded"; });
+    return newer.reduce(function (done, n) {
+      var mine = pending.find(function (r) { return r.questionnaire === n.questionnaire && r.item === n.item; });
+      if (!mine) { return done; }
+      return done.then(function () {
+        document.dispatchEvent(new CustomEvent("cq-newer-answer", { detail: { questionnaire: n.questionnaire,
+          version: mine.version, item: n.item, value: n.value } }));
+        return AnswerStore.adopt(session, n.questionnaire, mine.version, n.item, n.value);
+      });
+    }, Promise.resolve()).then(function () { return newer.length; });
+  }
+
   function sendPending(pending) {
-    var body = { answers: pending.map(function (r) {
-      return { questionnaire: r.questionnaire, version: r.version, item: r.item, value: r.value };
-    }) };
+    var body = { answers: pending.map(AnswerStore.entry) };
     setStatus("saving");
     return send("PUT", config.urls.answers, body).then(function (response) {
       if (response.ok) {
         retryDelay = 2000;
-        return AnswerStore.markSent(pending).then(function () { setStatus("saved"); return true; });
+        return AnswerStore.markSent(pending).then(function () {
+          return response.json().catch(function () { return {}; });
+        }).then(function (data) { return adoptNewer(pending, data.not_stored); }).then(function (adopted) {
+          setStatus("saved", adopted ? texts.newer_kept : undefined);
+          return true;
+        });
       }
       if (response.status === 401 || response.status === 409) {  // locked, or closed or already sent
         var leave = response.status === 401 ? sealDevice() : clearDevice();
@@ -374,6 +391,13 @@
     }
 
     form.addEventListener("change", onChange);
+    document.addEventListener("cq-newer-answer", function (event) {  // kept from another device
+      var newer = event.detail;
+      if (newer.questionnaire !== q.key || newer.version !== q.version || !(newer.item in answers)) { return; }
+      answers[newer.item] = newer.value;
+      if (items[newer.item]) { F.writeItem(items[newer.item], newer.value); }
+      refresh();
+    });
     form.querySelectorAll(".cq-nav button").forEach(function (button) {
       // keep the focus in a field while Next or Back is pressed: a message that goes away on blur would
       // otherwise move the button away under the finger
@@ -428,9 +452,7 @@
       button.disabled = true;
       setStatus("saving", texts.sending);
       AnswerStore.all(session).then(function (records) {
-        var pending = records.filter(function (r) { return !r.sent; }).map(function (r) {
-          return { questionnaire: r.questionnaire, version: r.version, item: r.item, value: r.value };
-        });
+        var pending = records.filter(function (r) { return !r.sent; }).map(AnswerStore.entry);
         return send("POST", config.urls.submit, { idempotency_key: form.elements.idempotency_key.value, answers: pending });
       }).then(function (response) {
         if (response.ok || response.status === 409) {

@@ -65,14 +65,32 @@
     return [session, questionnaire, version, item].join("|");
   }
 
-  function put(session, questionnaire, version, item, value) {
-    var key = keyOf(session, questionnaire, version, item);
-    var record = { key: key, session: session, questionnaire: questionnaire, version: version, item: item,
-      value: value, rev: Date.now() + Math.random(), sent: false };
+  /* Keep an answer until it is sent; `at` is when it was given (now unless it comes back from a seal). */
+  function put(session, questionnaire, version, item, value, at) {
+    return keep({ key: keyOf(session, questionnaire, version, item), session: session,
+      questionnaire: questionnaire, version: version, item: item, value: value, at: at || Date.now(),
+      rev: Date.now() + Math.random(), sent: false });
+  }
+
+  /* The server keeps another device's newer answer: this device holds that one now, as sent. */
+  function adopt(session, questionnaire, version, item, value) {
+    return keep({ key: keyOf(session, questionnaire, version, item), session: session,
+      questionnaire: questionnaire, version: version, item: item, value: value, at: Date.now(),
+      rev: Date.now() + Math.random(), sent: true });
+  }
+
+  function keep(record) {
     return run("readwrite", function (store) {
-      if (!store) { memory.set(key, record); return record; }
+      if (!store) { memory.set(record.key, record); return record; }
       return request(store.put(record)).then(function () { return record; });
     });
+  }
+
+  /* An answer as the API takes it, with how long ago it was given when it waited on this device. */
+  function entry(record) {
+    var sent = { questionnaire: record.questionnaire, version: record.version, item: record.item, value: record.value };
+    if (typeof record.at === "number") { sent.age_ms = Math.max(0, Math.round(Date.now() - record.at)); }
+    return sent;
   }
 
   function all(session) {
@@ -127,7 +145,7 @@
     if (!subtle || !key) { return clear(); }
     return all(session).then(function (records) {
       var unsent = records.filter(function (r) { return !r.sent; }).map(function (r) {
-        return { questionnaire: r.questionnaire, version: r.version, item: r.item, value: r.value };
+        return { questionnaire: r.questionnaire, version: r.version, item: r.item, value: r.value, at: r.at };
       });
       if (!unsent.length) { return clear(); }
       var iv = global.crypto.getRandomValues(new Uint8Array(12));
@@ -169,7 +187,7 @@
           return answers.filter(function (a) {
             return !given.has(keyOf(session, a.questionnaire, a.version, a.item));
           }).reduce(function (done, a) {
-            return done.then(function () { return put(session, a.questionnaire, a.version, a.item, a.value); });
+            return done.then(function () { return put(session, a.questionnaire, a.version, a.item, a.value, a.at); });
           }, Promise.resolve());
         }).then(function () { return forgetSealed(session); }).then(function () { return answers.length; });
       }, function () { return forgetSealed(session).then(function () { return 0; }); });  // another key: unreadable
@@ -189,6 +207,6 @@
     return global.caches ? global.caches.delete(PAGES).catch(function () { return null; }) : Promise.resolve();
   }
 
-  global.AnswerStore = { put: put, all: all, markSent: markSent, remove: remove, clear: clear,
+  global.AnswerStore = { put: put, adopt: adopt, entry: entry, all: all, markSent: markSent, remove: remove, clear: clear,
     seal: seal, unseal: unseal, forgetSealed: forgetSealed, PAGES: PAGES, forgetPages: forgetPages };
 }(window));
