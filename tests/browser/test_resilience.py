@@ -99,6 +99,14 @@ def _three_answers_the_last_two_offline(open_page: Callable[..., Page], live: Li
     return _answer_three_the_last_two_offline(_tablet_on_who5(open_page, live, world))
 
 
+def _locked_without_a_connection(open_page: Callable[..., Page], live: Live, world: World) -> Page:
+    """A tablet locked (the client's "Pause") while two answers waited for the connection."""
+    page = _three_answers_the_last_two_offline(open_page, live, world)
+    page.get_by_role("button", name="Pause and lock the screen").click()
+    expect(page.locator("[data-offline-page]")).to_be_visible()
+    return page
+
+
 def _enter_code(page: Page, code: str) -> None:
     page.goto("/client/start")
     page.get_by_label("The code from your counsellor").fill(code)
@@ -241,9 +249,7 @@ def test_a_screen_locked_offline_seals_the_unsent_answers_and_sends_them_once_un
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    page = _three_answers_the_last_two_offline(open_page, live, world)
-    page.get_by_role("button", name="Pause and lock the screen").click()
-    expect(page.locator("[data-offline-page]")).to_be_visible()
+    page = _locked_without_a_connection(open_page, live, world)
     assert page.evaluate(COUNT_ON_DEVICE) == 0
     (sealed,) = page.evaluate(SEALED_ON_DEVICE)
     assert sealed["fields"] == ["at", "data", "iv", "session"] and sealed["encrypted"]
@@ -264,6 +270,41 @@ def test_a_screen_locked_offline_seals_the_unsent_answers_and_sends_them_once_un
     page.get_by_role("link", name="Continue").click()
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_role("radio", name="Less than half of the time")).to_be_checked()
+
+
+@pytest.mark.http_errors(401)  # the autosave of the locked screen's last page, before it moves on
+def test_ending_client_mode_on_a_screen_locked_offline_sends_the_sealed_answers_first(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = _locked_without_a_connection(open_page, live, world)
+    page.context.set_offline(False)
+    page.wait_for_url("**/client/locked")
+    assert live.session_state(world)[1] == {"who5_cheerful": 1}  # the other two are sealed on the tablet
+    page.get_by_label("Counsellor's password").fill(PASSWORD)
+    page.get_by_role("button", name="End client mode").click()
+    page.wait_for_url(live.url + "/")  # the leaving page sent them, then ended client mode
+    assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 4, "who5_active": 2}
+    assert page.evaluate(SEALED_ON_DEVICE) == [] and page.evaluate(COUNT_ON_DEVICE) == 0
+
+
+def test_ending_client_mode_waits_for_the_answers_not_sent_yet_and_says_so(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    page = _tablet_on_who5(open_page, live, world)
+    page.route("**/api/v1/sessions/*/answers", lambda route: route.abort("connectionrefused"))
+    _answer(page, "Most of the time")  # kept on the tablet: the server cannot be reached for it
+    expect(page.locator("[data-save-status]")).to_contain_text(PENDING)
+    page.goto("/client/leave")
+    page.get_by_label("Counsellor's password").fill(PASSWORD)
+    page.get_by_role("button", name="End client mode").click()
+    page.wait_for_url("**/client/leaving")
+    expect(page.locator("[data-save-status]")).to_contain_text("could not be sent yet")
+    assert live.session_state(world)[1] == {}
+    page.unroute("**/api/v1/sessions/*/answers")  # the server is reached again: sent, then ended
+    page.wait_for_url(live.url + "/", timeout=30_000)
+    assert live.session_state(world)[1] == {"who5_cheerful": 4}
 
 
 def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_code_sends_them(

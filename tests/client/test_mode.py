@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,12 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from survey_app.models import AssessmentSession, ClientModeSession, StaffSession
 from survey_app.models.base import utcnow
 from survey_app.services.client_access import MAX_CLIENT_MODE_AGE, device_key
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client.guard import CLIENT_MODE_KEY
+from survey_app.web.client.mode import LEAVING_KEY
 from tests.client.fixtures import page_csrf
 from tests.client.support import TabletWorld
 from tests.conftest import STAFF_PASSWORD
@@ -62,6 +65,21 @@ def test_locking_hides_everything_until_the_counsellor_unlocks(
     assert client.get("/client/").status_code == 200 and _mode(db).locked_at is None
 
 
+def _leaving_page(client: FlaskClient, *, from_path: str = "/client/leave") -> str:
+    """The counsellor's password on ``from_path``, which opens the leaving page; its HTML."""
+    token = page_csrf(client, from_path)
+    right = client.post("/client/leave", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    assert right.location.endswith("/client/leaving"), right.get_data(as_text=True)
+    page = client.get("/client/leaving")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def _end_client_mode(client: FlaskClient) -> TestResponse:
+    """The leaving page's form, as its script sends it once the device has sent what it kept."""
+    return client.post("/client/leaving", data={"csrf_token": page_csrf(client, "/client/")})
+
+
 def test_leaving_needs_the_password_and_resumes_the_counsellors_own_session(
     client: FlaskClient, db: SQLAlchemy, world: TabletWorld, hand_over: Handover
 ) -> None:
@@ -71,7 +89,9 @@ def test_leaving_needs_the_password_and_resumes_the_counsellors_own_session(
     token = page_csrf(client, "/client/leave")
     wrong = client.post("/client/leave", data={"csrf_token": token, "password": "guess"})
     assert wrong.status_code == 403 and client.get("/").location.endswith("/client/")
-    right = client.post("/client/leave", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    assert "data-leaving-form" in _leaving_page(client)
+    assert _mode(db).ended_at is None  # the page sends what the device keeps first
+    right = _end_client_mode(client)
     assert right.location.endswith("/counsellor/clients/ABC")
     assert right.headers["Clear-Site-Data"] == '"cache", "storage"'
     row = _mode(db)
@@ -97,11 +117,50 @@ def test_leaving_after_the_counsellor_signed_out_everywhere_asks_for_a_new_sign_
     assert parked is not None
     parked.revoked_at = utcnow()
     db.session.flush()
-    token = page_csrf(client, "/client/leave")
-    response = client.post("/client/leave", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    _leaving_page(client)
+    response = _end_client_mode(client)
     assert "/auth/sign-in" in response.location
     with client.session_transaction() as session:
         assert "_user_id" not in session and CLIENT_MODE_KEY not in session
+
+
+def test_ending_from_the_lock_screen_opens_it_so_the_sealed_answers_can_be_sent_first(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    _lock(client)
+    with client.session_transaction() as session:
+        locked_token = session[CLIENT_MODE_KEY]
+    html = _leaving_page(client, from_path="/client/locked")
+    row = _mode(db)
+    assert row.locked_at is None and row.ended_at is None
+    with client.session_transaction() as session:
+        assert session[CLIENT_MODE_KEY] != locked_token  # a new session id, as at an unlock
+    config = json.loads(re.search(r'id="client-config">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+    assert (
+        config["session"] == assessment.public_id and config["device_key"]
+    )  # it can open the sealed answers
+    assert config["urls"]["answers"] == f"/api/v1/sessions/{assessment.public_id}/answers"
+    response = _end_client_mode(client)
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert _mode(db).end_reason == "left"
+
+
+def test_the_leaving_page_needs_the_password_and_keeps_it_five_minutes(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    assert client.get("/client/leaving").location.endswith("/client/leave")
+    token = page_csrf(client, "/client/")
+    assert client.post("/client/leaving", data={"csrf_token": token}).location.endswith("/client/leave")
+    _leaving_page(client)
+    with client.session_transaction() as session:
+        session[LEAVING_KEY] = {
+            **session[LEAVING_KEY],
+            "until": (utcnow() - timedelta(seconds=1)).timestamp(),
+        }
+    assert _end_client_mode(client).location.endswith("/client/leave")
+    assert _mode(db).ended_at is None  # still the client's: the password is asked again
 
 
 def test_an_idle_tablet_locks_on_the_server(client: FlaskClient, db: SQLAlchemy, hand_over: Handover) -> None:

@@ -63,6 +63,7 @@ SPECIAL = {
     "client.unlock": "client_locked",
     "client.locked": "client_locked",
     "client.close": "client_phone",
+    "client.finish_leaving": "client_leaving",
 }
 #: The pages those principals open, besides what the access table lets the others open.
 SPECIAL_PAGES = {
@@ -70,6 +71,7 @@ SPECIAL_PAGES = {
     "pending_new": ("auth.enrol",),
     "client_locked": ("client.locked",),
     "client_phone": ("client.welcome",),
+    "client_leaving": ("client.leaving",),
 }
 #: Pages that show some forms only for other objects (an invited or a deactivated staff member's page).
 OTHER_OBJECTS: dict[str, tuple[Callable[[World], dict[str, Any]], ...]] = {

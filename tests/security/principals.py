@@ -26,11 +26,13 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
 from survey_app.models import StaffSession, StaffUser
+from survey_app.models.base import utcnow
 from survey_app.services import accounts
 from survey_app.services.client_access import lock_client_mode, open_client_mode
 from survey_app.web.auth.pending import PENDING_KEY
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client.guard import CLIENT_MODE_KEY
+from survey_app.web.client.mode import LEAVING_FOR, LEAVING_KEY
 from tests.security.world import Side, World
 
 
@@ -61,9 +63,11 @@ def client_mode_principal(
     side: Side | None = None,
     locked: bool = False,
     via: Literal["tablet", "code"] = "tablet",
+    leaving: bool = False,
 ) -> Principal:
     """A tablet handed over to a client (A unless told) by their counsellor, whose session is parked; or
-    (``via="code"``) the client's phone after entering a one-time code."""
+    (``via="code"``) the client's phone after entering a one-time code. ``leaving``: the counsellor has
+    just given their password to end client mode (the leaving page is open)."""
     side = side or world.a
     counsellor = side.counsellor
     token = accounts.start_staff_session(db.session, counsellor, ip="127.0.0.1", user_agent="pytest")
@@ -83,7 +87,10 @@ def client_mode_principal(
         lock_client_mode(db.session, row, reason="client")
     db.session.flush()
     home = "a" if side is world.a else "b"
-    return Principal(name, None, {CLIENT_MODE_KEY: client_token, "language": "en"}, home, in_client_mode=True)
+    data: dict[str, Any] = {CLIENT_MODE_KEY: client_token, "language": "en"}
+    if leaving:
+        data[LEAVING_KEY] = {"staff": counsellor.id, "until": (utcnow() + LEAVING_FOR).timestamp()}
+    return Principal(name, None, data, home, in_client_mode=True)
 
 
 def pending_sign_in_principal(name: str, user: StaffUser) -> Principal:

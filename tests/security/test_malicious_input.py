@@ -114,6 +114,9 @@ def fuzzer(
     }
     principals["client_locked"] = client_mode_principal(db, world, "client_locked", side=world.b, locked=True)
     principals["client_phone"] = client_mode_principal(db, world, "client_phone", side=world.b, via="code")
+    principals["client_leaving"] = client_mode_principal(
+        db, world, "client_leaving", side=world.b, leaving=True
+    )
     principals["pending"] = pending_sign_in_principal("pending", world.a.counsellor)
     principals["pending_new"] = pending_sign_in_principal("pending_new", world.b.counsellor)
     found = Fuzzer(app, db, Browser(app, db, client), world, principals, load_table())

@@ -1,5 +1,11 @@
 """Client mode itself: lock and unlock, leave with the counsellor's password, stop on a phone, keep alive,
-and the language and display choices."""
+and the language and display choices.
+
+Leaving takes two steps. The password opens the leaving page (unlocking a locked screen, with a new session
+id); that page's script sends what the device still keeps (answers not yet sent, and sealed ones it can
+now open), then ends client mode, which clears the device. Without JavaScript nothing is kept on the
+device, and the page's button ends it.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +45,12 @@ from survey_app.web.client.guard import (
     forget_client_mode,
 )
 from survey_app.web.client.messages import password_problem
+from survey_app.web.client.screens import page_config
+
+#: Flask-session key set once the counsellor's password was right: who may end client mode, until when.
+LEAVING_KEY = "client_leaving"
+#: How long the leaving page may take to send what the device keeps before the password is asked again.
+LEAVING_FOR = timedelta(minutes=5)
 
 
 def _clearing(response: Response) -> Response:
@@ -104,7 +116,7 @@ def unlock() -> Response | tuple[str, int]:
 
 @bp.route("/leave", methods=["GET", "POST"])
 def leave() -> Response | str | tuple[str, int]:
-    """End client mode with the counsellor's password and go back to their own pages."""
+    """The counsellor's password, to end client mode: then the leaving page sends what the device keeps."""
     row = client_mode_row()
     if request.method == "GET":
         return render_template("client/leave.html", page_title=_("End client mode"), client_mode=None)
@@ -114,6 +126,42 @@ def leave() -> Response | str | tuple[str, int]:
         return render_template(
             template, page_title=_("End client mode"), error=problem, client_mode=None
         ), 403
+    if row.locked_at is not None:  # from the lock screen: open it to send the sealed answers first
+        token = rotate_client_mode_token(db.session, row)
+        language, prefs = page_language(), preferences()
+        db.session.commit()
+        enter_client_mode(token, language, prefs)
+    session[LEAVING_KEY] = {"staff": staff.id, "until": (utcnow() + LEAVING_FOR).timestamp()}
+    return redirect(url_for("client.leaving"))
+
+
+def _leaving_staff(row: ClientModeSession) -> StaffUser | None:
+    """The counsellor whose password opened the leaving page, while it is still valid."""
+    leaving = session.get(LEAVING_KEY)
+    if not isinstance(leaving, dict) or leaving.get("staff") != row.started_by:
+        return None
+    if not isinstance(leaving.get("until"), float) or leaving["until"] < utcnow().timestamp():
+        return None
+    return db.session.get(StaffUser, row.started_by)
+
+
+@bp.get("/leaving")
+def leaving() -> Response | str:
+    """Ending client mode: the page sends what the device keeps, then ends it (its button, without script)."""
+    if _leaving_staff(client_mode_row()) is None:
+        return redirect(url_for("client.leave"))
+    config = page_config(None, [])
+    config["leaving"] = True
+    return render_template("client/leaving.html", page_title=_("End client mode"), config=config)
+
+
+@bp.post("/leaving")
+def finish_leaving() -> Response:
+    """End client mode for good, clear the device and go back to the counsellor's own pages."""
+    row = client_mode_row()
+    staff = _leaving_staff(row)
+    if staff is None:
+        return redirect(url_for("client.leave"))
     config = current_app.config
     parked = parked_staff_session(
         db.session, row, absolute_timeout=timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"])

@@ -71,6 +71,10 @@ def ui_texts(via: str) -> dict[str, str]:
         else _("There is no connection. Your answers are kept on this tablet until the connection is back."),
         "submit_failed": _("Your answers could not be sent. Please try again."),
         "sending": _("Sending your answers…"),
+        "leaving_unsent": _(
+            "Some answers kept on this device could not be sent yet. Wait for the connection, or end "
+            "client mode now: those answers are then lost."
+        ),
     }
 
 

@@ -470,6 +470,27 @@
     });
   }
 
+  /* ------------------------------------------------------------ the counsellor ends client mode */
+  function Leaving(form) {  // send what the device keeps (sealed answers too), then end: that clears it
+    var warned = false, ended = false;
+    function end() {
+      if (!ended) { ended = true; submitPlainly(form); }
+    }
+    function endWhenSent() {  // the answers are sent again and again (sync retries) until none is left
+      return unsealed.then(function () { return within(sync(), 15000); }).then(pendingCount).then(function (count) {
+        if (!count) { end(); return; }
+        warned = true;
+        setStatus("pending", texts.leaving_unsent);
+        setTimeout(endWhenSent, 3000);
+      });
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (warned) { end(); }  // told what is not sent yet, the counsellor ends all the same
+    });
+    endWhenSent();
+  }
+
   /* ------------------------------------------------------------ start */
   function registerWorker() {  // at the first touch: a first look at a page costs no more than the page
     ["pointerdown", "keydown"].forEach(function (name) { document.removeEventListener(name, registerWorker, true); });
@@ -479,11 +500,13 @@
   if (config) {
     var questionnaireForm = document.querySelector(".cq-form");
     var submitForm = document.querySelector("[data-submit-form]");
+    var leavingForm = document.querySelector("[data-leaving-form]");
     if (questionnaireForm) { Questionnaire(questionnaireForm); }
     if (submitForm) { Review(submitForm); }
+    if (leavingForm) { Leaving(leavingForm); }
     if (config.idle_seconds) { watchIdle(config.idle_seconds); }
-    unsealed.then(function (count) {  // a page of questions or the review sends and shows them itself
-      if (!count || questionnaireForm || submitForm) { return; }
+    unsealed.then(function (count) {  // a page of questions, the review or the leaving page sends them itself
+      if (!count || questionnaireForm || submitForm || leavingForm) { return; }
       sync().then(function (sent) { if (sent) { location.reload(); } });  // "Continue" then leads on from them
     });
     if ("serviceWorker" in navigator && !preview) {
