@@ -150,9 +150,9 @@ def leaving() -> Response | str:
     """Ending client mode: the page sends what the device keeps, then ends it (its button, without script)."""
     if _leaving_staff(client_mode_row()) is None:
         return redirect(url_for("client.leave"))
-    config = page_config(None, [])
-    config["leaving"] = True
-    return render_template("client/leaving.html", page_title=_("End client mode"), config=config)
+    return render_template(
+        "client/leaving.html", page_title=_("Ending client mode"), config=page_config(None, [])
+    )
 
 
 @bp.post("/leaving")
