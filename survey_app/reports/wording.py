@@ -9,6 +9,7 @@ pages use. The message ids are the workspace's where the meaning is the same, so
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -147,32 +148,7 @@ class ReportWords:
 
     def change_words(self, trend: ScaleTrend) -> str:
         """The change from intake to the latest score, with its reliable-change classification."""
-        change = trend.change
-        if change is None:
-            return _("Not enough scores yet to show a change.")
-        if not change.comparable:
-            return _(
-                "Not compared: the questionnaire changed version and the scores are not declared comparable."
-            )
-        reliable = change.reliable
-        if reliable is not None:
-            rci = format_decimal(round(reliable.rci, 2), format="0.00", locale=self.locale)
-            if reliable.clinical is ClinicalSignificance.RECOVERED:
-                return _("Reliable improvement into the healthy range: recovered (RCI %(rci)s).", rci=rci)
-            if reliable.clinical is ClinicalSignificance.IMPROVED:
-                return _("Reliable improvement, not yet into the healthy range (RCI %(rci)s).", rci=rci)
-            if reliable.change is ChangeClass.RELIABLE_IMPROVEMENT:
-                return _("Reliable improvement (RCI %(rci)s).", rci=rci)
-            if reliable.change is ChangeClass.RELIABLE_DETERIORATION:
-                return _("Reliable deterioration (RCI %(rci)s).", rci=rci)
-            return _("No reliable change: within measurement error (RCI %(rci)s).", rci=rci)
-        rounded = round_half_up(abs(change.difference), trend.scale.precision)
-        signed = ("+" if change.difference > 0 else "\u2212") + self.number(rounded)
-        if rounded == 0:
-            return _("The same as at the first score. RCI not available for this scale.")
-        if is_better(trend):
-            return _("%(change)s: better. RCI not available for this scale.", change=signed)
-        return _("%(change)s: worse. RCI not available for this scale.", change=signed)
+        return change_sentence(trend, self.locale, self.number)
 
     def short_change(self, trend: ScaleTrend) -> str:
         """The change from intake in a few words, for a table cell."""
@@ -221,6 +197,39 @@ class ReportWords:
         shown = self.score(point.value, trend.scale.precision)
         band = self.band(trend, point)
         return f"{shown} ({band})" if band else shown
+
+
+def change_sentence(trend: ScaleTrend, locale: Locale, number: Callable[[Decimal], str]) -> str:
+    """The change from intake to the latest score in a sentence, with its reliable-change classification.
+
+    The report and the counsellor's pages say it alike; each gives its own locale and number format.
+    """
+    change = trend.change
+    if change is None:
+        return _("Not enough scores yet to show a change.")
+    if not change.comparable:
+        return _(
+            "Not compared: the questionnaire changed version and the scores are not declared comparable."
+        )
+    reliable = change.reliable
+    if reliable is not None:
+        rci = format_decimal(round(reliable.rci, 2), format="0.00", locale=locale)
+        if reliable.clinical is ClinicalSignificance.RECOVERED:
+            return _("Reliable improvement into the healthy range: recovered (RCI %(rci)s).", rci=rci)
+        if reliable.clinical is ClinicalSignificance.IMPROVED:
+            return _("Reliable improvement, not yet into the healthy range (RCI %(rci)s).", rci=rci)
+        if reliable.change is ChangeClass.RELIABLE_IMPROVEMENT:
+            return _("Reliable improvement (RCI %(rci)s).", rci=rci)
+        if reliable.change is ChangeClass.RELIABLE_DETERIORATION:
+            return _("Reliable deterioration (RCI %(rci)s).", rci=rci)
+        return _("No reliable change: within measurement error (RCI %(rci)s).", rci=rci)
+    rounded = round_half_up(abs(change.difference), trend.scale.precision)
+    signed = ("+" if change.difference > 0 else "\u2212") + number(rounded)
+    if rounded == 0:
+        return _("The same as at the first score. RCI not available for this scale.")
+    if is_better(trend):
+        return _("%(change)s: better. RCI not available for this scale.", change=signed)
+    return _("%(change)s: worse. RCI not available for this scale.", change=signed)
 
 
 def is_better(trend: ScaleTrend) -> bool:

@@ -19,13 +19,12 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from survey_app.domain.change import ChangeClass, ClinicalSignificance
-from survey_app.domain.questionnaire import Direction, localise
-from survey_app.domain.scoring import round_half_up
+from survey_app.domain.questionnaire import localise
 from survey_app.models.people import Client
 from survey_app.reports.charts import ChartLabels
+from survey_app.reports.wording import change_sentence
 from survey_app.services.outcome_summary import ChartTexts, value_text
-from survey_app.services.trends import ChangeSummary, ScaleTrend, ScorePoint
+from survey_app.services.trends import ScaleTrend, ScorePoint
 
 T = TypeVar("T")
 
@@ -223,41 +222,9 @@ def chart_texts() -> ChartTexts:
     )
 
 
-def _rci_words(change: ChangeSummary) -> str:
-    reliable = change.reliable
-    assert reliable is not None
-    rci = babel_format_decimal(round(reliable.rci, 2), format="0.00", locale=get_locale())
-    if reliable.clinical is ClinicalSignificance.RECOVERED:
-        return _("Reliable improvement into the healthy range: recovered (RCI %(rci)s).", rci=rci)
-    if reliable.clinical is ClinicalSignificance.IMPROVED:
-        return _("Reliable improvement, not yet into the healthy range (RCI %(rci)s).", rci=rci)
-    if reliable.change is ChangeClass.RELIABLE_IMPROVEMENT:
-        return _("Reliable improvement (RCI %(rci)s).", rci=rci)
-    if reliable.change is ChangeClass.RELIABLE_DETERIORATION:
-        return _("Reliable deterioration (RCI %(rci)s).", rci=rci)
-    return _("No reliable change: within measurement error (RCI %(rci)s).", rci=rci)
-
-
 def change_words(trend: ScaleTrend) -> str:
     """The change from intake to the latest score, in plain words with its reliable-change classification."""
-    change = trend.change
-    if change is None:
-        return _("Not enough scores yet to show a change.")
-    if not change.comparable:
-        return _(
-            "Not compared: the questionnaire changed version and the scores are not declared comparable."
-        )
-    if change.rci_available:
-        return _rci_words(change)
-    difference = change.difference
-    rounded = round_half_up(abs(difference), trend.scale.precision)
-    signed = ("+" if difference > 0 else "\u2212") + number(rounded)
-    better = (difference > 0) == (trend.scale.direction is Direction.HIGHER_IS_BETTER)
-    if rounded == 0:
-        return _("The same as at the first score. RCI not available for this scale.")
-    if better:
-        return _("%(change)s: better. RCI not available for this scale.", change=signed)
-    return _("%(change)s: worse. RCI not available for this scale.", change=signed)
+    return change_sentence(trend, get_locale(), number)
 
 
 def point_words(trend: ScaleTrend, point: ScorePoint, language: str) -> str:
