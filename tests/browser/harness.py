@@ -30,9 +30,14 @@ from survey_app.models import (
     StaffUser,
 )
 from survey_app.models.base import utcnow
+from survey_app.models.reports import ReportBatch
+from survey_app.models.research import ExportRun
 from survey_app.services import accounts
 from survey_app.services.access_codes import issue_code
 from survey_app.services.client_access import open_client_mode, start_or_resume
+from survey_app.services.exports import ExportRequest, mark_progress
+from survey_app.services.exports.projects import add_member, create_project
+from survey_app.services.exports.runs import start_run
 from survey_app.services.programme_admin import (
     BatteryChoice,
     TimepointDraft,
@@ -40,8 +45,10 @@ from survey_app.services.programme_admin import (
     save_timepoint,
 )
 from survey_app.services.questionnaires import find_version
+from survey_app.services.report_batches import BatchFilter, finish_batch, mark_batch_progress, start_batch
 from survey_app.services.responses import AnswerInput, save_answers
 from survey_app.web.auth.session import SESSION_VERSION_KEY
+from survey_app.web.reports.jobs import batch_path
 from tests.client.support import build_world
 from tests.conftest import staff_password_hash
 
@@ -233,6 +240,66 @@ class Live:
             )
             _token, phone = open_client_mode(db.session, assessment, via="code")
             save_answers(db.session, assessment, [AnswerInput(version, item, value)], client_mode_id=phone.id)
+            db.session.commit()
+
+    def start_report_batch(self, world: World, total: int) -> str:
+        """A batch of ``total`` reports the counsellor started, running; its public id."""
+        with self.app.app_context():
+            staff = db.session.get(StaffUser, world.counsellor_id)
+            assert staff is not None
+            batch = start_batch(db.session, organisation_id=staff.organisation_id, requested_by=staff.id,
+                                kind="record", language=None, wanted=BatchFilter(), total=total)  # fmt: skip
+            public_id = batch.public_id
+            db.session.commit()
+        return public_id
+
+    def advance_report_batch(self, public_id: str, done: int, *, finished: bool = False) -> None:
+        """The batch's worker made ``done`` reports (and, when ``finished``, wrote its ZIP)."""
+        with self.app.app_context():
+            batch = db.session.scalar(select(ReportBatch).where(ReportBatch.public_id == public_id))
+            assert batch is not None
+            mark_batch_progress(batch, done, 0)
+            if finished:
+                path = batch_path(self.app, batch)
+                path.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty ZIP
+                finish_batch(batch, path.name)
+            db.session.commit()
+
+    def start_export(self, world: AdminWorld, rows_total: int) -> tuple[int, str]:
+        """A researcher of the admin's organisation, member of a new project, whose export is running.
+
+        Returns the researcher's id and the run's public id.
+        """
+        with self.app.app_context():
+            admin = db.session.get(StaffUser, world.admin_id)
+            assert admin is not None
+            researcher = StaffUser(
+                organisation_id=admin.organisation_id,
+                role="researcher",
+                email=f"research-{secrets.token_hex(3)}@example.org",
+                display_name="Researcher",
+                password_hash=staff_password_hash(),
+            )
+            db.session.add(researcher)
+            db.session.flush()
+            project = create_project(db.session, admin, f"Project {secrets.token_hex(3)}")
+            add_member(db.session, admin, project, researcher.email)
+            run = start_run(
+                db.session, project, ExportRequest("long", "csv"), requested_by=researcher.id, via="web"
+            )
+            run.rows_total = rows_total
+            result = researcher.id, run.public_id
+            db.session.commit()
+        return result
+
+    def advance_export(self, public_id: str, rows: int, *, finished: bool = False) -> None:
+        """The export wrote ``rows`` rows (and, when ``finished``, its package is ready)."""
+        with self.app.app_context():
+            run = db.session.scalar(select(ExportRun).where(ExportRun.public_id == public_id))
+            assert run is not None
+            mark_progress(run, rows)
+            if finished:
+                run.status = "done"
             db.session.commit()
 
     def answer_times(self, world: World) -> dict[str, datetime]:
