@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKeyConstraint, Table, delete, select, tuple_
+from sqlalchemy import ColumnElement, ForeignKeyConstraint, Table, delete, select, tuple_, update
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import ItemType
@@ -95,6 +95,18 @@ def _child_condition(table: Table, child: Table, constraint: ForeignKeyConstrain
     return tuple_(*child_columns).in_(keys)
 
 
+def _unlinks(constraint: ForeignKeyConstraint) -> bool:
+    """True for a link that the database sets to NULL when its row goes: the child row stays."""
+    return (constraint.ondelete or "").upper() == "SET NULL"
+
+
+def _unlink(session: DbSession, child: Table, constraint: ForeignKeyConstraint, condition: Any) -> None:
+    """Set the child rows' link to NULL, as the database would (kept rows, e.g. answers given on a tablet)."""
+    session.execute(
+        update(child).where(condition).values({column.name: None for column in constraint.columns})
+    )
+
+
 def _delete_with_children(
     session: DbSession, table: Table, condition: ColumnElement[bool], removed: dict[str, int], depth: int = 0
 ) -> None:
@@ -102,6 +114,9 @@ def _delete_with_children(
         raise GdprError(f"the tables linked to {table.name} nest too deeply to erase safely")
     for child, constraint in _children(table):
         if child.name in KEPT_TABLES:
+            continue
+        if _unlinks(constraint):
+            _unlink(session, child, constraint, _child_condition(table, child, constraint, condition))
             continue
         _delete_with_children(
             session, child, _child_condition(table, child, constraint, condition), removed, depth + 1
@@ -117,6 +132,9 @@ def _delete_non_research_children(
     for child, constraint in _children(table):
         child_condition = _child_condition(table, child, constraint, condition)
         if child.name in KEPT_TABLES:
+            continue
+        if _unlinks(constraint):
+            _unlink(session, child, constraint, child_condition)
             continue
         if child.name in RESEARCH_TABLES:
             _delete_non_research_children(session, child, child_condition, removed, depth + 1)

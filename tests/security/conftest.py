@@ -27,6 +27,7 @@ from survey_app.models import (
 )
 from survey_app.questionnaires.loader import content_hash, load_questionnaire_text
 from survey_app.services import accounts
+from survey_app.services.client_access import open_client_mode
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from tests.builders import choice_item, document, dump, text
 
@@ -107,9 +108,16 @@ def case_file(
         row.questionnaires = [SessionQuestionnaire(questionnaire_version_id=version.id, position=0)]
         db.session.add(row)
         db.session.flush()
+        _token, tablet = open_client_mode(db.session, row, via="tablet", staff=counsellor)  # answered on it
         for item_id, value in (("q1", 2), ("q2", 3), ("q3", 1), ("story", FREE_TEXT)):
             db.session.add(
-                Answer(session_id=row.id, questionnaire_version_id=version.id, item_id=item_id, value=value)
+                Answer(
+                    session_id=row.id,
+                    questionnaire_version_id=version.id,
+                    item_id=item_id,
+                    value=value,
+                    client_mode_session_id=tablet.id,
+                )
             )
         db.session.add(
             Score(

@@ -118,6 +118,8 @@ def test_research_data_stays_only_with_a_recorded_basis_and_research_consent(
     assert _count(db, Score) == 2
     values = db.session.scalars(select(Answer.value)).all()
     assert len(values) == 6 and FREE_TEXT not in values  # free text goes: it can identify
+    # the answers were given on a tablet whose hand-over is erased: they stay, naming no device
+    assert set(db.session.scalars(select(Answer.client_mode_session_id))) == {None}
 
 
 def test_without_research_consent_the_basis_alone_keeps_nothing(db: SQLAlchemy, case_file: CaseFile) -> None:
