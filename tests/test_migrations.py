@@ -23,6 +23,8 @@ EXPECTED_TABLES = {
     "client_identities", "client_anchor_dates", "programmes", "timepoints", "timepoint_questionnaires",
     "questionnaire_versions", "assessment_sessions", "session_questionnaires", "answers", "submissions",
     "scores", "score_flags", "audit_events",
+    # answers taken back (so that an answer that waited on another device is not stored again)
+    "answer_clears",
     # client tablet
     "client_mode_sessions", "client_access_codes", "client_code_attempts",
     # counsellor workspace

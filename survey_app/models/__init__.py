@@ -6,6 +6,7 @@ Importing this package registers every table on ``survey_app.extensions.Base.met
 from survey_app.models.admin import QuestionnaireDraft, StaffInvitation
 from survey_app.models.assessment import (
     Answer,
+    AnswerClear,
     AssessmentSession,
     Score,
     ScoreFlag,
@@ -50,6 +51,7 @@ __all__ = [
     "AlertRecipient",
     "AlertSetting",
     "Answer",
+    "AnswerClear",
     "AssessmentSession",
     "AuditEvent",
     "Base",

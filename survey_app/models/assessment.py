@@ -151,6 +151,28 @@ class Answer(Base):
     )
 
 
+class AnswerClear(Base):
+    """An answer the client took back: when, and on which device's hand-over (the answer row is gone).
+
+    An answer that waited on another device, given before it was taken back, is then not stored again.
+    """
+
+    __tablename__ = "answer_clears"
+    __table_args__ = (
+        UniqueConstraint("session_id", "questionnaire_version_id", "item_id"),
+        ForeignKeyConstraint(*_SESSION_QUESTIONNAIRE_FK, ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("assessment_sessions.id", ondelete="CASCADE"))
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    cleared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client_mode_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_mode_sessions.id", ondelete="SET NULL")
+    )
+
+
 class Submission(Base):
     """The final submit of a session, keyed by the client-generated idempotency key."""
 

@@ -7,8 +7,8 @@ the client: the same key with the same answers replays the first result, the sam
 refused, and a submitted session takes no more answers. Services flush; the view commits once.
 
 An answer may wait on a device without a connection. It carries how long ago it was given (``age_ms``), and
-it is not stored over an answer to the same item that another device gave later: the newest answer wins,
-whatever order they arrive in. Answers from one device arrive in the order they were given.
+it is not stored over an answer to the same item that another device gave (or took back) later: the newest
+answer wins, whatever order they arrive in. Answers from one device arrive in the order they were given.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, bindparam, delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from survey_app.db import DbSession
 from survey_app.domain.answers import validate_answer
 from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import hidden_items
-from survey_app.models.assessment import Answer, AssessmentSession, Submission
+from survey_app.models.assessment import Answer, AnswerClear, AssessmentSession, Submission
 from survey_app.models.base import UTCDateTime, utcnow
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.services.alerts import audit_raised_alerts
@@ -222,6 +224,15 @@ _GIVEN_SINCE = select(
 ).where(
     Answer.session_id == bindparam("session_row"), Answer.updated_at > bindparam("since", type_=UTCDateTime())
 )
+_CLEARED_SINCE = select(
+    AnswerClear.questionnaire_version_id,
+    AnswerClear.item_id,
+    AnswerClear.cleared_at,
+    AnswerClear.client_mode_session_id,
+).where(
+    AnswerClear.session_id == bindparam("session_row"),
+    AnswerClear.cleared_at > bindparam("since", type_=UTCDateTime()),
+)
 _EARLIER_SUBMISSION = select(Submission.session_id, Submission.payload_hash, Submission.received_at).where(
     Submission.idempotency_key == bindparam("key")
 )
@@ -329,6 +340,7 @@ def _store_answers(
                     Answer.item_id.in_([entry.item_id for entry in clears]),
                 )
             )
+            _record_clears(session, assessment.id, version_id, clears, now, client_mode_id)
             for entry in clears:
                 current.pop(entry.item_id, None)
     return report
@@ -340,10 +352,11 @@ def _replaced_elsewhere(
     by_version: Mapping[int, Mapping[str, AnswerInput]],
     client_mode_id: int | None,
 ) -> list[tuple[AnswerInput, Any]]:
-    """The answers that waited on this device while another device answered the same item later.
+    """The answers that waited on this device while another device answered (or cleared) the item later.
 
-    Each comes with the stored value that stays. Nothing is read unless an answer was given before the
-    session's last change (``updated_at``, re-read under the row lock): no stored answer can be newer.
+    Each comes with the stored value that stays (None: no answer). Nothing is read unless an answer was
+    given before the session's last change (``updated_at``, re-read under the row lock): no stored answer
+    or clearing can be newer.
     """
     waited = [
         entry
@@ -354,16 +367,57 @@ def _replaced_elsewhere(
     if not waited:
         return []
     since = min(entry.given_at for entry in waited if entry.given_at is not None)
-    rows = session.connection().execute(_GIVEN_SINCE, {"session_row": assessment.id, "since": since})
-    later = {(row.questionnaire_version_id, row.item_id): row for row in rows}
+    parameters = {"session_row": assessment.id, "since": since}
+    latest: dict[tuple[int, str], tuple[datetime, int | None]] = {}  # when, and by which hand-over
+    values: dict[tuple[int, str], Any] = {}
+    for version_id, item_id, value, given_at, by in session.connection().execute(_GIVEN_SINCE, parameters):
+        latest[(version_id, item_id)] = (given_at, by)
+        values[(version_id, item_id)] = value
+    for version_id, item_id, cleared_at, by in session.connection().execute(_CLEARED_SINCE, parameters):
+        known = latest.get((version_id, item_id))
+        if known is None or cleared_at > known[0]:
+            latest[(version_id, item_id)] = (cleared_at, by)
     replaced = []
     for entry in waited:
-        row = later.get((entry.version.id, entry.item_id))
-        if row is None or (client_mode_id is not None and row.client_mode_session_id == client_mode_id):
-            continue  # nothing newer, or this device's own answer: a device sends its answers in order
-        if entry.given_at is not None and row.updated_at > entry.given_at:
-            replaced.append((entry, row.value))
+        key = (entry.version.id, entry.item_id)
+        if key not in latest or (client_mode_id is not None and latest[key][1] == client_mode_id):
+            continue  # nothing newer, or this device's own: a device sends its answers in order
+        if entry.given_at is not None and latest[key][0] > entry.given_at:
+            replaced.append((entry, values.get(key)))
     return replaced
+
+
+def _record_clears(
+    session: DbSession,
+    session_id: int,
+    version_id: int,
+    clears: Sequence[AnswerInput],
+    now: datetime,
+    client_mode_id: int | None,
+) -> None:
+    """Keep when (and on which device) each of these answers was taken back."""
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(AnswerClear).values(
+        [
+            {
+                "session_id": session_id,
+                "questionnaire_version_id": version_id,
+                "item_id": entry.item_id,
+                "cleared_at": entry.given_at or now,
+                "client_mode_session_id": client_mode_id,
+            }
+            for entry in clears
+        ]
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["session_id", "questionnaire_version_id", "item_id"],
+            set_={
+                "cleared_at": statement.excluded.cleared_at,
+                "client_mode_session_id": statement.excluded.client_mode_session_id,
+            },
+        )
+    )
 
 
 #: INSERT ... ON CONFLICT (session, version, item) DO UPDATE of many answers in one statement: the answers

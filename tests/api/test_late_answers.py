@@ -157,3 +157,30 @@ def test_an_age_beyond_what_a_device_keeps_counts_as_fifteen_days(
     assert put(client, assessment.public_id, [waited("mood", 2, 10**30)]).status_code == 200
     given = answer_row(db, assessment, "mood").updated_at
     assert abs(utcnow() - timedelta(days=15) - given) < timedelta(minutes=1)
+
+
+def test_an_answer_that_waited_does_not_come_back_once_the_client_took_it_back_on_another_device(
+    app: Flask, client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    phone, phone_csrf = second_device(app, db, assessment)
+    put(phone, assessment.public_id, [entry("mood", 4)], token=phone_csrf)
+    put(phone, assessment.public_id, [entry("mood", None)], token=phone_csrf)  # taken back
+    late = put(client, assessment.public_id, [waited("mood", 2, MINUTE_MS)])
+    assert late.get_json()["not_stored"] == [
+        {"questionnaire": "tablet_form", "item": "mood", "reason": "superseded", "value": None}
+    ]
+    assert stored(db, assessment) == {}
+    put(client, assessment.public_id, [entry("mood", 1)])  # given after the clearing: it counts
+    assert stored(db, assessment) == {"mood": 1}
+
+
+def test_a_clearing_that_waited_does_not_take_back_a_newer_answer_from_another_device(
+    app: Flask, client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    phone, phone_csrf = second_device(app, db, assessment)
+    put(phone, assessment.public_id, [entry("mood", 4)], token=phone_csrf)
+    late = put(client, assessment.public_id, [waited("mood", None, MINUTE_MS)])
+    assert late.get_json()["not_stored"][0]["value"] == 4
+    assert stored(db, assessment) == {"mood": 4}
