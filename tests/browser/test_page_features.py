@@ -22,7 +22,7 @@ from tests.browser.harness import (
     shot,
     wait_until_sent,
 )
-from tests.client.support import BANK
+from tests.client.support import BANK, PASSWORD
 
 #: The screens of the TOP (the bank's longest questionnaire): its introduction and one per item or group.
 TOP = BANK / "top" / "v1.yaml"
@@ -179,6 +179,24 @@ def test_the_whole_session_works_without_javascript(open_page: Callable[..., Pag
     assert status == "submitted"
     expected = {"mood": 4, "mood_why": "sun", "days_used": 2, "days_ok": 0, "income": [1], "rating": 10}
     assert answers == {**expected, "days_where": 1}
+
+
+def test_without_javascript_the_leaving_page_ends_client_mode_with_its_button(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    setup = open_page(TABLET)
+    hand_over_in_browser(setup, live, world)
+    page = open_page(TABLET, java_script_enabled=False)
+    page.context.add_cookies(setup.context.cookies())
+    setup.goto("about:blank")
+    page.goto("/client/leave")
+    page.get_by_label("Counsellor's password").fill(PASSWORD)
+    page.get_by_role("button", name="End client mode").click()
+    expect(page.get_by_role("heading", name="Ending client mode")).to_be_visible()
+    page.get_by_role("button", name="End client mode").click()  # nothing is kept on a device without script
+    page.wait_for_url(live.url + "/")
+    assert live.session_state(world)[0] == "open"  # the questionnaires wait for the next hand-over
 
 
 def test_other_client_pages_pass_axe(open_page: Callable[..., Page], live: Live) -> None:

@@ -301,6 +301,7 @@ def test_ending_client_mode_waits_for_the_answers_not_sent_yet_and_says_so(
     page.get_by_role("button", name="End client mode").click()
     page.wait_for_url("**/client/leaving")
     expect(page.locator("[data-save-status]")).to_contain_text("could not be sent yet")
+    check_axe(page, "tablet: ending client mode, answers not sent yet")
     assert live.session_state(world)[1] == {}
     page.unroute("**/api/v1/sessions/*/answers")  # the server is reached again: sent, then ended
     page.wait_for_url(live.url + "/", timeout=30_000)
