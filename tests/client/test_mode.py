@@ -146,7 +146,7 @@ def test_ending_from_the_lock_screen_opens_it_so_the_sealed_answers_can_be_sent_
     assert _mode(db).end_reason == "left"
 
 
-def test_the_leaving_page_needs_the_password_and_keeps_it_five_minutes(
+def test_the_leaving_page_needs_the_password_and_keeps_it_one_minute(
     client: FlaskClient, db: SQLAlchemy, hand_over: Handover
 ) -> None:
     hand_over()
@@ -155,6 +155,7 @@ def test_the_leaving_page_needs_the_password_and_keeps_it_five_minutes(
     assert client.post("/client/leaving", data={"csrf_token": token}).location.endswith("/client/leave")
     _leaving_page(client)
     with client.session_transaction() as session:
+        assert session[LEAVING_KEY]["until"] - utcnow().timestamp() <= 60
         session[LEAVING_KEY] = {
             **session[LEAVING_KEY],
             "until": (utcnow() - timedelta(seconds=1)).timestamp(),

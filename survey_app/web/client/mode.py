@@ -49,8 +49,9 @@ from survey_app.web.client.screens import page_config
 
 #: Flask-session key set once the counsellor's password was right: who may end client mode, until when.
 LEAVING_KEY = "client_leaving"
-#: How long the leaving page may take to send what the device keeps before the password is asked again.
-LEAVING_FOR = timedelta(minutes=5)
+#: How long the password holds on the leaving page. Ending client mode resumes the counsellor's own session,
+#: so a page that waited longer (no connection) asks for the password again: the counsellor may have gone.
+LEAVING_FOR = timedelta(minutes=1)
 
 
 def _clearing(response: Response) -> Response:
