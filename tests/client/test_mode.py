@@ -162,6 +162,9 @@ def test_the_leaving_page_needs_the_password_and_keeps_it_one_minute(
         }
     assert _end_client_mode(client).location.endswith("/client/leave")
     assert _mode(db).ended_at is None  # still the client's: the password is asked again
+    assert "Please enter your password again to end client mode." in client.get("/client/leave").get_data(
+        as_text=True
+    )
 
 
 def test_an_idle_tablet_locks_on_the_server(client: FlaskClient, db: SQLAlchemy, hand_over: Handover) -> None:

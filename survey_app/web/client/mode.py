@@ -146,11 +146,16 @@ def _leaving_staff(row: ClientModeSession) -> StaffUser | None:
     return db.session.get(StaffUser, row.started_by)
 
 
+def _password_again() -> Response:
+    flash(_("Please enter your password again to end client mode."), "info")
+    return redirect(url_for("client.leave"))
+
+
 @bp.get("/leaving")
 def leaving() -> Response | str:
     """Ending client mode: the page sends what the device keeps, then ends it (its button, without script)."""
     if _leaving_staff(client_mode_row()) is None:
-        return redirect(url_for("client.leave"))
+        return _password_again()
     return render_template(
         "client/leaving.html", page_title=_("Ending client mode"), config=page_config(None, [])
     )
@@ -162,7 +167,7 @@ def finish_leaving() -> Response:
     row = client_mode_row()
     staff = _leaving_staff(row)
     if staff is None:
-        return redirect(url_for("client.leave"))
+        return _password_again()
     config = current_app.config
     parked = parked_staff_session(
         db.session, row, absolute_timeout=timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"])
