@@ -158,6 +158,7 @@ def test_an_answer_kept_offline_gives_way_to_the_newer_one_the_client_gave_on_an
     live.answer_on_another_device(world, "who5", "who5_calm", 0)  # later, on the phone: "At no time"
     page.context.set_offline(False)
     expect(page.locator("[data-save-status]")).to_contain_text("that newer answer is kept")
+    shot(page, "tablet-newer-answer-kept")
     assert live.session_state(world)[1] == {"who5_cheerful": 1, "who5_calm": 0, "who5_active": 2}
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_role("radio", name="At no time")).to_be_checked()  # the page shows what is kept
@@ -302,6 +303,7 @@ def test_ending_client_mode_waits_for_the_answers_not_sent_yet_and_says_so(
     page.wait_for_url("**/client/leaving")
     expect(page.locator("[data-save-status]")).to_contain_text("could not be sent yet")
     check_axe(page, "tablet: ending client mode, answers not sent yet")
+    shot(page, "tablet-leaving-unsent")
     assert live.session_state(world)[1] == {}
     page.unroute("**/api/v1/sessions/*/answers")  # the server is reached again: sent, then ended
     page.wait_for_url(live.url + "/", timeout=30_000)
