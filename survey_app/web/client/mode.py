@@ -101,6 +101,14 @@ def _counsellor_password_ok(row: ClientModeSession) -> tuple[StaffUser | None, s
     return staff, None
 
 
+def _unlock(row: ClientModeSession) -> None:
+    """Open the screen again for the same client, with a new session id (committed)."""
+    token = rotate_client_mode_token(db.session, row)
+    language, prefs = page_language(), preferences()
+    db.session.commit()
+    enter_client_mode(token, language, prefs)
+
+
 @bp.post("/unlock")
 def unlock() -> Response | tuple[str, int]:
     """The counsellor's password unlocks the screen for the same client, with a new session id."""
@@ -108,10 +116,7 @@ def unlock() -> Response | tuple[str, int]:
     staff, problem = _counsellor_password_ok(row)
     if staff is None:
         return _locked_page(problem), 403
-    token = rotate_client_mode_token(db.session, row)
-    language, prefs = page_language(), preferences()
-    db.session.commit()
-    enter_client_mode(token, language, prefs)
+    _unlock(row)
     return redirect(url_for("client.welcome"))
 
 
@@ -128,10 +133,7 @@ def leave() -> Response | str | tuple[str, int]:
             template, page_title=_("End client mode"), error=problem, client_mode=None
         ), 403
     if row.locked_at is not None:  # from the lock screen: open it to send the sealed answers first
-        token = rotate_client_mode_token(db.session, row)
-        language, prefs = page_language(), preferences()
-        db.session.commit()
-        enter_client_mode(token, language, prefs)
+        _unlock(row)
     session[LEAVING_KEY] = {"staff": staff.id, "until": (utcnow() + LEAVING_FOR).timestamp()}
     return redirect(url_for("client.leaving"))
 
