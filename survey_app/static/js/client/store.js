@@ -67,19 +67,18 @@
 
   /* Keep an answer until it is sent; `at` is when it was given (now unless it comes back from a seal). */
   function put(session, questionnaire, version, item, value, at) {
-    return keep({ key: keyOf(session, questionnaire, version, item), session: session,
-      questionnaire: questionnaire, version: version, item: item, value: value, at: at || Date.now(),
-      rev: Date.now() + Math.random(), sent: false });
+    return keep(session, questionnaire, version, item, value, at || Date.now(), false);
   }
 
   /* The server keeps another device's newer answer: this device holds that one now, as sent. */
   function adopt(session, questionnaire, version, item, value) {
-    return keep({ key: keyOf(session, questionnaire, version, item), session: session,
-      questionnaire: questionnaire, version: version, item: item, value: value, at: Date.now(),
-      rev: Date.now() + Math.random(), sent: true });
+    return keep(session, questionnaire, version, item, value, Date.now(), true);
   }
 
-  function keep(record) {
+  function keep(session, questionnaire, version, item, value, at, sent) {
+    var record = { key: keyOf(session, questionnaire, version, item), session: session,
+      questionnaire: questionnaire, version: version, item: item, value: value, at: at,
+      rev: Date.now() + Math.random(), sent: sent };
     return run("readwrite", function (store) {
       if (!store) { memory.set(record.key, record); return record; }
       return request(store.put(record)).then(function () { return record; });
