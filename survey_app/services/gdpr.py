@@ -115,12 +115,11 @@ def _delete_with_children(
     for child, constraint in _children(table):
         if child.name in KEPT_TABLES:
             continue
+        child_condition = _child_condition(table, child, constraint, condition)
         if _unlinks(constraint):
-            _unlink(session, child, constraint, _child_condition(table, child, constraint, condition))
+            _unlink(session, child, constraint, child_condition)
             continue
-        _delete_with_children(
-            session, child, _child_condition(table, child, constraint, condition), removed, depth + 1
-        )
+        _delete_with_children(session, child, child_condition, removed, depth + 1)
     count = session.execute(delete(table).where(condition)).rowcount  # type: ignore[attr-defined]
     if count:
         removed[table.name] = removed.get(table.name, 0) + int(count)
