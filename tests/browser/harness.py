@@ -382,6 +382,16 @@ def hand_over_in_browser(page: Page, live: Live, world: World) -> None:
     page.wait_for_url("**/client/")
 
 
+def tablet_without_javascript(open_page: Callable[..., Page], live: Live, world: World) -> Page:
+    """A tablet handed over to the client (in a page with script), then the same session in a page without."""
+    setup = open_page(TABLET)
+    hand_over_in_browser(setup, live, world)
+    page: Page = open_page(TABLET, java_script_enabled=False)
+    page.context.add_cookies(setup.context.cookies())
+    setup.goto("about:blank")  # only the page without JavaScript is left on the client's session
+    return page
+
+
 def wait_until_true(page: Page, script: str, what: str, timeout_s: float = 10) -> None:
     """Poll ``script`` (it may return a promise) until it is true; fail saying ``what`` did not happen.
 

@@ -20,6 +20,7 @@ from tests.browser.harness import (
     check_axe,
     hand_over_in_browser,
     shot,
+    tablet_without_javascript,
     wait_until_sent,
 )
 from tests.client.support import BANK, PASSWORD
@@ -185,11 +186,7 @@ def test_without_javascript_the_leaving_page_ends_client_mode_with_its_button(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    setup = open_page(TABLET)
-    hand_over_in_browser(setup, live, world)
-    page = open_page(TABLET, java_script_enabled=False)
-    page.context.add_cookies(setup.context.cookies())
-    setup.goto("about:blank")
+    page = tablet_without_javascript(open_page, live, world)
     page.goto("/client/leave")
     page.get_by_label("Counsellor's password").fill(PASSWORD)
     page.get_by_role("button", name="End client mode").click()

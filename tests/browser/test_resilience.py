@@ -21,6 +21,7 @@ from tests.browser.harness import (
     check_axe,
     hand_over_in_browser,
     shot,
+    tablet_without_javascript,
     wait_until_sent,
     wait_until_true,
 )
@@ -223,11 +224,7 @@ def test_without_javascript_an_idle_screen_locks_itself_and_hides_the_answers(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.world()
-    setup = open_page(TABLET)
-    hand_over_in_browser(setup, live, world)
-    page = open_page(TABLET, java_script_enabled=False)
-    page.context.add_cookies(setup.context.cookies())
-    setup.goto("about:blank")  # only the page without JavaScript is left on the client's session
+    page = tablet_without_javascript(open_page, live, world)
     # Twelve seconds: every request below comes well within that of the one before, even on a busy
     # machine, so only the untouched review screen outlasts it.
     live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 0.2
