@@ -359,14 +359,14 @@ def _replaced_elsewhere(
     or clearing can be newer.
     """
     waited = [
-        entry
+        (entry, entry.given_at)
         for incoming in by_version.values()
         for entry in incoming.values()
         if entry.given_at is not None and entry.given_at < assessment.updated_at
     ]
     if not waited:
         return []
-    since = min(entry.given_at for entry in waited if entry.given_at is not None)
+    since = min(given_at for _entry, given_at in waited)
     parameters = {"session_row": assessment.id, "since": since}
     latest: dict[tuple[int, str], tuple[datetime, int | None]] = {}  # when, and by which hand-over
     values: dict[tuple[int, str], Any] = {}
@@ -378,11 +378,11 @@ def _replaced_elsewhere(
         if known is None or cleared_at > known[0]:
             latest[(version_id, item_id)] = (cleared_at, by)
     replaced = []
-    for entry in waited:
+    for entry, given_at in waited:
         key = (entry.version.id, entry.item_id)
         if key not in latest or (client_mode_id is not None and latest[key][1] == client_mode_id):
             continue  # nothing newer, or this device's own: a device sends its answers in order
-        if entry.given_at is not None and latest[key][0] > entry.given_at:
+        if latest[key][0] > given_at:
             replaced.append((entry, values.get(key)))
     return replaced
 
