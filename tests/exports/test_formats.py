@@ -27,15 +27,16 @@ def test_wide_layout_has_a_column_per_scale_and_timepoint_and_joins_only_compara
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     columns = list(rows[0])
-    assert "who5_percentage_t0" in columns and "who5_percentage_t3m" in columns
-    assert "who5_raw_band_t0" in columns
+    assert "who5_score_percentage_t0" in columns and "who5_score_percentage_t3m" in columns
+    assert "who5_band_raw_t0" in columns
     # demo v2 declares its total comparable with v1: one column; v3 does not: columns of its own
-    assert "demo_total_t0" in columns and "demo_total_t3m" in columns and "demo_v3_total_t0" in columns
-    assert "demo_v2_total_t3m" not in columns
-    alice, bob = sorted(rows, key=lambda row: row["demo_v3_total_t0"])
-    assert (alice["demo_total_t0"], alice["demo_total_t3m"], alice["demo_v3_total_t0"]) == ("9.0", "9.0", "")
-    assert (bob["demo_total_t0"], bob["demo_v3_total_t0"]) == ("", "9.0")
-    assert alice["days_since_intake_t0"] == "1" and alice["who5_percentage_t3m"] == "60.0"
+    assert {"demo_score_total_t0", "demo_score_total_t3m", "demo_v3_score_total_t0"} <= set(columns)
+    assert "demo_v2_score_total_t3m" not in columns
+    alice, bob = sorted(rows, key=lambda row: row["demo_v3_score_total_t0"])
+    assert (alice["demo_score_total_t0"], alice["demo_score_total_t3m"]) == ("9.0", "9.0")
+    assert alice["demo_v3_score_total_t0"] == ""
+    assert (bob["demo_score_total_t0"], bob["demo_v3_score_total_t0"]) == ("", "9.0")
+    assert alice["days_since_intake_t0"] == "1" and alice["who5_score_percentage_t3m"] == "60.0"
     notes = json.loads(path.with_name("export.codebook.json").read_text(encoding="utf-8"))["notes"]
     assert any("demo total: versions 1, 2 joined" in note for note in notes)
     assert any("demo total: version 3 in columns of its own" in note for note in notes)
@@ -69,7 +70,7 @@ def test_stata_file_reads_back_in_pandas_with_short_names_listed_in_the_codebook
     names = {v["name"]: v["stata_name"] for v in codebook["variables"]}
     assert all(len(name) <= 32 for name in names.values())
     assert list(frame.columns) == list(names.values())
-    assert sorted(frame[names["who5_percentage_t0"]]) == [60.0, 60.0]
+    assert sorted(frame[names["who5_score_percentage_t0"]]) == [60.0, 60.0]
     _, meta = pyreadstat.read_dta(str(path))
     assert meta.variable_value_labels[names["who5_cheerful_t0"]][5] == "All of the time"
 

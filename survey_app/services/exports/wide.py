@@ -1,10 +1,14 @@
-"""The wide layout: one row per client, columns per timepoint (`who5_percentage_t0`, `..._t3m`, ...).
+"""The wide layout: one row per client, columns per timepoint (`who5_score_percentage_t0`, `..._t3m`, ...).
+
+Scale columns carry `score_` (band columns `band_`) after the questionnaire key, so they do not share a name
+with an item: in the TOP, `top_score_sharing_t0` is the scale and `top_sharing_t0` the item. `_Plan.add`
+refuses a name given twice (ignoring case, as SPSS does).
 
 Versions of a questionnaire share a column only where the later version declares its scores (or, for items,
 the item) comparable with the earlier one (`comparable_with`), joined transitively; an item also needs the
-same type and codes. Otherwise the later version gets its own columns, `<key>_v<N>_<scale>_<timepoint>` and
-`<item>_v<N>_<timepoint>`; the codebook lists every join and every split. Column names follow the versions in
-scope, never the data, so they are the same in every export with the same filters.
+same type and codes. Otherwise the later version gets its own columns, `<key>_v<N>_score_<scale>_<timepoint>`
+and `<item>_v<N>_<timepoint>`; the codebook lists every join and every split. Column names follow the versions
+in scope, never the data, so they are the same in every export with the same filters.
 
 Clients are read in batches of `CLIENTS_PER_BATCH` (keyset on the client id), so memory stays flat. Sessions
 outside the schedule (no timepoint) have no column here: they are in the long and scores layouts.
@@ -38,6 +42,7 @@ from survey_app.services.exports.columns import (
     whole,
 )
 from survey_app.services.exports.layouts import Table, questionnaires_of
+from survey_app.services.exports.projects import ExportError
 from survey_app.services.exports.selection import Selection, session_conditions
 
 CLIENTS_PER_BATCH = 200
@@ -70,7 +75,16 @@ class _Plan:
     sessions: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    taken: set[str] = field(default_factory=set)
+
     def add(self, variable: Variable) -> int:
+        """Add a column; ExportError if another column already has its name (SPSS ignores case)."""
+        if variable.name.lower() in self.taken:
+            raise ExportError(
+                f"Two columns of the wide layout would both be named {variable.name}. Export the long or "
+                "scores layout, and ask an administrator to rename the scale or item in the questionnaire."
+            )
+        self.taken.add(variable.name.lower())
         self.variables.append(variable)
         return len(self.variables) - 1
 
@@ -183,7 +197,7 @@ def _plan_scale(
             continue
         value = plan.add(
             Variable(
-                f"{prefix}_{scale_id}_{tp}",
+                f"{prefix}_score_{scale_id}_{tp}",
                 f"{title}: {label} [{tp}]",
                 NUMBER,
                 decimals=max(scale.precision, 2),
@@ -199,7 +213,7 @@ def _plan_scale(
         if scale.bands:
             band = plan.add(
                 text(
-                    f"{prefix}_{scale_id}_band_{tp}",
+                    f"{prefix}_band_{scale_id}_{tp}",
                     f"{title}: {label}, band [{tp}]",
                     64,
                     questionnaire=latest.key,
