@@ -16,7 +16,11 @@ or, on a Core connection, the execution option directly::
 
     conn = engine.connect().execution_options(sqlite_begin="DEFERRED")
 
-On PostgreSQL both are no-ops: its MVCC needs no such care.
+On PostgreSQL both are no-ops: its MVCC needs no such care. Work that must read one consistent state across
+many queries (an export) asks for ``deferred_transaction(session, snapshot=True)``: on PostgreSQL its
+transaction is REPEATABLE READ READ ONLY (the ``read_snapshot`` execution option; a "begin" hook sets it
+as the transaction's first statement), while SQLite's deferred transaction already keeps the snapshot of
+its first read.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ DbSession: TypeAlias = Session | scoped_session[Any]
 
 #: Execution option naming the BEGIN mode on SQLite: "IMMEDIATE" (default), "DEFERRED" or "EXCLUSIVE".
 SQLITE_BEGIN = "sqlite_begin"
+#: Execution option: on PostgreSQL, the transaction reads one snapshot (REPEATABLE READ) and writes nothing.
+READ_SNAPSHOT = "read_snapshot"
 _BEGIN_MODES = {"IMMEDIATE", "DEFERRED", "EXCLUSIVE"}
 
 # The busy timeout is the driver's `timeout` (SQLALCHEMY_ENGINE_OPTIONS, config.SQLITE_BUSY_TIMEOUT_SECONDS).
@@ -218,8 +224,17 @@ def _on_pool_return(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
     _release_turn(record.info)  # a connection returned or dropped without a COMMIT or ROLLBACK event
 
 
+def _on_postgresql_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(READ_SNAPSHOT):
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
 def configure_engine(engine: Engine) -> None:
-    """Install the SQLite connect/begin hooks on ``engine`` (idempotent; nothing to do for PostgreSQL)."""
+    """Install the SQLite connect/begin hooks, or PostgreSQL's snapshot hook, on ``engine`` (idempotent)."""
+    if engine.dialect.name == "postgresql":
+        if not event.contains(engine, "begin", _on_postgresql_begin):
+            event.listen(engine, "begin", _on_postgresql_begin)
+        return
     if engine.dialect.name != "sqlite":
         return
     if not event.contains(engine, "connect", _on_sqlite_connect):
@@ -233,13 +248,17 @@ def configure_engine(engine: Engine) -> None:
 
 
 @contextmanager
-def deferred_transaction(session: DbSession) -> Iterator[Session]:
-    """Run read-only work in a transaction started with a deferred BEGIN; it is rolled back at the end."""
+def deferred_transaction(session: DbSession, *, snapshot: bool = False) -> Iterator[Session]:
+    """Run read-only work in a transaction started with a deferred BEGIN; it is rolled back at the end.
+
+    With ``snapshot`` every query sees the same committed state, as an export needs: SQLite's deferred
+    transaction does from its first read on; PostgreSQL's is made REPEATABLE READ READ ONLY.
+    """
     actual = session() if isinstance(session, scoped_session) else session
     if actual.in_transaction():
         raise RuntimeError("deferred_transaction() must open the transaction: commit or roll back first")
     try:
-        actual.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+        actual.connection(execution_options={SQLITE_BEGIN: "DEFERRED", READ_SNAPSHOT: snapshot})
         yield actual
     finally:
         actual.rollback()

@@ -165,7 +165,7 @@ def _write(selection: Any, run_id: str, secret: bytes, out: Path, quiet: bool) -
         done = rows
 
     try:
-        with deferred_transaction(db.session) as reading:
+        with deferred_transaction(db.session, snapshot=True) as reading:
             return write_export(
                 reading,
                 selection,

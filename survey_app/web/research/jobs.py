@@ -104,7 +104,7 @@ def execute_run(
         db.session.commit()
         heartbeat = _Heartbeat(run_id, background)
         try:
-            with deferred_transaction(db.session) as reading:
+            with deferred_transaction(db.session, snapshot=True) as reading:
                 outcome = write_export(
                     reading,
                     selection,
