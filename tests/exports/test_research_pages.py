@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
@@ -156,3 +157,23 @@ def test_an_admin_creates_a_project_adds_a_researcher_and_sets_allowances(
     assert researcher.display_name in page and "Free-text answers: allowed." in page
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert {"research.project_create", "research.member_add", "research.allowances_change"} <= set(actions)
+
+
+def test_an_export_that_cannot_start_is_marked_failed_with_the_reason_and_audited(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    csrf_token: Callable[..., str],
+    export_world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    monkeypatch.setenv("RESEARCH_PSEUDONYM_KEY", "not-hex")
+    response = _export(client, csrf_token, export_world, questionnaire="who5")
+    assert response.status_code == 302
+    run = db.session.scalars(select(ExportRun)).one()
+    status = client.get(f"/research/runs/{run.public_id}/status").get_json()
+    assert status["status"] == "failed" and status["download_url"] is None
+    assert "RESEARCH_PSEUDONYM_KEY" in status["error"] and "administrator" in status["error"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The export failed." in page and "RESEARCH_PSEUDONYM_KEY" in page
+    assert "research.export_failed" in db.session.scalars(select(AuditEvent.action)).all()

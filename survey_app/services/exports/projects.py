@@ -41,6 +41,12 @@ class ExportAccessError(PermissionError):
     """The staff member may not use this project (or this action on it)."""
 
 
+_KEY_FIX = (
+    "An administrator must set it to the research key of this installation (64 or more hexadecimal digits); "
+    "then run the export again."
+)
+
+
 def load_research_key(instance_path: Path, environ: Mapping[str, str] | None = None) -> bytes:
     """The research key: RESEARCH_PSEUDONYM_KEY (hex, >= 64 digits), else the instance file (made once)."""
     env = os.environ if environ is None else environ
@@ -49,9 +55,9 @@ def load_research_key(instance_path: Path, environ: Mapping[str, str] | None = N
         try:
             key = bytes.fromhex(value)
         except ValueError:
-            raise ExportError(f"{RESEARCH_KEY_ENV} must be hexadecimal") from None
+            raise ExportError(f"{RESEARCH_KEY_ENV} is not hexadecimal. {_KEY_FIX}") from None
         if len(key) < 32:
-            raise ExportError(f"{RESEARCH_KEY_ENV} must hold at least 64 hexadecimal digits")
+            raise ExportError(f"{RESEARCH_KEY_ENV} is shorter than 64 hexadecimal digits. {_KEY_FIX}")
         return key
     path = instance_path / RESEARCH_KEY_FILE
     if not path.exists():

@@ -24,6 +24,7 @@ from survey_app.extensions import db
 from survey_app.models.research import ExportProject, ExportRun
 from survey_app.services.exports import (
     EXTENSIONS,
+    ExportError,
     ExportRequest,
     check_request,
     fail_run,
@@ -90,64 +91,87 @@ class _Heartbeat:
 def execute_run(
     app: Flask, run_id: int, request: ExportRequest, *, actor_id: int, ip: str | None, background: bool
 ) -> None:
-    """Write the export of a committed run, pack it, and record the outcome (commits)."""
+    """Write the export of a committed run, pack it, and record the outcome (commits).
+
+    Whatever stops it, from checking the request to packing the zip, marks the run failed and audits that.
+    An `ExportError` (a reason the researcher or an administrator can act on) is shown as it is; any other
+    error is logged and, when run inline, raised again.
+    """
     with app.app_context():
         run = db.session.get(ExportRun, run_id)
         assert run is not None
         public_id, project = run.public_id, run.project
-        selection = check_request(db.session, project, request, as_of=run.started_at)
-        secret = project_secret(load_research_key(Path(app.instance_path)), project)
-        name = download_name(project, run)
-        work = export_folder(app) / public_id
-        work.mkdir(mode=0o700, exist_ok=True)
-        data_path = work / f"{Path(name).stem}.{EXTENSIONS[run.format]}"
-        db.session.commit()
-        heartbeat = _Heartbeat(run_id, background)
+        work = Path(app.instance_path) / EXPORT_FOLDER / public_id
         try:
-            with deferred_transaction(db.session, snapshot=True) as reading:
-                outcome = write_export(
-                    reading,
-                    selection,
-                    secret=secret,
-                    data_path=data_path,
-                    render_html=render_codebook,
-                    run_id=public_id,
-                    on_progress=lambda rows: heartbeat.record(rows=rows),
-                    on_total=lambda total: heartbeat.record(total=total),
-                    fhir_base=app.config.get("RESEARCH_FHIR_BASE", FHIR_BASE_DEFAULT),
-                )
-            package = package_path(app, run)
-            _pack(outcome.files, package)
-            run = db.session.get(ExportRun, run_id)
-            assert run is not None
-            finish_run(
-                db.session,
-                run,
-                outcome,
-                actor_id=actor_id,
-                ip=ip,
-                file_name=package.name,
-                package_sha256=sha256_of(package),
-            )
-            db.session.commit()
+            _write_and_pack(app, run, project, request, work, actor_id=actor_id, ip=ip, background=background)
+        except ExportError as error:
+            _record_failure(run_id, f"The export could not run: {error}", actor_id)
         except Exception:
-            db.session.rollback()
             current_app.logger.exception("research export %s failed", public_id)
-            failed = db.session.get(ExportRun, run_id)
-            if failed is not None:
-                fail_run(
-                    db.session,
-                    failed,
-                    "The export stopped with an error; it has been logged.",
-                    actor_id=actor_id,
-                )
-                db.session.commit()
+            _record_failure(run_id, "The export stopped with an error; it has been logged.", actor_id)
             if not background:
                 raise
         finally:
-            for path in work.glob("*"):
-                path.unlink()
-            work.rmdir()
+            if work.exists():
+                for path in work.glob("*"):
+                    path.unlink()
+                work.rmdir()
+
+
+def _write_and_pack(
+    app: Flask,
+    run: ExportRun,
+    project: ExportProject,
+    request: ExportRequest,
+    work: Path,
+    *,
+    actor_id: int,
+    ip: str | None,
+    background: bool,
+) -> None:
+    run_id, public_id = run.id, run.public_id
+    selection = check_request(db.session, project, request, as_of=run.started_at)
+    secret = project_secret(load_research_key(Path(app.instance_path)), project)
+    name = download_name(project, run)
+    export_folder(app)  # made (mode 0700) before the work folder inside it
+    work.mkdir(mode=0o700, exist_ok=True)
+    data_path = work / f"{Path(name).stem}.{EXTENSIONS[run.format]}"
+    db.session.commit()
+    heartbeat = _Heartbeat(run_id, background)
+    with deferred_transaction(db.session, snapshot=True) as reading:
+        outcome = write_export(
+            reading,
+            selection,
+            secret=secret,
+            data_path=data_path,
+            render_html=render_codebook,
+            run_id=public_id,
+            on_progress=lambda rows: heartbeat.record(rows=rows),
+            on_total=lambda total: heartbeat.record(total=total),
+            fhir_base=app.config.get("RESEARCH_FHIR_BASE", FHIR_BASE_DEFAULT),
+        )
+    package = package_path(app, run)
+    _pack(outcome.files, package)
+    finished = db.session.get(ExportRun, run_id)
+    assert finished is not None
+    finish_run(
+        db.session,
+        finished,
+        outcome,
+        actor_id=actor_id,
+        ip=ip,
+        file_name=package.name,
+        package_sha256=sha256_of(package),
+    )
+    db.session.commit()
+
+
+def _record_failure(run_id: int, message: str, actor_id: int) -> None:
+    db.session.rollback()
+    failed = db.session.get(ExportRun, run_id)
+    if failed is not None:
+        fail_run(db.session, failed, message, actor_id=actor_id)
+        db.session.commit()
 
 
 def _pack(files: list[Path], package: Path) -> None:
