@@ -67,11 +67,17 @@ def _sav_storage(width: int) -> int:
     return (width + 7) // 8 * 8
 
 
-def _sav_dictionary_end(data: bytes) -> int:
-    """Offset of the first case: just after the dictionary termination record."""
+#: The extension record (type 7) holding the number of cases as a 64-bit integer, after the byte order.
+_SAV_EXTENDED_CASES = 16
+
+
+def _sav_dictionary(data: bytes) -> tuple[int, dict[int, int]]:
+    """Offset of the first case (just after the dictionary termination record), and where the data of each
+    extension record (type 7) starts, by subtype."""
     if data[:4] != b"$FL2":
         raise TemplateError("not an SPSS system file")
     position = 176
+    extensions: dict[int, int] = {}
     read = struct.Struct("<i").unpack_from
     while True:
         (record,) = read(data, position)
@@ -93,10 +99,11 @@ def _sav_dictionary_end(data: bytes) -> int:
         elif record == 6:
             position += 4 + 80 * read(data, position)[0]
         elif record == 7:
-            size, count = read(data, position + 4)[0], read(data, position + 8)[0]
+            subtype, size, count = struct.unpack_from("<3i", data, position)
+            extensions[subtype] = position + 12
             position += 12 + size * count
         elif record == 999:
-            return position + 4
+            return position + 4, extensions
         else:
             raise TemplateError(f"unexpected SPSS record type {record}")
 
@@ -213,7 +220,9 @@ def write_sav(
         ),
     )
     template = path.read_bytes()
-    start = _sav_dictionary_end(template)
+    start, extensions = _sav_dictionary(template)
+    if _SAV_EXTENDED_CASES not in extensions:
+        raise TemplateError("the SPSS dictionary has no extended number-of-cases record")
     (case_units,) = struct.unpack_from("<i", template, 68)
     expected = sum(8 if v.kind == NUMBER else _sav_storage(min(v.width, 32767)) for v in variables)
     if case_units * 8 != expected:
@@ -226,6 +235,8 @@ def write_sav(
         _write_sav_cases(out, rows, layout, result)
         out.seek(80)
         out.write(struct.pack("<i", result.rows))
+        out.seek(extensions[_SAV_EXTENDED_CASES] + 8)  # after the 64-bit byte order (1)
+        out.write(struct.pack("<q", result.rows))
     return result
 
 

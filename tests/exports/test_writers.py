@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import io
 import stat
+import struct
 from pathlib import Path
 
 import pandas as pd
@@ -81,3 +82,21 @@ def test_spss_and_stata_stream_many_rows_and_read_back_exactly(tmp_path: Path) -
         assert meta.variable_value_labels["answer"] == {1: "Yes", 0: "No"}
     stata = pd.read_stata(tmp_path / "rows.dta")
     assert len(stata) == 3000 and stata["answer"].iloc[1] == "Yes"
+
+
+def _sav_case_counts(data: bytes) -> tuple[int, int]:
+    """The case count of an SPSS file's header and of its extended number-of-cases record (7, subtype 16)."""
+    (header,) = struct.unpack_from("<i", data, 80)
+    record = data.index(struct.pack("<4i", 7, 16, 8, 2))
+    byte_order, extended = struct.unpack_from("<2q", data, record + 16)
+    assert byte_order == 1
+    return header, extended
+
+
+@pytest.mark.parametrize("count", [0, 1, 2500])
+def test_spss_header_and_extended_record_both_hold_the_number_of_cases(tmp_path: Path, count: int) -> None:
+    variables = [Variable("pseudonym", "Pseudonym", TEXT, width=8), Variable("score", "Score")]
+    path = tmp_path / "cases.sav"
+    write_sav(variables, iter((f"p{n}", float(n)) for n in range(count)), path)
+    assert _sav_case_counts(path.read_bytes()) == (count, count)
+    assert pyreadstat.read_sav(str(path))[1].number_rows == count
