@@ -178,6 +178,7 @@ def _response(
     extensions: list[dict[str, Any]] = [
         {"url": settings.extension("days-since-intake"), "valueInteger": first["days_since_intake"]},
         {"url": settings.extension("site"), "valueString": first["site"]},
+        {"url": settings.extension("session-language"), "valueCode": first["language"]},
     ]
     if first["timepoint"]:
         extensions.append({"url": settings.extension("timepoint"), "valueCode": first["timepoint"]})
@@ -192,7 +193,7 @@ def _response(
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{settings.base}/{settings.project_id}/{identity}")),
-        "language": first["language"],
+        "language": settings.language,  # of the displays; the client's own is in session-language
         "extension": extensions,
         "questionnaire": f"{settings.canonical(questionnaire.key)}|{questionnaire.version}",
         "status": "completed",

@@ -17,6 +17,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from tests.exports.conftest import World
 
 WIDE = ("--project", "Ghent evaluation", "--layout", "wide")
+LONG = ("--project", "Ghent evaluation", "--layout", "long")
 
 
 def test_wide_layout_has_a_column_per_scale_and_timepoint_and_joins_only_comparable_versions(
@@ -124,3 +125,16 @@ def test_fhir_export_is_valid_r4_questionnaires_and_a_bundle_of_responses(
 def test_fhir_needs_the_long_layout(export_world: World, run_export: Callable[..., Any]) -> None:
     result, _ = run_export(*WIDE, "--format", "fhir", out="x.json")
     assert result.exit_code == 2 and "long layout" in result.output
+
+
+def test_a_fhir_response_is_in_the_language_of_its_displays_and_keeps_the_session_language(
+    export_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*LONG, "--format", "fhir", "--labels", "fr", out="fhir.json")
+    assert result.exit_code == 0, result.output
+    bundle = Bundle.model_validate_json(path.read_text(encoding="utf-8"))
+    who5 = next(e.resource for e in bundle.entry if e.resource.questionnaire.endswith("/who5|1"))
+    cheerful = who5.item[0].item[0].answer[0].valueCoding
+    assert who5.language == "fr" and cheerful.display == "Plus de la moitié du temps"
+    languages = [e.valueCode for e in who5.extension if e.url.endswith("/session-language")]
+    assert languages == ["nl"]  # the client answered in Dutch
