@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import render_template
+from flask import current_app, render_template
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from survey_app.extensions import db
 from survey_app.models.people import Client
+from survey_app.services.exports.packages import delete_removed_files, package_folder
 from survey_app.services.gdpr import GdprError, client_record, erase_client, find_client
 
 gdpr_cli = AppGroup("gdpr", help="A client's rights: access to their record, erasure.")
@@ -83,6 +84,7 @@ def erase_command(client_code: str, yes: bool) -> None:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     db.session.commit()
+    delete_removed_files(db.session, package_folder(Path(current_app.instance_path)))
     removed = (
         ", ".join(f"{table} {count}" for table, count in sorted(report.removed.items())) or "nothing else"
     )

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models.programme import Organisation
 from survey_app.models.security import PrivacySettings
+from survey_app.services.exports.packages import (
+    PACKAGE_KEEP_DAYS,
+    delete_removed_files,
+    expire_packages,
+    package_folder,
+)
 from survey_app.services.retention import apply_retention, set_privacy_settings
 
 retention_cli = AppGroup("retention", help="Retention periods per organisation, and applying them.")
@@ -60,7 +68,8 @@ def set_command(organisation: str, months: int | None, keep: bool, research_basi
 @retention_cli.command("apply")
 @click.option("--dry-run", is_flag=True, help="Only report what would be removed.")
 def apply_command(dry_run: bool) -> None:
-    """Erase clients past their organisation's retention period; report what was removed."""
+    """Erase clients past their organisation's retention period, and research export packages past their
+    keeping time; report what was removed."""
     due = apply_retention(db.session, dry_run=True).clients_erased
     db.session.rollback()
     with click.progressbar(length=max(due, 1), label="Applying retention", file=sys.stderr) as bar:
@@ -79,3 +88,9 @@ def apply_command(dry_run: bool) -> None:
         click.echo("No organisation has a retention period: nothing to do (see `flask retention set`).")
     sessions = "to remove" if dry_run else "removed"
     click.echo(f"Ended staff sign-in sessions {sessions}: {report.staff_sessions_removed}.")
+    if not dry_run:
+        keep_days = int(current_app.config.get("RESEARCH_PACKAGE_DAYS", PACKAGE_KEEP_DAYS))
+        expired = expire_packages(db.session, keep_days)
+        db.session.commit()
+        deleted = delete_removed_files(db.session, package_folder(Path(current_app.instance_path)))
+        click.echo(f"Research export packages expired: {expired}; files deleted: {deleted}.")

@@ -34,6 +34,7 @@ from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.models.security import ClientErasure, PrivacySettings
 from survey_app.services.audit import record_event
 from survey_app.services.consent import has_consent
+from survey_app.services.exports.packages import withdraw_after_erasure
 from survey_app.services.gdpr_record import client_record
 from survey_app.services.questionnaires import questionnaire_of
 
@@ -199,7 +200,10 @@ def erase_client(
     actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> ErasureReport:
-    """Erase the client's identifiers and link key; keep research data only under a recorded legal basis."""
+    """Erase the client's identifiers and link key; keep research data only under a recorded legal basis.
+
+    Research export packages the client may be in are removed (`packages.withdraw_after_erasure`).
+    """
     if session.scalar(select(ClientErasure.id).where(ClientErasure.client_id == client.id)) is not None:
         raise GdprError("This client has already been erased.")
     site = session.get(Site, client.site_id)
@@ -220,6 +224,10 @@ def erase_client(
         )
     )
     session.flush()
+    if site is not None:
+        withdraw_after_erasure(
+            session, site.organisation_id, research_data_kept=keep_research, actor_id=actor_id
+        )
     identifying = {name: count for name, count in removed.items() if name not in RESEARCH_TABLES}
     research = {name: count for name, count in removed.items() if name in RESEARCH_TABLES}
     record_event(

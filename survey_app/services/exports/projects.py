@@ -25,6 +25,7 @@ from survey_app.models.base import utcnow
 from survey_app.models.people import StaffUser
 from survey_app.models.research import ExportProject, ExportProjectMember
 from survey_app.services.audit import record_event
+from survey_app.services.exports.packages import ALLOWANCES, allowances_of, withdraw_after_allowance_change
 
 RESEARCH_KEY_ENV = "RESEARCH_PSEUDONYM_KEY"
 RESEARCH_KEY_FILE = "research_key"
@@ -191,8 +192,12 @@ def set_allowances(
     free_text: bool,
     calendar_dates: bool,
 ) -> None:
-    """Allow (or stop allowing) identifiers, free text and calendar dates in the exports; audited."""
+    """Allow (or stop allowing) identifiers, free text and calendar dates in the exports; audited.
+
+    Packages made with an allowance that is withdrawn are removed (see `packages`).
+    """
     _require_manager(admin, project)
+    before = allowances_of(project)
     project.allow_identifiers = identifiers
     project.allow_free_text = free_text
     project.allow_calendar_dates = calendar_dates
@@ -208,6 +213,9 @@ def set_allowances(
         object_id=project.id,
         details={"identifiers": identifiers, "free_text": free_text, "calendar_dates": calendar_dates},
     )
+    after = allowances_of(project)
+    withdrawn = [name for name in ALLOWANCES if before[name] and not after[name]]
+    withdraw_after_allowance_change(session, project, withdrawn, actor_id=admin.id)
 
 
 def add_member(session: DbSession, admin: StaffUser, project: ExportProject, email: str) -> StaffUser:

@@ -29,6 +29,7 @@ from survey_app.models.research import ExportProject, ExportRun
 from survey_app.services.audit import record_event
 from survey_app.services.exports.codebook import build_codebook
 from survey_app.services.exports.layouts import Table, long_table, scores_table
+from survey_app.services.exports.packages import allowances_of
 from survey_app.services.exports.projects import pseudonymiser
 from survey_app.services.exports.selection import ExportRequest, Selection
 from survey_app.services.exports.wide import wide_table
@@ -76,7 +77,7 @@ def start_run(
         via=via,
         layout=request.layout,
         format=request.format,
-        options=request.to_json(),
+        options={**request.to_json(), "allowances": allowances_of(project)},
     )
     session.add(run)
     session.flush()
@@ -200,11 +201,7 @@ def _provenance(
         "run": run_id,
         "project": {"id": project.id, "name": project.name},
         "request": selection.request.to_json(),
-        "allowances": {
-            "identifiers": project.allow_identifiers,
-            "free_text": project.allow_free_text,
-            "calendar_dates": project.allow_calendar_dates,
-        },
+        "allowances": allowances_of(project),
         "dates": "calendar dates allowed" if project.allow_calendar_dates else "days since intake only",
         "consent": "clients whose decision in force for research is yes at the time of the export",
         "counts": {

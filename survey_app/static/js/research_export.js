@@ -2,6 +2,7 @@
 JobProgress.watch("export", function (state, texts) {
   "use strict";
   if (state.status === "done") { return texts.textDone; }
+  if (state.status === "expired") { return state.error; }
   if (state.status === "failed" || state.status === "interrupted") {
     return JobProgress.textFor(texts, state.status, texts.textFailed);
   }

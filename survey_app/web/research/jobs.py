@@ -35,17 +35,15 @@ from survey_app.services.exports import (
     sha256_of,
     write_export,
 )
+from survey_app.services.exports.packages import PACKAGE_FOLDER, package_folder
 
-EXPORT_FOLDER = "research_exports"
 HEARTBEAT_SECONDS = 2.0
 FHIR_BASE_DEFAULT = "https://recovery-outcomes.example/fhir"
 
 
 def export_folder(app: Flask) -> Path:
     """Where finished export packages are kept (inside the instance folder, mode 0700)."""
-    folder = Path(app.instance_path) / EXPORT_FOLDER
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+    return package_folder(Path(app.instance_path))
 
 
 def package_path(app: Flask, run: ExportRun) -> Path:
@@ -101,7 +99,7 @@ def execute_run(
         run = db.session.get(ExportRun, run_id)
         assert run is not None
         public_id, project = run.public_id, run.project
-        work = Path(app.instance_path) / EXPORT_FOLDER / public_id
+        work = Path(app.instance_path) / PACKAGE_FOLDER / public_id
         try:
             _write_and_pack(app, run, project, request, work, actor_id=actor_id, ip=ip, background=background)
         except ExportError as error:

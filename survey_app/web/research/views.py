@@ -36,15 +36,47 @@ from survey_app.services.exports import (
     start_run,
     visible_projects,
 )
+from survey_app.services.exports.packages import (
+    PACKAGE_KEEP_DAYS,
+    delete_removed_files,
+    package_gone,
+    removed_reason,
+)
 from survey_app.services.exports.selection import LABEL_LANGUAGES
 from survey_app.web.access import signed_in_staff
 from survey_app.web.research import bp
-from survey_app.web.research.jobs import download_name, execute_run, package_path, start_in_background
+from survey_app.web.research.jobs import (
+    download_name,
+    execute_run,
+    export_folder,
+    package_path,
+    start_in_background,
+)
 
 RESEARCH_ROLES = ("admin", "researcher")
 #: A running export without a heartbeat for this long has lost its worker.
 STALE_AFTER = dt.timedelta(minutes=5)
 RECENT_RUNS = 20
+
+
+def _removal_messages() -> dict[str, str]:
+    return {
+        "expired": _(
+            "This export's package was kept for %(days)s days and has been deleted.", days=_keep_days()
+        ),
+        "allowance_withdrawn": _(
+            "This export's package has been deleted: an allowance it was made with has been withdrawn."
+        ),
+        "client_erased": _("This export's package has been deleted: a client's data in it has been erased."),
+    }
+
+
+def _keep_days() -> int:
+    return int(current_app.config.get("RESEARCH_PACKAGE_DAYS", PACKAGE_KEEP_DAYS))
+
+
+def _gone_message(reason: str) -> str:
+    return _("%(why)s Run the export again for a new package.", why=_removal_messages()[reason])
 
 
 @bp.before_request
@@ -173,6 +205,7 @@ def allowances(project_id: int) -> Response:
     except ExportAccessError:
         abort(403)
     db.session.commit()
+    delete_removed_files(db.session, export_folder(current_app._get_current_object()))  # type: ignore[attr-defined]
     flash(_("Allowances saved."), "success")
     return redirect(url_for("research.project_page", project_id=project.id))
 
@@ -263,6 +296,16 @@ def export(project_id: int) -> Response | tuple[str, int]:
 def _state(run: ExportRun) -> dict[str, Any]:
     interrupted = run.status == "running" and utcnow() - run.heartbeat_at > STALE_AFTER
     total = run.rows_total or 0
+    reason = removed_reason(run)
+    if reason is not None:
+        return {
+            "status": "expired",
+            "rows_written": run.rows_written,
+            "rows_total": run.rows_total,
+            "percent": 100,
+            "download_url": None,
+            "error": _gone_message(reason),
+        }
     return {
         "status": "interrupted" if interrupted else run.status,
         "rows_written": run.rows_written,
@@ -291,10 +334,18 @@ def run_status(public_id: str) -> Response:
 
 
 @bp.get("/runs/<public_id>/download")
-def download(public_id: str) -> Response:
-    """The zip of a finished export (data, codebook in HTML and JSON); every download is audited."""
+def download(public_id: str) -> Response | tuple[str, int]:
+    """The zip of a finished export (data, codebook in HTML and JSON); every download is audited.
+
+    A package past its keeping time, or removed since, is gone: the run's page says why (410).
+    """
     run = _run(public_id)
-    path = package_path(current_app._get_current_object(), run)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if package_gone(db.session, run, _keep_days()) is not None:
+        db.session.commit()
+        delete_removed_files(db.session, export_folder(app))
+        return render_template("research/run.html", run=run, state=_state(run), project=run.project), 410
+    path = package_path(app, run)
     if run.status != "done" or not path.exists():
         abort(404)
     record_event(
