@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from survey_app.models import AuditEvent, ExportRun, StaffUser
 from survey_app.models.base import utcnow
-from survey_app.services.exports import set_allowances
+from survey_app.services.exports import ExportFilters, ExportRequest, set_allowances, start_run
+from survey_app.services.exports.packages import removed_reason
 from survey_app.services.gdpr import erase_client
 from tests.exports.conftest import World
 from tests.exports.test_research_pages import _export, _sign_in
@@ -79,6 +80,18 @@ def test_withdrawing_an_allowance_removes_the_packages_made_with_it(
     with client.get(f"/research/runs/{with_names.public_id}/download") as download:
         assert download.status_code == 200
     assert _removals(db) == ["allowance_withdrawn"]
+
+
+def test_an_export_still_running_when_its_allowance_is_withdrawn_is_not_kept(
+    db: SQLAlchemy, export_world: World, make_staff: Callable[..., StaffUser]
+) -> None:
+    admin = make_staff("admin", organisation=export_world.project.organisation)
+    project = export_world.project
+    set_allowances(db.session, admin, project, identifiers=True, free_text=False, calendar_dates=False)
+    request = ExportRequest("wide", "csv", ExportFilters())
+    run = start_run(db.session, project, request, requested_by=admin.id, via="web")
+    set_allowances(db.session, admin, project, identifiers=False, free_text=False, calendar_dates=False)
+    assert run.status == "running" and removed_reason(run) == "allowance_withdrawn"
 
 
 def test_erasing_a_client_removes_the_packages_with_identifiers(

@@ -4,9 +4,9 @@ A package can be downloaded for `PACKAGE_KEEP_DAYS` days (app config `RESEARCH_P
 export finished. It goes at once when an admin withdraws an allowance it was made with (identifiers, free
 text or calendar dates), and when a client of the project's organisation is erased: then every package made
 with identifiers goes, and, if the client's research data is not kept, every package of the organisation.
-A removed run keeps its row, marked with the reason (`removed_reason`), so its page can say why the package
-is gone; each removal is audited (`research.package_removed`). The files themselves are deleted by
-`delete_removed_files`, after the removal is committed.
+A package still being made goes too. A removed run keeps its row, marked with the reason (`removed_reason`),
+so its page can say why the package is gone; each removal is audited (`research.package_removed`). The files
+themselves are deleted by `delete_removed_files`, after the removal is committed.
 """
 
 from __future__ import annotations
@@ -73,9 +73,10 @@ def remove_package(session: DbSession, run: ExportRun, reason: str, *, actor_id:
 
 
 def _packages(session: DbSession, *conditions: ColumnElement[bool]) -> list[ExportRun]:
+    # A running export is included: the package it is making must not outlive the withdrawal either.
     runs = session.scalars(
         select(ExportRun)
-        .where(ExportRun.status == "done", ExportRun.via == "web", *conditions)
+        .where(ExportRun.status.in_(("running", "done")), ExportRun.via == "web", *conditions)
         .order_by(ExportRun.id)
     ).all()
     return [run for run in runs if removed_reason(run) is None]
@@ -96,7 +97,7 @@ def package_gone(session: DbSession, run: ExportRun, keep_days: int) -> str | No
 
 def expire_packages(session: DbSession, keep_days: int, now: dt.datetime | None = None) -> int:
     """Remove every package past its keeping time; returns how many."""
-    due = [run for run in _packages(session) if expired(run, keep_days, now)]
+    due = [run for run in _packages(session, ExportRun.status == "done") if expired(run, keep_days, now)]
     for run in due:
         remove_package(session, run, "expired", actor_id=None)
     return len(due)
