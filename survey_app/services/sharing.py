@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 
 from survey_app.db import DbSession
 from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
-from survey_app.domain.questionnaire import Questionnaire, localise
+from survey_app.domain.questionnaire import Questionnaire, Scale, localise
 from survey_app.models.assessment import AssessmentSession, Score
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client, ClientAnchorDate, StaffSiteMembership, StaffUser
@@ -27,6 +27,7 @@ from survey_app.models.security import CourtShare
 from survey_app.services.audit import record_event
 from survey_app.services.consent import ConsentState, clients_with_consent, consent_for
 from survey_app.services.questionnaires import questionnaire_of
+from survey_app.services.trends import versions_comparable
 
 __all__ = [
     "Attendance",
@@ -70,7 +71,9 @@ class ScaleSummary:
     scale: str
     first_band: str | None
     latest_band: str | None
-    change: str | None  # reliable_improvement, no_reliable_change, reliable_deterioration; None: unknown
+    #: reliable_improvement, no_reliable_change, reliable_deterioration, not_comparable (the questionnaire
+    #: changed to a version not declared comparable); None: unknown
+    change: str | None
 
 
 @dataclass(frozen=True)
@@ -197,24 +200,43 @@ def _shared_scores(rows: list[tuple[Score, str, QuestionnaireVersion]], language
     return shared
 
 
+def _summary_change(
+    scale: Scale,
+    first: Score,
+    latest: Score,
+    versions: dict[int, Questionnaire],
+    first_version: int,
+    latest_version: int,
+) -> str | None:
+    if not versions_comparable(versions, first_version, latest_version, scale.id):
+        return "not_comparable"
+    if first.value is None or latest.value is None:
+        return None
+    try:
+        return reliable_change(scale, first.value, latest.value).change.value
+    except ReliableChangeNotAvailable:
+        return None
+
+
 def _summaries(rows: list[tuple[Score, str, QuestionnaireVersion]], language: str) -> list[ScaleSummary]:
     by_scale: dict[tuple[str, str], list[tuple[Score, QuestionnaireVersion]]] = {}
+    versions: dict[str, dict[int, Questionnaire]] = {}
     for score, _, version in rows:
+        versions.setdefault(version.key, {})[version.version] = questionnaire_of(version)
         if score.value is not None:
             by_scale.setdefault((version.key, score.scale_id), []).append((score, version))
     summaries = []
-    for (_, scale_id), series in by_scale.items():
-        (first, _first_version), (latest, version) = series[0], series[-1]
+    for (key, scale_id), series in by_scale.items():
+        (first, first_version), (latest, version) = series[0], series[-1]
         questionnaire = questionnaire_of(version)
         scale = questionnaire.scales_by_id.get(scale_id)
         if scale is None:
             continue
-        change: str | None = None
-        if len(series) > 1 and first.value is not None and latest.value is not None:
-            try:
-                change = reliable_change(scale, first.value, latest.value).change.value
-            except ReliableChangeNotAvailable:
-                change = None
+        change = None
+        if len(series) > 1:
+            change = _summary_change(
+                scale, first, latest, versions[key], first_version.version, version.version
+            )
         summaries.append(
             ScaleSummary(
                 localise(questionnaire.short_title, language) or questionnaire.key,

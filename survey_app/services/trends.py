@@ -201,7 +201,8 @@ def _instrument(
     return InstrumentTrend(key, latest, tuple(trends))
 
 
-def _comparable(versions: dict[int, Questionnaire], one: int, other: int, scale_id: str) -> bool:
+def versions_comparable(versions: Mapping[int, Questionnaire], one: int, other: int, scale_id: str) -> bool:
+    """True when a scale's scores on versions `one` and `other` may be compared (the newer declares it)."""
     if one == other:
         return True
     newer, older = max(one, other), min(one, other)
@@ -216,7 +217,9 @@ def mark_breaks(
     marked: list[ScorePoint] = []
     previous: ScorePoint | None = None
     for point in points:
-        breaks = previous is not None and not _comparable(versions, previous.version, point.version, scale_id)
+        breaks = previous is not None and not versions_comparable(
+            versions, previous.version, point.version, scale_id
+        )
         marked.append(_replace_break(point, breaks))
         if point.value is not None:
             previous = point
@@ -247,7 +250,7 @@ def change_from_intake(
     latest = scored[-1]
     if latest is baseline:
         return None
-    comparable = _comparable(versions, baseline.version, latest.version, scale_id)
+    comparable = versions_comparable(versions, baseline.version, latest.version, scale_id)
     reliable = None
     if comparable:
         scale = versions[latest.version].scale(scale_id)

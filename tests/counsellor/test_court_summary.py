@@ -1,0 +1,49 @@
+"""The court's summary of change follows the same comparability rule as the counsellor's trends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_sqlalchemy import SQLAlchemy
+
+from survey_app.services.consent import record_consent
+from tests.counsellor.conftest import TODAY, World
+from tests.counsellor.test_client_page import HIGH, LOW, at, who5_v2
+
+
+def court_summary_of(world: World, db: SQLAlchemy, code: str) -> str:
+    """The summary list of the court's progress report, as the liaison sees it."""
+    world.liaison.is_active = True
+    db.session.flush()
+    world.sign_in(world.liaison)
+    response = world.browser.get(f"/court/clients/{code}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    return page.split('<ul class="court-summary">', 1)[1].split("</ul>", 1)[0]
+
+
+def test_no_change_is_reported_to_the_court_across_a_version_break(workspace: World, db: SQLAlchemy) -> None:
+    intake = TODAY - dt.timedelta(days=100)
+    client = workspace.client_of(workspace.counsellor, intake=intake)
+    workspace.submit(client, workspace.t0, LOW, when=at(1, intake))
+    workspace.submit(
+        client, workspace.t3m, HIGH, when=at(92, intake), versions={"who5": who5_v2(db, comparable=False)}
+    )
+    record_consent(db.session, client, "court", True, share_summary=True)
+    summary = court_summary_of(workspace, db, client.code)
+    who5_line = next(line for line in summary.split("<li>") if "WHO-5" in line)
+    assert "reliably improved" not in who5_line
+    assert "not compared: the questionnaire changed version" in who5_line
+
+
+def test_a_version_declared_comparable_is_compared_for_the_court(workspace: World, db: SQLAlchemy) -> None:
+    intake = TODAY - dt.timedelta(days=100)
+    client = workspace.client_of(workspace.counsellor, intake=intake)
+    workspace.submit(client, workspace.t0, LOW, when=at(1, intake))
+    workspace.submit(
+        client, workspace.t3m, HIGH, when=at(92, intake), versions={"who5": who5_v2(db, comparable=True)}
+    )
+    record_consent(db.session, client, "court", True, share_summary=True)
+    summary = court_summary_of(workspace, db, client.code)
+    who5_line = next(line for line in summary.split("<li>") if "WHO-5" in line)
+    assert "reliably improved" in who5_line
