@@ -22,7 +22,7 @@ from survey_app.reports.plain_words import plain_measure, plain_scale_name
 from survey_app.reports.wording import ReportWords, is_better, is_worse
 from survey_app.services.outcome_summary import headline_scales
 from survey_app.services.reports import ClientReportData
-from survey_app.services.trends import ChangeSummary, ScaleTrend
+from survey_app.services.trends import ChangeSummary, ScaleTrend, ScorePoint
 
 #: Questionnaires whose statements about the client's own life may be quoted as strengths.
 STRENGTH_KEYS = ("barc10", "mspss")
@@ -176,6 +176,14 @@ def _score_lines(trend: ScaleTrend, words: ReportWords, several: bool) -> list[s
         return []
     plain = plain_scale_name(trend.questionnaire.key, trend.scale.id)
     prefix = f"{plain or localise(trend.scale.label, words.language)}: " if several else ""
+    if trend.change is not None and not trend.change.comparable:
+        return [
+            prefix + _latest_line(trend, trend.change.latest, words),
+            _(
+                "The questions changed since you started, so this score cannot be compared with your "
+                "earlier scores."
+            ),
+        ]
     first = trend.change.baseline if trend.change else scored[0]
     lines = [
         prefix
@@ -186,16 +194,16 @@ def _score_lines(trend: ScaleTrend, words: ReportWords, several: bool) -> list[s
         )
     ]
     if trend.change is not None:
-        latest = trend.change.latest
-        lines.append(
-            prefix
-            + _(
-                "Most recently (%(date)s): %(score)s.",
-                date=words.date(words.local_date(latest.submitted_at)),
-                score=words.score(latest.value, trend.scale.precision),
-            )
-        )
+        lines.append(prefix + _latest_line(trend, trend.change.latest, words))
     return lines
+
+
+def _latest_line(trend: ScaleTrend, latest: ScorePoint, words: ReportWords) -> str:
+    return _(
+        "Most recently (%(date)s): %(score)s.",
+        date=words.date(words.local_date(latest.submitted_at)),
+        score=words.score(latest.value, trend.scale.precision),
+    )
 
 
 def _progress_note(data: ClientReportData) -> str:
