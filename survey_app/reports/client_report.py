@@ -35,7 +35,7 @@ class Change:
 
     name: str
     words: str
-    real: bool
+    real: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class ClientReport:
     code: str
     name: str
     improved: tuple[Change, ...]
+    #: Measures whose latest score is the same as the first.
+    unchanged: tuple[Change, ...]
+    #: Measures with two scores on questionnaire versions that cannot be compared.
+    not_compared: tuple[Change, ...]
     statements: tuple[Statement, ...]
     #: True when the client answered a strengths questionnaire (with or without a strong agreement).
     answered_strengths: bool
@@ -106,18 +110,42 @@ def _headline_trends(data: ClientReportData) -> list[tuple[ScaleTrend, bool]]:
     return found
 
 
-def _changes(data: ClientReportData, words: ReportWords) -> tuple[tuple[Change, ...], tuple[Change, ...]]:
-    improved, harder = [], []
+@dataclass(frozen=True)
+class Changes:
+    """The headline measures sorted by what their change says."""
+
+    improved: tuple[Change, ...]
+    harder: tuple[Change, ...]
+    unchanged: tuple[Change, ...]
+    not_compared: tuple[Change, ...]
+
+
+def _changes(data: ClientReportData, words: ReportWords) -> Changes:
+    improved, harder, unchanged, not_compared = [], [], [], []
     for trend, several in _headline_trends(data):
         change = trend.change
-        if change is None or not change.comparable:
+        if change is None:
             continue
-        if is_better(trend):
+        if not change.comparable:
+            sentence = _("The questions changed since you started, so these scores cannot be compared.")
+            not_compared.append(Change(_scale_name(trend, words, several), sentence))
+        elif is_better(trend):
             improved.append(_change(trend, change, words, several))
         elif is_worse(trend):
             harder.append(_change(trend, change, words, several))
+        else:
+            unchanged.append(_unchanged(trend, change, words, several))
     improved.sort(key=lambda item: not item.real)
-    return tuple(improved), tuple(harder)
+    return Changes(tuple(improved), tuple(harder), tuple(unchanged), tuple(not_compared))
+
+
+def _unchanged(trend: ScaleTrend, change: ChangeSummary, words: ReportWords, several: bool) -> Change:
+    sentence = _(
+        "the same as when you started: %(score)s (%(range)s).",
+        score=words.score(change.latest.value, trend.scale.precision),
+        range=_range(trend, words),
+    )
+    return Change(_scale_name(trend, words, several), sentence)
 
 
 def strength_statements(
@@ -268,14 +296,16 @@ def build_client_report(
     data: ClientReportData, words: ReportWords, *, name: str, generated: dt.datetime
 ) -> ClientReport:
     """The client's own report (`name` empty unless names may be shown)."""
-    improved, harder = _changes(data, words)
+    changes = _changes(data, words)
     return ClientReport(
         code=data.record.client.code,
         name=name,
-        improved=improved,
+        improved=changes.improved,
+        unchanged=changes.unchanged,
+        not_compared=changes.not_compared,
         statements=strength_statements(data.answers, words.language),
         answered_strengths=any(key in data.answers for key in STRENGTH_KEYS),
-        harder=harder,
+        harder=changes.harder,
         measures=_measures(data, words),
         progress_note=_progress_note(data),
         court=court_sentences(data),
