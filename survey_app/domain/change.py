@@ -28,12 +28,21 @@ class ChangeClass(enum.StrEnum):
 
 
 class ClinicalSignificance(enum.StrEnum):
-    """Jacobson & Truax's categories, where the scale has a published cut-off."""
+    """Jacobson & Truax's categories where the scale has a published cut-off, by where the change began."""
 
+    #: A reliable improvement from the clinical into the functional range.
     RECOVERED = "recovered"
+    #: A reliable improvement that stays in the clinical range.
     IMPROVED = "improved"
+    #: A reliable improvement that began (and so stays) in the functional range.
+    IMPROVED_IN_HEALTHY_RANGE = "improved_in_healthy_range"
     UNCHANGED = "unchanged"
+    #: A reliable deterioration that began (and so stays) in the clinical range.
     DETERIORATED = "deteriorated"
+    #: A reliable deterioration that stays in the functional range.
+    DETERIORATED_IN_HEALTHY_RANGE = "deteriorated_in_healthy_range"
+    #: A reliable deterioration from the functional into the clinical range.
+    LEFT_HEALTHY_RANGE = "left_healthy_range"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +79,22 @@ def reliable_change(scale: Scale, before: float, after: float) -> ReliableChange
     clinical = None
     if scale.clinical_cutoff is not None:
         cutoff = scale.clinical_cutoff
-        if change is ChangeClass.RELIABLE_IMPROVEMENT:
-            crossed = not cutoff.is_functional(before) and cutoff.is_functional(after)
-            clinical = ClinicalSignificance.RECOVERED if crossed else ClinicalSignificance.IMPROVED
-        elif change is ChangeClass.RELIABLE_DETERIORATION:
-            clinical = ClinicalSignificance.DETERIORATED
-        else:
-            clinical = ClinicalSignificance.UNCHANGED
+        clinical = _clinical(change, cutoff.is_functional(before), cutoff.is_functional(after))
     return ReliableChange(difference, rci, RCI_CRITICAL_VALUE * s_diff, change, clinical)
+
+
+def _clinical(change: ChangeClass, functional_before: bool, functional_after: bool) -> ClinicalSignificance:
+    if change is ChangeClass.RELIABLE_IMPROVEMENT:
+        if functional_before:
+            return ClinicalSignificance.IMPROVED_IN_HEALTHY_RANGE
+        return ClinicalSignificance.RECOVERED if functional_after else ClinicalSignificance.IMPROVED
+    if change is ChangeClass.RELIABLE_DETERIORATION:
+        if not functional_before:
+            return ClinicalSignificance.DETERIORATED
+        if functional_after:
+            return ClinicalSignificance.DETERIORATED_IN_HEALTHY_RANGE
+        return ClinicalSignificance.LEFT_HEALTHY_RANGE
+    return ClinicalSignificance.UNCHANGED
 
 
 def _classify(rci: float, direction: Direction) -> ChangeClass:

@@ -218,6 +218,14 @@ def change_sentence(trend: ScaleTrend, locale: Locale, number: Callable[[Decimal
             return _("Reliable improvement into the healthy range: recovered (RCI %(rci)s).", rci=rci)
         if reliable.clinical is ClinicalSignificance.IMPROVED:
             return _("Reliable improvement, not yet into the healthy range (RCI %(rci)s).", rci=rci)
+        if reliable.clinical is ClinicalSignificance.IMPROVED_IN_HEALTHY_RANGE:
+            return _(
+                "Reliable improvement, already in the healthy range at the start (RCI %(rci)s).", rci=rci
+            )
+        if reliable.clinical is ClinicalSignificance.DETERIORATED_IN_HEALTHY_RANGE:
+            return _("Reliable deterioration, still in the healthy range (RCI %(rci)s).", rci=rci)
+        if reliable.clinical is ClinicalSignificance.LEFT_HEALTHY_RANGE:
+            return _("Reliable deterioration out of the healthy range (RCI %(rci)s).", rci=rci)
         if reliable.change is ChangeClass.RELIABLE_IMPROVEMENT:
             return _("Reliable improvement (RCI %(rci)s).", rci=rci)
         if reliable.change is ChangeClass.RELIABLE_DETERIORATION:

@@ -78,3 +78,39 @@ def test_a_scale_without_published_parameters_says_so_and_never_guesses() -> Non
     )
     with pytest.raises(ReliableChangeNotAvailable, match="RCI not available"):
         reliable_change(bare, 10, 20)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (20, 48, ClinicalSignificance.IMPROVED),  # reliable, still below the cut-off of 52
+        (40, 64, ClinicalSignificance.RECOVERED),  # reliable, crossed the cut-off
+        (
+            56,
+            84,
+            ClinicalSignificance.IMPROVED_IN_HEALTHY_RANGE,
+        ),  # reliable, at or above the cut-off throughout
+    ],
+)
+def test_a_reliable_improvement_says_where_it_started_and_ended(
+    before: float, after: float, expected: ClinicalSignificance
+) -> None:
+    change = reliable_change(WHO5_PERCENTAGE, before, after)
+    assert change.change is ChangeClass.RELIABLE_IMPROVEMENT
+    assert change.clinical is expected
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (84, 56, ClinicalSignificance.DETERIORATED_IN_HEALTHY_RANGE),  # still at or above the cut-off
+        (64, 40, ClinicalSignificance.LEFT_HEALTHY_RANGE),  # fell below the cut-off
+        (48, 20, ClinicalSignificance.DETERIORATED),  # below the cut-off throughout
+    ],
+)
+def test_a_reliable_deterioration_says_where_it_started_and_ended(
+    before: float, after: float, expected: ClinicalSignificance
+) -> None:
+    change = reliable_change(WHO5_PERCENTAGE, before, after)
+    assert change.change is ChangeClass.RELIABLE_DETERIORATION
+    assert change.clinical is expected
