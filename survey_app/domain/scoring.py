@@ -9,6 +9,7 @@ rounded (half up, at the scale's precision) only to pick a band.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -249,6 +250,26 @@ _NOTHING_HIDDEN: frozenset[str] = frozenset()
 def hidden_items(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> frozenset[str]:
     """Ids of the items that the skip rules hide for these answers (not asked, not missing)."""
     return _effective(_plan(questionnaire), answers)[1]
+
+
+class NotScored(enum.StrEnum):
+    """Why a scale of a completed questionnaire has no score."""
+
+    TOO_MANY_MISSING = "too_many_missing"
+    NOT_ASKED = "not_asked"  # skip rules hid every item of the scale
+
+
+def why_not_scored(questionnaire: Questionnaire, scale_id: str, missing: int) -> NotScored | None:
+    """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known."""
+    if missing > 0:
+        return NotScored.TOO_MANY_MISSING
+    conditional = {item_id for item_id, *_ in _plan(questionnaire).rules}
+    scale = questionnaire.scales_by_id.get(scale_id)
+    while scale is not None and scale.of is not None:
+        scale = questionnaire.scales_by_id.get(scale.of)
+    if scale is not None and scale.items and conditional.issuperset(scale.items):
+        return NotScored.NOT_ASKED
+    return None
 
 
 def score(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> ScoreResult:

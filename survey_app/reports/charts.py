@@ -73,6 +73,9 @@ class ChartLabels:
 
     version_break: str = "version changed: not comparable"
     missed: str = "missed"
+    not_scored: str = "completed, not scored"
+    too_many_missing: str = "completed, not scored: too many items missing"
+    not_asked: str = "completed, not asked because of earlier answers"
     no_scores: str = "No scores yet."
     scored: str = "scored"
     estimated: str = "estimated (items missing)"

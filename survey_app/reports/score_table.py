@@ -17,6 +17,7 @@ from flask_babel import ngettext
 
 from survey_app.domain.questionnaire import Direction, localise
 from survey_app.domain.schedule import TimepointState
+from survey_app.domain.scoring import NotScored
 from survey_app.reports.wording import Badge, ReportWords
 from survey_app.services.client_record import ClientRecord
 from survey_app.services.trends import InstrumentTrend, ScaleTrend
@@ -182,7 +183,8 @@ class _Gaps:
     """Per session (by submission time): where it was, the scales not scored and the estimated ones."""
 
     places: dict[dt.datetime, str] = field(default_factory=dict)
-    unscored: dict[dt.datetime, dict[str, list[str]]] = field(default_factory=dict)
+    #: Per session, the scales not scored by reason (a `NotScored` value, or "" where it is not known).
+    unscored: dict[dt.datetime, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
     estimated: dict[dt.datetime, dict[str, list[str]]] = field(default_factory=dict)
     breaks: list[tuple[str, dt.datetime]] = field(default_factory=list)
     project_rule: bool = False  # an estimated score used the project's missing-item rule
@@ -200,7 +202,9 @@ def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
                 wave = labels.get(point.timepoint_id) if point.timepoint_id is not None else None
                 gaps.places[when] = f"{wave or words.extra_session}, {words.date(words.local_date(when))}"
                 if point.value is None:
-                    gaps.unscored.setdefault(when, {}).setdefault(title, []).append(name)
+                    reason = trend.not_scored_reason(point) or ""
+                    by_reason = gaps.unscored.setdefault(when, {}).setdefault(reason, {})
+                    by_reason.setdefault(title, []).append(name)
                 elif point.prorated:
                     scale = trend.versions[point.version].scales_by_id.get(trend.scale.id, trend.scale)
                     gaps.project_rule = gaps.project_rule or scale.missing_rule == "project"
@@ -222,19 +226,23 @@ def _by_questionnaire(scales: dict[str, list[str]]) -> str:
     return "; ".join(f"{title}: {', '.join(names)}" for title, names in scales.items())
 
 
+def _not_scored_note(reason: str, scales: str) -> str:
+    """The scales of a completed session that have no score, with the reason where it is known."""
+    if reason == NotScored.TOO_MANY_MISSING:
+        return _("not scored, too many items missing: %(scales)s", scales=scales)
+    if reason == NotScored.NOT_ASKED:
+        return _("not asked because of earlier answers: %(scales)s", scales=scales)
+    return _("completed, not scored: %(scales)s", scales=scales)
+
+
 def _scale_notes(record: ClientRecord, words: ReportWords) -> list[str]:
     """One line per session with scales not scored or estimated; one per version break."""
     gaps = _gaps(record, words)
     notes = []
     for when in sorted(set(gaps.unscored) | set(gaps.estimated)):
         parts = []
-        if when in gaps.unscored:
-            parts.append(
-                _(
-                    "not scored, too many items missing: %(scales)s",
-                    scales=_by_questionnaire(gaps.unscored[when]),
-                )
-            )
+        for reason, scales in sorted(gaps.unscored.get(when, {}).items()):
+            parts.append(_not_scored_note(reason, _by_questionnaire(scales)))
         if when in gaps.estimated:
             parts.append(
                 _(

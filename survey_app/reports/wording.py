@@ -134,6 +134,9 @@ class ReportWords:
             labels=ChartLabels(
                 version_break=_("version changed: not comparable"),
                 missed=_("missed"),
+                not_scored=_("completed, not scored"),
+                too_many_missing=_("completed, not scored: too many items missing"),
+                not_asked=_("completed, not asked because of earlier answers"),
                 no_scores=_("No scores yet."),
                 scored=_("score"),
                 estimated=_("estimated"),  # the legend of a half-width chart has room for one word

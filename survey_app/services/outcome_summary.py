@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from survey_app.domain.questionnaire import Direction, Domain, localise
 from survey_app.domain.schedule import ScheduledTimepoint
-from survey_app.domain.scoring import round_half_up
+from survey_app.domain.scoring import NotScored, round_half_up
 from survey_app.reports.charts import ChartBand, ChartLabels, ChartPoint, ScoreChart
 from survey_app.services.trends import InstrumentTrend, ScaleTrend, ScorePoint
 
@@ -96,10 +96,21 @@ def _point_of(
         value_text=shown,
         band_text=localise(trend.band_label(point), language),
         wave=wave,
-        note="" if point.value is not None else texts.labels.missed,
+        note=_not_scored_note(trend, point, texts.labels),
         estimated=point.prorated,
         breaks_before=point.breaks_before,
     )
+
+
+def _not_scored_note(trend: ScaleTrend, point: ScorePoint, labels: ChartLabels) -> str:
+    if point.value is not None:
+        return ""
+    reason = trend.not_scored_reason(point)
+    if reason is NotScored.TOO_MANY_MISSING:
+        return labels.too_many_missing
+    if reason is NotScored.NOT_ASKED:
+        return labels.not_asked
+    return labels.not_scored
 
 
 def scale_chart(

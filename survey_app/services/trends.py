@@ -20,6 +20,7 @@ from survey_app.db import DbSession
 from survey_app.domain.change import ReliableChange, ReliableChangeNotAvailable, reliable_change
 from survey_app.domain.questionnaire import Questionnaire, Scale
 from survey_app.domain.schedule import ScheduledTimepoint, TimepointState
+from survey_app.domain.scoring import NotScored, why_not_scored
 from survey_app.models.assessment import AssessmentSession, Score
 from survey_app.questionnaires.diff import scores_comparable
 from survey_app.services.stored_versions import questionnaires_by_id
@@ -77,6 +78,14 @@ class ScaleTrend:
         scale = questionnaire.scales_by_id.get(self.scale.id, self.scale)
         band = scale.band(point.band)
         return dict(band.label) if band else {}
+
+    def not_scored_reason(self, point: ScorePoint) -> NotScored | None:
+        """Why a point of a completed session has no score (None: it has one, or the reason is unknown)."""
+        if point.value is not None:
+            return None
+        return why_not_scored(
+            self.versions.get(point.version, self.questionnaire), self.scale.id, point.missing
+        )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app.domain.scoring import band_for, hidden_items, round_half_up, score
+from survey_app.domain.scoring import NotScored, band_for, hidden_items, round_half_up, score, why_not_scored
 from tests.builders import build, choice_item, document, text, with_scale
 
 IDS = ["q1", "q2", "q3", "q4", "q5"]
@@ -321,3 +321,16 @@ def test_result_json_shape_prints_whole_numbers_without_decimals() -> None:
     whole = score(build(), answers(1, 2, 3, 4, 4)).to_json()
     assert whole["scales"]["total"]["value"] == 14
     assert isinstance(whole["scales"]["total"]["value"], int)
+
+
+def test_why_a_scale_was_not_scored_tells_missing_items_from_items_never_asked() -> None:
+    plain = build(document())
+    assert why_not_scored(plain, "total", missing=5) is NotScored.TOO_MANY_MISSING
+    assert why_not_scored(plain, "total", missing=0) is None  # no skip rule could hide the items
+    data = document()
+    data["sections"][0]["show_if"] = "false"
+    for example in data["examples"]:
+        example["expect"]["scales"]["total"]["value"] = None
+    hidden = build(data)
+    assert score(hidden, {}).scales["total"].value is None
+    assert why_not_scored(hidden, "total", missing=0) is NotScored.NOT_ASKED

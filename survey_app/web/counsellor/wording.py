@@ -209,6 +209,9 @@ def chart_texts() -> ChartTexts:
         labels=ChartLabels(
             version_break=_("version changed: not comparable"),
             missed=_("missed"),
+            not_scored=_("completed, not scored"),
+            too_many_missing=_("completed, not scored: too many items missing"),
+            not_asked=_("completed, not asked because of earlier answers"),
             no_scores=_("No scores yet."),
             scored=_("score"),
             estimated=_("estimated (items missing)"),
