@@ -28,6 +28,10 @@ from dataclasses import dataclass
 
 #: How many days ahead "due this week" looks (today included).
 WEEK = 7
+#: The earliest intake or anchor date a counsellor may enter.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+#: How many days after today an intake or anchor date may lie (a hearing is rarely set further ahead).
+LATEST_DAYS_AHEAD = 366
 
 
 class TimepointState(enum.StrEnum):
@@ -54,6 +58,17 @@ class TimepointState(enum.StrEnum):
         return self in (TimepointState.DUE, TimepointState.OVERDUE, TimepointState.OPEN)
 
 
+def accepted_dates(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last intake or anchor date a counsellor may enter on `today` (both included)."""
+    return EARLIEST_DATE, today + dt.timedelta(days=LATEST_DAYS_AHEAD)
+
+
+def shifted(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days` days, stopping at the calendar's first or last day instead of overflowing."""
+    ordinal = min(max(day.toordinal() + days, dt.date.min.toordinal()), dt.date.max.toordinal())
+    return dt.date.fromordinal(ordinal)
+
+
 @dataclass(frozen=True, slots=True)
 class TimepointPlan:
     """A programme timepoint: when it falls relative to its anchor."""
@@ -69,12 +84,8 @@ class TimepointPlan:
 
     def window_for(self, anchor_date: dt.date) -> tuple[dt.date, dt.date, dt.date]:
         """(window start, target, window end) for an anchor date."""
-        target = anchor_date + dt.timedelta(days=self.offset_days)
-        return (
-            target - dt.timedelta(days=self.window_before_days),
-            target,
-            target + dt.timedelta(days=self.window_after_days),
-        )
+        target = shifted(anchor_date, self.offset_days)
+        return shifted(target, -self.window_before_days), target, shifted(target, self.window_after_days)
 
     def anchor_range(self, first_day: dt.date, last_day: dt.date) -> tuple[dt.date, dt.date]:
         """The anchor dates whose window overlaps the days `first_day`..`last_day` (both included)."""

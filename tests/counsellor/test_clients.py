@@ -205,3 +205,32 @@ def test_details_are_edited_and_only_site_leads_reassign(workspace: World, db: S
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Client, client.id).counsellor_id == workspace.colleague.id  # type: ignore[union-attr]
+
+
+def test_an_intake_or_anchor_date_far_in_the_past_or_future_is_refused(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    workspace.sign_in(workspace.counsellor)
+    for far in ("9999-12-31", "1999-12-31", (TODAY + dt.timedelta(days=400)).isoformat()):
+        status, page = register(workspace, intake_date=far)
+        assert status == 422 and "no more than a year ahead" in page
+        status, page = register(workspace, anchor_hearing=far)
+        assert status == 422 and "no more than a year ahead" in page
+    client = workspace.client_of(workspace.counsellor)
+    path = f"/counsellor/clients/{client.code}"
+    response = workspace.browser.post(
+        f"{path}/anchors", data={"csrf_token": workspace.token(f"{path}/edit"), "anchor_intake": "9999-12-31"}
+    )
+    assert response.status_code == 422 and "no more than a year ahead" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Client, client.id).intake_date == client.intake_date  # type: ignore[union-attr]
+
+
+def test_a_far_future_date_already_stored_does_not_break_the_client_page_or_dashboard(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    client = workspace.client_of(workspace.counsellor, intake=dt.date(9999, 12, 31))
+    workspace.sign_in(workspace.counsellor)
+    assert workspace.browser.get(f"/counsellor/clients/{client.code}").status_code == 200
+    dashboard = workspace.browser.get("/")
+    assert dashboard.status_code == 200 and "Your caseload" in dashboard.get_data(as_text=True)

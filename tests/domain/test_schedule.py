@@ -158,3 +158,10 @@ def test_anchor_range_finds_exactly_the_anchors_whose_window_meets_the_days(time
         start, _, end = timepoint.window_for(anchor)
         overlaps = start <= last and end >= first
         assert overlaps == (earliest <= anchor <= latest), (timepoint.key, anchor)
+
+
+def test_a_window_near_the_ends_of_the_calendar_stops_at_the_first_or_last_day() -> None:
+    assert T3M.window_for(dt.date.max) == (dt.date.max - dt.timedelta(days=14), dt.date.max, dt.date.max)
+    backwards = TimepointPlan(5, "before", "Before", 4, "hearing", -30, 7, 7)
+    assert backwards.window_for(dt.date.min) == (dt.date.min, dt.date.min, dt.date.min + dt.timedelta(days=7))
+    assert schedule_timepoint(T3M, {"intake": dt.date.max}, None, INTAKE).state is TimepointState.UPCOMING

@@ -11,11 +11,13 @@ from collections.abc import Iterable, Mapping
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import DateField, Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from survey_app.domain.schedule import accepted_dates
 from survey_app.models.workspace import NOTE_MAX_LENGTH
 from survey_app.services.clients import NAME_MAX_LENGTH
+from survey_app.web.counsellor.context import today
 from survey_app.web.ids import parse_id
 
 LANGUAGE_CHOICES = [
@@ -34,12 +36,30 @@ class ClientDetailsForm(FlaskForm):
     family_name = StringField("Family name (optional)", validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
 
 
+def date_out_of_range(day: dt.date) -> str | None:
+    """The message for an intake or anchor date outside the accepted range; None when it is inside."""
+    earliest, latest = accepted_dates(today())
+    if earliest <= day <= latest:
+        return None
+    return _(
+        "Enter a date from %(earliest)s onwards and no more than a year ahead (%(latest)s at the latest).",
+        earliest=earliest.isoformat(),
+        latest=latest.isoformat(),
+    )
+
+
+def _date_in_range(form: FlaskForm, field: Field) -> None:
+    problem = None if field.data is None else date_out_of_range(field.data)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
 class RegisterForm(ClientDetailsForm):
     """A new client: site, programme and intake date besides the details."""
 
     site = SelectField("Site", coerce=parse_id, validators=[InputRequired()])
     programme = SelectField("Programme", coerce=parse_id, validators=[InputRequired()])
-    intake_date = DateField("Intake date", validators=[InputRequired()])
+    intake_date = DateField("Intake date", validators=[InputRequired(), _date_in_range])
 
 
 class StatusForm(FlaskForm):
@@ -91,7 +111,10 @@ class RecipientForm(FlaskForm):
 def anchor_dates_from(
     form: Mapping[str, str], anchors: Iterable[str]
 ) -> tuple[dict[str, dt.date | None], dict[str, str]]:
-    """Dates typed for each anchor (`anchor_<name>`; empty means none) and a message per unreadable one."""
+    """Dates typed for each anchor (`anchor_<name>`; empty means none) and a message per unreadable one.
+
+    A date outside the accepted range (see `accepted_dates`) is unreadable too.
+    """
     dates: dict[str, dt.date | None] = {}
     errors: dict[str, str] = {}
     for anchor in anchors:
@@ -100,7 +123,13 @@ def anchor_dates_from(
             dates[anchor] = None
             continue
         try:
-            dates[anchor] = dt.date.fromisoformat(raw)
+            day = dt.date.fromisoformat(raw)
         except ValueError:
             errors[anchor] = _("Enter the date as year-month-day, for example 2026-03-15.")
+            continue
+        problem = date_out_of_range(day)
+        if problem is None:
+            dates[anchor] = day
+        else:
+            errors[anchor] = problem
     return dates, errors
