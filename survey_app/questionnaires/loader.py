@@ -44,8 +44,15 @@ def _validator() -> jsonschema.protocols.Validator:
     import jsonschema
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator_class = jsonschema.validators.validator_for(schema)
-    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)  # type: ignore[no-any-return]
+    base_class = jsonschema.validators.validator_for(schema)
+    # JSON Schema counts 2.0 as an integer; the app uses integers as list indexes and ids, so it must not.
+    whole_numbers_only = base_class.TYPE_CHECKER.redefine("integer", lambda _checker, value: _is_whole(value))
+    validator_class = jsonschema.validators.extend(base_class, type_checker=whole_numbers_only)
+    return validator_class(schema, format_checker=base_class.FORMAT_CHECKER)  # type: ignore[no-any-return]
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def expected_identity(path: Path) -> tuple[str | None, int | None]:
@@ -209,6 +216,9 @@ def _explain(error: jsonschema.ValidationError, path: JsonPath) -> list[tuple[Js
         return [(path, error.message.replace("is a required property", "is missing"))]
     if validator is False or error.schema is False:
         return [(path, f"'{path[-1]}' is not allowed here (it does not fit this item type or method)")]
+    if validator == "type" and error.validator_value == "integer":
+        got = "true/false" if isinstance(error.instance, bool) else repr(error.instance)
+        return [(path, f"expected a whole number, got {got} (write it without a decimal point)")]
     if validator == "type" and isinstance(error.instance, bool):
         return [(path, "expected text or a number, got true/false (put the value in quotes)")]
     if validator == "oneOf" and path and path[-1] == "options":

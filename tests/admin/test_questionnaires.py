@@ -255,6 +255,18 @@ def test_a_hostile_upload_shows_its_problems_and_saves_nothing(
     assert _drafts(db) == 0
 
 
+def test_a_version_written_with_a_decimal_point_is_listed_at_upload_and_nothing_is_saved(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder
+) -> None:
+    source = who5_v2().replace("version: 2\n", "version: 2.0\n", 1)
+    line = source.splitlines().index("version: 2.0") + 1
+    response = _upload(post, {"file": (io.BytesIO(source.encode("utf-8")), "v2.yaml")})
+    shown = text_of(response)
+    assert response.status_code == 422 and "Nothing was saved." in shown
+    assert f"{line} version: 2.0 expected a whole number, got 2.0" in shown
+    assert _drafts(db) == 0
+
+
 def test_a_binary_upload_and_an_empty_form_say_what_to_do(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder
 ) -> None:

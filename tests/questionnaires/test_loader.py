@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -325,3 +327,30 @@ def test_the_file_location_must_match_key_and_version(tmp_path: Path) -> None:
     (folder / "draft.yaml").write_text("x: 1", encoding="utf-8")
     with pytest.raises(QuestionnaireError, match=r"named v<N>\.yaml"):
         load_questionnaire_file(folder / "draft.yaml")
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda data: data.update(version=1.0), "version:"),
+        (lambda data: data.update(format=1.0), "format:"),
+        (lambda data: data["scoring"]["scales"][0].update(precision=0.0), "precision:"),
+        (lambda data: data["response_options"]["agree4"][0].update(code=1.0), "code: 1.0"),
+    ],
+)
+def test_a_number_with_a_decimal_point_where_a_whole_number_belongs_is_refused_at_its_line(
+    change: Callable[[dict[str, Any]], None], needle: str
+) -> None:
+    data = document()
+    change(data)
+    source = dump(data)
+    (problem,) = problems_of(source)
+    assert problem.startswith(f"demo/v1.yaml:{line_of(source, needle)}:")
+    assert "expected a whole number, got 1.0" in problem or "expected a whole number, got 0.0" in problem
+
+
+def test_true_or_false_where_a_whole_number_belongs_is_refused() -> None:
+    data = with_scale(document(), precision=True)
+    source = dump(data)
+    (problem,) = problems_of(source)
+    assert problem.startswith(f"demo/v1.yaml:{line_of(source, 'precision:')}:") and "true/false" in problem
