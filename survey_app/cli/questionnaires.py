@@ -25,6 +25,7 @@ from survey_app.questionnaires.problems import QuestionnaireError
 from survey_app.questionnaires.registry import (
     PublicationError,
     QuestionnaireRegistry,
+    checked_files,
     declarations_beside_published,
     publication_problems,
 )
@@ -100,7 +101,7 @@ def lint_command(paths: tuple[Path, ...]) -> None:
         for problem in problems:
             click.echo(str(problem))
         problem_count += len(problems)
-    for problem in declarations_beside_published(files):
+    for problem in declarations_beside_published(checked_files(files)):
         click.echo(str(problem))
         problem_count += 1
     noun = "file" if len(files) == 1 else "files"

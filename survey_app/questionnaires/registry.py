@@ -144,40 +144,55 @@ def record_publication(directory: Path, path: Path) -> PublishedFile:
     return PublishedFile(key, version, path, digest)
 
 
-def comparability_problems(paths: Iterable[Path]) -> list[Problem]:
-    """Problems of the files' `comparable_with` declarations, judged against the other versions among the
-    files (files that fail to load are skipped: their own problems are reported elsewhere)."""
-    loaded: dict[str, dict[int, tuple[Path, Questionnaire]]] = {}
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """A file that passed its own checks: its name in messages, its text, the folder it is published in."""
+
+    name: str
+    text: str
+    folder: Path
+    questionnaire: Questionnaire
+
+
+def checked_files(paths: Iterable[Path]) -> list[CheckedFile]:
+    """The files that load, each for the folder it sits in (the others' problems are reported elsewhere)."""
+    checked = []
     for path in paths:
         try:
             questionnaire = load_questionnaire_file(path)
         except QuestionnaireError:
             continue
-        loaded.setdefault(questionnaire.key, {})[questionnaire.version] = (path, questionnaire)
-    problems: list[Problem] = []
-    for entries in loaded.values():
-        versions = {version: questionnaire for version, (_, questionnaire) in entries.items()}
-        for path, questionnaire in entries.values():
-            messages = declaration_problems(questionnaire, versions)
-            if messages:
-                collector = ProblemCollector(display_name(path), read_yaml(decode_source(read_capped(path))))
-                for message in messages:
-                    collector.add(("comparable_with",), message)
-                problems.extend(collector.problems)
-    return problems
+        text = decode_source(read_capped(path))
+        checked.append(CheckedFile(display_name(path), text, path.resolve().parent.parent, questionnaire))
+    return checked
 
 
-def declarations_beside_published(files: list[Path]) -> list[Problem]:
-    """Problems of the files' `comparable_with`, judged with the published versions beside each file."""
-    given = {path.resolve() for path in files}
-    published = [
+def declarations_beside_published(files: Iterable[CheckedFile]) -> list[Problem]:
+    """Problems of the files' `comparable_with`, judged with each other and the versions published beside.
+
+    A file stands in for the published version of the same key and version. Both `flask questionnaires lint`
+    and the admin upload check call this, so an upload is refused for the same reasons as a file.
+    """
+    given = list(files)
+    identities = {(file.questionnaire.key, file.questionnaire.version) for file in given}
+    published = checked_files(
         entry.path
-        for folder in {path.resolve().parent.parent for path in files}
+        for folder in {file.folder for file in given}
         for entry in _published_or_none(folder)
-        if entry.path.resolve() not in given
-    ]
-    shown = {display_name(path) for path in files}
-    return [problem for problem in comparability_problems([*published, *files]) if problem.source in shown]
+        if (entry.key, entry.version) not in identities
+    )
+    versions: dict[str, dict[int, Questionnaire]] = {}
+    for file in [*published, *given]:
+        versions.setdefault(file.questionnaire.key, {})[file.questionnaire.version] = file.questionnaire
+    problems: list[Problem] = []
+    for file in given:
+        messages = declaration_problems(file.questionnaire, versions[file.questionnaire.key])
+        if messages:
+            collector = ProblemCollector(file.name, read_yaml(file.text))
+            for message in messages:
+                collector.add(("comparable_with",), message)
+            problems.extend(collector.problems)
+    return problems
 
 
 def _published_or_none(folder: Path) -> list[PublishedFile]:

@@ -28,9 +28,11 @@ from survey_app.questionnaires.diff import VersionDiff, diff_versions
 from survey_app.questionnaires.loader import content_hash, lint_bytes, lint_file, load_questionnaire_text
 from survey_app.questionnaires.problems import Problem, QuestionnaireError
 from survey_app.questionnaires.registry import (
+    CheckedFile,
     PublicationError,
     PublishedFile,
     QuestionnaireRegistry,
+    checked_files,
     declarations_beside_published,
     read_manifest,
     record_publication,
@@ -111,7 +113,7 @@ def publishing(
 
     Raises QuestionnaireError (the file's problems) or PublicationError (not the next version, ...).
     """
-    problems = lint_file(path) or declarations_beside_published([path])
+    problems = lint_file(path) or declarations_beside_published(checked_files([path]))
     if problems:
         raise QuestionnaireError(problems)
     with _folder_lock(directory):
@@ -167,6 +169,7 @@ def check_upload(session: DbSession, directory: Path, raw: bytes, source: str) -
         return UploadCheck(text, problems, None)
     text = raw.decode("utf-8-sig").replace("\r\n", "\n")
     problems = _identity_problems(session, directory, questionnaire, source, text)
+    problems += declarations_beside_published([CheckedFile(source, text, directory, questionnaire)])
     return UploadCheck(text, problems, None if problems else questionnaire)
 
 

@@ -267,6 +267,23 @@ def test_a_version_written_with_a_decimal_point_is_listed_at_upload_and_nothing_
     assert _drafts(db) == 0
 
 
+def test_an_upload_whose_comparable_with_names_a_missing_item_is_refused_as_lint_refuses_it(
+    app: Flask, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder
+) -> None:
+    source = who5_v2().replace("  - version: 1\n", "  - version: 1\n    items: {who5_calm: who5_gone}\n", 1)
+    line = source.splitlines().index("comparable_with:") + 1
+    (problem,) = check_upload(db.session, questionnaire_dir, source.encode("utf-8"), "v2.yaml").problems
+    assert (problem.line, "who5_gone" in problem.message) == (line, True)
+    response = _upload(post, {"file": (io.BytesIO(source.encode("utf-8")), "v2.yaml")})
+    shown = text_of(response)
+    assert response.status_code == 422 and "Nothing was saved." in shown and problem.message in shown
+    assert _drafts(db) == 0
+    written = questionnaire_dir / "who5" / "v2.yaml"
+    written.write_text(source, encoding="utf-8")
+    linted = app.test_cli_runner().invoke(args=["questionnaires", "lint", str(written)])
+    assert problem.message in linted.output
+
+
 def test_a_binary_upload_and_an_empty_form_say_what_to_do(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder
 ) -> None:
