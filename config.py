@@ -21,6 +21,8 @@ Environment variables read:
 - ``AUDIT_CHECKPOINT_PATH``: the signed audit checkpoints, kept outside the database (default
   ``instance/audit-checkpoints.jsonl``; in production a path the database administrators cannot write).
 - ``AUDIT_CHECKPOINT_KEY``: the key that signs checkpoints (default: derived from SECRET_KEY).
+- ``SURVEY_TIMEZONE``: the timezone of "today" and of every date and time shown (default
+  ``Europe/Brussels``), an IANA name such as ``Europe/Amsterdam``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -39,6 +42,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_TIMEZONE = "Europe/Brussels"
 MAKE_SECRET_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 #: How long a SQLite write waits for another writer's transaction before giving up (the driver's busy
@@ -147,6 +151,18 @@ def _choice_env(env: Mapping[str, str], name: str, choices: tuple[str, ...], def
     raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
 
 
+def timezone_name(value: str | None) -> str:
+    """SURVEY_TIMEZONE checked against the timezone database (Europe/Brussels when unset)."""
+    name = (value or "").strip() or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"SURVEY_TIMEZONE must be a timezone name such as {DEFAULT_TIMEZONE}, not {name!r}"
+        ) from None
+    return name
+
+
 def load_or_create_secret_key(instance_path: Path) -> str:
     """Read ``instance/secret_key``, creating it once (mode 0600, atomically) when it is missing."""
     path = instance_path / SECRET_KEY_FILE
@@ -217,6 +233,7 @@ class Config:
         self.LOG_FORMAT = _choice_env(env, "LOG_FORMAT", ("text", "json"), self.DEFAULT_LOG_FORMAT)
         self.LOG_LEVEL = _choice_env(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
         self.STATIC_MAX_AGE_SECONDS = _int_env(env, "STATIC_MAX_AGE_SECONDS", 31_536_000, minimum=0)
+        self.BABEL_DEFAULT_TIMEZONE = timezone_name(env.get("SURVEY_TIMEZONE"))
         self.SESSION_COOKIE_SECURE = self.SECURE_COOKIES
         self.REMEMBER_COOKIE_SECURE = self.SECURE_COOKIES
         self.SECRET_KEY = self.secret_key(env)

@@ -4,14 +4,20 @@ The language of a page is chosen, in order, by the view (`g.language`, for examp
 picked on the tablet), then by the `language` kept in the browser session, then by the browser's
 Accept-Language header; English otherwise. Questionnaire texts come from the stored questionnaire version
 in the same language.
+
+Dates and times are shown, and "today" is taken, in the configured timezone (SURVEY_TIMEZONE, Europe/Brussels
+unless configured), whatever the server's own clock zone is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_timezone
+
+from survey_app.models.base import utcnow
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "nl", "fr")
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "fr": "Français"}
@@ -31,6 +37,16 @@ def select_language() -> str:
 def page_language() -> str:
     """The language code for `<html lang>`."""
     return str(get_locale() or "en")
+
+
+def timezone() -> dt.tzinfo:
+    """The timezone dates and times are shown in (BABEL_DEFAULT_TIMEZONE, set from SURVEY_TIMEZONE)."""
+    return get_timezone() or dt.UTC
+
+
+def today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in that timezone (at `now`, the current moment by default)."""
+    return (now or utcnow()).astimezone(timezone()).date()
 
 
 def register_i18n(app: Flask) -> None:

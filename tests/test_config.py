@@ -133,3 +133,12 @@ def test_timeouts_and_questionnaire_dir_have_defaults_and_can_be_set(tmp_path: P
     assert questionnaire_dir == str(tmp_path / "q")
     with pytest.raises(ConfigError, match="STAFF_IDLE_TIMEOUT_MINUTES"):
         config_for("testing", {"SURVEY_INSTANCE_PATH": str(tmp_path), "STAFF_IDLE_TIMEOUT_MINUTES": "soon"})
+
+
+def test_dates_and_times_are_those_of_brussels_unless_another_timezone_is_configured(tmp_path: Path) -> None:
+    environ = {"SURVEY_INSTANCE_PATH": str(tmp_path)}
+    assert config_for("development", environ).BABEL_DEFAULT_TIMEZONE == "Europe/Brussels"
+    chosen = config_for("development", {**environ, "SURVEY_TIMEZONE": "Europe/Amsterdam"})
+    assert chosen.BABEL_DEFAULT_TIMEZONE == "Europe/Amsterdam"
+    with pytest.raises(ConfigError, match="SURVEY_TIMEZONE must be a timezone name such as Europe/Brussels"):
+        config_for("development", {**environ, "SURVEY_TIMEZONE": "Brussels"})

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import render_template
-from flask_babel import force_locale, get_timezone
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from survey_app.db import DbSession
+from survey_app.i18n import timezone as shown_timezone
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client
@@ -134,7 +135,7 @@ def render_report(
 ) -> RenderedReport:
     """One report of `client` in `language` as HTML (`for_pdf` False: for the browser, with `toolbar`)."""
     now = now or utcnow()
-    timezone = get_timezone() or dt.UTC
+    timezone = shown_timezone()
     name = client_name(client) if show_names else ""
     with force_locale(language):
         words = ReportWords(language, timezone)

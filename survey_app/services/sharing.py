@@ -138,7 +138,7 @@ def _attendance_status(
     return "due" if today >= due - dt.timedelta(days=timepoint.window_before_days) else "upcoming"
 
 
-def _attendance(session: DbSession, client: Client, today: dt.date) -> list[Attendance]:
+def _attendance(session: DbSession, client: Client, today: dt.date, timezone: dt.tzinfo) -> list[Attendance]:
     anchors = _anchor_dates(session, client)
     sessions = {
         row.timepoint_id: row
@@ -156,7 +156,9 @@ def _attendance(session: DbSession, client: Client, today: dt.date) -> list[Atte
         anchor = anchors.get(timepoint.anchor)
         due = anchor + dt.timedelta(days=timepoint.offset_days) if anchor else None
         row = sessions.get(timepoint.id)
-        completed = row.submitted_at.date() if row is not None and row.submitted_at else None
+        completed = (
+            row.submitted_at.astimezone(timezone).date() if row is not None and row.submitted_at else None
+        )
         result.append(
             Attendance(timepoint.label, due, _attendance_status(timepoint, due, row, today), completed)
         )
@@ -255,13 +257,15 @@ def build_court_report(
     consent: ConsentState,
     *,
     language: str = "en",
-    today: dt.date | None = None,
+    today: dt.date,
+    timezone: dt.tzinfo,
 ) -> CourtReport:
-    """The court progress report under ``consent`` (attendance only unless scores or a summary are agreed)."""
+    """The court progress report under ``consent`` on `today` (attendance only unless scores or a summary are
+    agreed); completion dates are the days in `timezone`."""
     categories = consent.court_categories
     if not categories:
         return CourtReport(client.code, (), [])
-    report = CourtReport(client.code, categories, _attendance(session, client, today or dt.date.today()))
+    report = CourtReport(client.code, categories, _attendance(session, client, today, timezone))
     if "scores" in categories or "summary" in categories:
         rows = _scored_rows(session, client)
         if "scores" in categories:

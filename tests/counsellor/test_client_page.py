@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
 from survey_app.extensions import db as _db
+from survey_app.i18n import timezone, today
 from survey_app.models import (
     AssessmentSession,
     AuditEvent,
@@ -18,6 +21,10 @@ from survey_app.models import (
 )
 from survey_app.questionnaires.loader import content_hash
 from survey_app.questionnaires.yaml_source import read_yaml
+from survey_app.reports.wording import ReportWords
+from survey_app.services.consent import consent_for, record_consent
+from survey_app.services.sharing import build_court_report
+from survey_app.web.counsellor import wording
 from tests.conftest import PROJECT_ROOT
 from tests.counsellor.conftest import TODAY, World, bank_version, phq9, who5
 
@@ -242,3 +249,24 @@ def test_the_counsellor_can_leave_optional_questionnaires_out_for_a_shorter_sess
     workspace.sign_in(workspace.counsellor)  # this browser is in client mode now; back as the counsellor
     page = page_of(workspace, client.code)  # the session has started: it resumes as it is
     assert 'name="leave_out"' not in page
+
+
+#: 23:30 UTC on 28 March 2026 is 00:30 on 29 March in Brussels (summer time starts at 02:00 that night).
+NIGHT = dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC)
+
+
+def test_just_after_midnight_in_brussels_it_is_already_the_next_day_and_times_say_so(
+    app: Flask, workspace: World
+) -> None:
+    with app.test_request_context("/"):
+        assert today(NIGHT) == dt.date(2026, 3, 29)
+        assert wording.moment(NIGHT) == "Mar 29, 2026 00:30"
+        assert ReportWords("en", timezone()).moment(NIGHT) == "Mar 29, 2026 00:30"
+    client = workspace.client_of(workspace.counsellor, intake=dt.date(2026, 3, 1))
+    workspace.submit(client, workspace.t0, LOW, when=NIGHT)
+    record_consent(_db.session, client, "court", True)
+    state = consent_for(_db.session, client.id, "court")
+    report = build_court_report(
+        _db.session, client, state, today=dt.date(2026, 3, 29), timezone=ZoneInfo("Europe/Brussels")
+    )
+    assert report.attendance[0].completed_on == dt.date(2026, 3, 29)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from survey_app.models.base import utcnow
 from survey_app.services.consent import record_consent
 from survey_app.services.sharing import build_court_report, record_court_share
 from tests.reports.conftest import Followed, keep_first_page, make_pdf, pdf_pages, pdf_text
@@ -43,7 +46,13 @@ def test_says_what_the_court_sees(app: Flask, db: SQLAlchemy, followed: Followed
     db.session.flush()
     from survey_app.services.consent import consent_for
 
-    report = build_court_report(db.session, client, consent_for(db.session, client.id, "court"))
+    report = build_court_report(
+        db.session,
+        client,
+        consent_for(db.session, client.id, "court"),
+        today=utcnow().date(),
+        timezone=dt.UTC,
+    )
     record_court_share(db.session, client, report, world.liaison)
     db.session.flush()
     text = pdf_text(make_pdf(app, client.id, "client", "en"))

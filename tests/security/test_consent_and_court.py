@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from survey_app.models import AuditEvent, ConsentRecord, CourtShare, StaffUser
+from survey_app.models.base import utcnow
 from survey_app.services import consent, sharing
 from tests.security.conftest import FREE_TEXT, SCORE_VALUE, CaseFile
 
@@ -67,7 +69,9 @@ def test_the_database_refuses_to_rewrite_what_the_court_was_shown(
 ) -> None:
     _grant_court(db, case_file)
     state = consent.consent_for(db.session, case_file.client.id, "court")
-    report = sharing.build_court_report(db.session, case_file.client, state)
+    report = sharing.build_court_report(
+        db.session, case_file.client, state, today=utcnow().date(), timezone=dt.UTC
+    )
     liaison = make_staff("court_liaison", organisation=case_file.organisation)
     sharing.record_court_share(db.session, case_file.client, report, liaison)
     db.session.flush()

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from survey_app.extensions import db
+from survey_app.i18n import today
 from survey_app.models.people import Client
 from survey_app.models.programme import Programme
 from survey_app.services.caseload import StaffScope, counsellor_choices, site_choices
@@ -29,7 +30,7 @@ from survey_app.services.schedules import (
 )
 from survey_app.web.counsellor import bp
 from survey_app.web.counsellor import wording as words
-from survey_app.web.counsellor.context import audit_view, client_or_404, scope, today
+from survey_app.web.counsellor.context import audit_view, client_or_404, scope
 from survey_app.web.counsellor.forms import ClientDetailsForm, RegisterForm, StatusForm, anchor_dates_from
 
 

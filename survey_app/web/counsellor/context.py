@@ -1,20 +1,17 @@
-"""Per-request helpers of the workspace views: who is asking, their scope, today's date, per-object checks."""
+"""Per-request helpers of the workspace views: who is asking, their scope, per-object checks."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import cast
 from urllib.parse import urlsplit
 
 from flask import abort, g, request
-from flask_babel import get_timezone
 from flask_login import current_user
 
 from survey_app.extensions import db
-from survey_app.models.base import utcnow
 from survey_app.models.people import Client, StaffUser
 from survey_app.services.audit import record_event
-from survey_app.services.caseload import StaffScope, find_client, local_today, scope_of
+from survey_app.services.caseload import StaffScope, find_client, scope_of
 
 
 def staff() -> StaffUser:
@@ -28,16 +25,6 @@ def scope() -> StaffScope:
     if cached is None:
         cached = g.staff_scope = scope_of(db.session, staff())
     return cached
-
-
-def timezone() -> dt.tzinfo:
-    """The timezone dates are shown in (Flask-Babel's BABEL_DEFAULT_TIMEZONE, UTC unless configured)."""
-    return get_timezone() or dt.UTC
-
-
-def today() -> dt.date:
-    """Today's date in the programme's timezone."""
-    return local_today(utcnow(), timezone())
 
 
 def client_or_404(code: str) -> Client:

@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
-from survey_app.i18n import page_language
+from survey_app.i18n import page_language, today
 from survey_app.models.base import utcnow
 from survey_app.models.people import CLIENT_STATUSES
 from survey_app.services.alerts import ALERT_COUNT_CAP, flag_labels
@@ -16,7 +16,7 @@ from survey_app.services.caseload import CaseloadFilter, StaffScope, counsellor_
 from survey_app.services.dashboard import LIST_LIMIT, NEEDS, build_dashboard
 from survey_app.web.counsellor import bp
 from survey_app.web.counsellor import wording as words
-from survey_app.web.counsellor.context import scope, staff, today
+from survey_app.web.counsellor.context import scope, staff
 from survey_app.web.ids import parse_id
 
 MAX_PAGE = 10_000

@@ -15,9 +15,9 @@ from wtforms import DateField, Field, HiddenField, SelectChoice, SelectField, St
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from survey_app.domain.schedule import accepted_dates
+from survey_app.i18n import today
 from survey_app.models.workspace import NOTE_MAX_LENGTH
 from survey_app.services.clients import NAME_MAX_LENGTH
-from survey_app.web.counsellor.context import today
 from survey_app.web.ids import parse_id
 
 LANGUAGE_CHOICES = [

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from survey_app.domain.questionnaire import localise
 from survey_app.extensions import db
-from survey_app.i18n import page_language
+from survey_app.i18n import page_language, timezone, today
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.people import Client
 from survey_app.models.programme import Timepoint
@@ -26,7 +26,7 @@ from survey_app.services.questionnaires import questionnaire_of
 from survey_app.services.trends import missed_waves
 from survey_app.web.counsellor import bp
 from survey_app.web.counsellor import wording as words
-from survey_app.web.counsellor.context import audit_view, client_or_404, scope, timezone, today
+from survey_app.web.counsellor.context import audit_view, client_or_404, scope
 from survey_app.web.counsellor.forms import AcknowledgeForm, NoteForm, StatusForm
 
 

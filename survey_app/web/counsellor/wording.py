@@ -15,11 +15,12 @@ from typing import TypeVar
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_decimal as babel_format_decimal
 from flask import g
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from survey_app.domain.questionnaire import localise
+from survey_app.i18n import timezone
 from survey_app.models.people import Client
 from survey_app.reports.charts import ChartLabels
 from survey_app.reports.wording import change_sentence
@@ -194,7 +195,7 @@ def moment(when: dt.datetime | None) -> str:
     """A date (in the page's locale) and a 24-hour time, in the page's timezone."""
     if when is None:
         return ""
-    local = when.astimezone(get_timezone())
+    local = when.astimezone(timezone())
     return f"{date(local.date())} {local:%H:%M}"
 
 

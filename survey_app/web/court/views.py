@@ -6,6 +6,7 @@ from flask import abort, render_template, request
 from flask_babel import get_locale
 
 from survey_app.extensions import db
+from survey_app.i18n import timezone, today
 from survey_app.services import consent, sharing
 from survey_app.services.audit import record_event
 from survey_app.web.access import require_roles, signed_in_staff
@@ -42,7 +43,9 @@ def client_report(code: str) -> str:
     if client is None:
         abort(404)
     state = consent.consent_for(db.session, client.id, "court")
-    report = sharing.build_court_report(db.session, client, state, language=str(get_locale() or "en"))
+    report = sharing.build_court_report(
+        db.session, client, state, language=str(get_locale() or "en"), today=today(), timezone=timezone()
+    )
     sharing.record_court_share(db.session, client, report, user, ip=request.remote_addr)
     db.session.commit()
     return render_template("court/client.html", report=report, consent=state)
