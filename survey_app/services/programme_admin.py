@@ -22,7 +22,7 @@ from survey_app.models.programme import Programme, Timepoint, TimepointQuestionn
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.programmes.definition import overlapping_windows
 from survey_app.services.audit import record_staff_event
-from survey_app.services.schedules import COURT_MILESTONES, INTAKE
+from survey_app.services.schedules import ANCHOR_NAMES, COURT_MILESTONES, INTAKE
 from survey_app.services.user_messages import N_, UserFacingError, UserMessage, say
 
 __all__ = [
@@ -190,8 +190,15 @@ _FIELD_CHANGES = {
 }
 
 
-def _version_text(version: int | None) -> str:
-    return "latest" if version is None else f"v{version}"
+def _version_text(version: int | None) -> UserMessage | str:
+    return say(N_("latest")) if version is None else f"v{version}"
+
+
+def _field_text(name: str, draft: TimepointDraft) -> UserMessage | str | int:
+    value: str | int = getattr(draft, name)
+    if name == "anchor" and value in ANCHOR_NAMES:
+        return say(ANCHOR_NAMES[str(value)])
+    return value
 
 
 def timepoint_changes(
@@ -203,7 +210,7 @@ def timepoint_changes(
         return [say(N_("New timepoint %(key)s."), key=draft.key)]
     before = draft_of(timepoint)
     changes = [
-        UserMessage(text, {"old": getattr(before, name), "new": getattr(draft, name)})
+        UserMessage(text, {"old": _field_text(name, before), "new": _field_text(name, draft)})
         for name, text in _FIELD_CHANGES.items()
         if getattr(before, name) != getattr(draft, name)
     ]

@@ -31,6 +31,8 @@ from survey_app.services.user_messages import N_
 
 #: Court milestones a client can have besides the intake date; a programme's timepoints may count from them.
 COURT_MILESTONES = ("referral", "hearing")
+#: The anchor dates in words (translated where they are shown).
+ANCHOR_NAMES = {"intake": N_("Intake date"), "referral": N_("Referral date"), "hearing": N_("Hearing date")}
 INTAKE = "intake"
 
 Plans = Mapping[int, tuple[TimepointPlan, ...]]

@@ -21,15 +21,24 @@ class UserMessage:
     """A sentence for a person: an English text marked with `N_`, the values it names, and its form field.
 
     The view shows `gettext(message.text, **message.values)` next to the field `field` (at the top of the
-    form when it is None).
+    form when it is None); a value that is itself a `UserMessage` (a word such as "latest") is translated
+    first.
     """
 
     text: str
-    values: Mapping[str, str | int] = dc_field(default_factory=dict)
+    values: Mapping[str, str | int | UserMessage] = dc_field(default_factory=dict)
     field: str | None = None
 
     def __str__(self) -> str:
-        return self.text % dict(self.values) if self.values else self.text
+        return (
+            self.text % {name: _plain(value) for name, value in self.values.items()}
+            if self.values
+            else self.text
+        )
+
+
+def _plain(value: str | int | UserMessage) -> str | int:
+    return str(value) if isinstance(value, UserMessage) else value
 
 
 class UserFacingError(ValueError):
@@ -41,6 +50,6 @@ class UserFacingError(ValueError):
         super().__init__("; ".join(str(message) for message in self.messages))
 
 
-def say(text: str, *, field: str | None = None, **values: str | int) -> UserMessage:
+def say(text: str, *, field: str | None = None, **values: str | int | UserMessage) -> UserMessage:
     """A `UserMessage`: ``say(N_("%(key)s is listed twice."), field="battery", key="who5")``."""
     return UserMessage(text, values, field)

@@ -232,6 +232,29 @@ def test_changing_a_timepoint_shows_what_changes_then_saves_only_when_confirmed(
     assert (t0.window_after_days, t0.battery[0].questionnaire_version) == (20, 2)
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", ("alpha: v1 → nieuwste", "Telt vanaf: Intakedatum → Zittingsdatum")),
+        ("fr", ("alpha : v1 → dernière", "Compte à partir de : Date d'admission → Date d'audience")),
+    ],
+)
+def test_the_confirmation_is_worded_wholly_in_the_page_language(
+    world: AdminWorld,
+    programme: Programme,
+    post: Builder,
+    text_of: Builder,
+    language: str,
+    expected: tuple[str, ...],
+) -> None:
+    t0 = programme.timepoints[0]
+    page = f"/admin/programmes/{programme.id}/timepoints/{t0.id}"
+    changed = _form(t0, **{"battery-0-version": "", "anchor": "hearing"})
+    shown = text_of(post(page, changed, page=page, headers={"Accept-Language": language}))
+    assert all(line in shown for line in expected), shown
+    assert "latest" not in shown and "intake →" not in shown
+
+
 def test_a_confirmation_for_a_timepoint_changed_meanwhile_is_refused(
     db: SQLAlchemy, world: AdminWorld, programme: Programme, post: Builder, text_of: Builder
 ) -> None:

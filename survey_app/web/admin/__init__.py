@@ -34,8 +34,12 @@ def admin() -> StaffUser:
 
 
 def say(message: UserMessage) -> str:
-    """A service's message in the page's language."""
-    return gettext(message.text, **message.values)
+    """A service's message in the page's language (with the words it names translated too)."""
+    values = {
+        name: say(value) if isinstance(value, UserMessage) else value
+        for name, value in message.values.items()
+    }
+    return gettext(message.text, **values)
 
 
 def show_errors(form: FlaskForm, error: UserFacingError) -> list[str]:

@@ -25,6 +25,7 @@ from survey_app.models.people import Client
 from survey_app.reports.charts import ChartLabels
 from survey_app.reports.wording import change_sentence
 from survey_app.services.outcome_summary import ChartTexts, value_text
+from survey_app.services.schedules import ANCHOR_NAMES
 from survey_app.services.trends import ScaleTrend, ScorePoint
 
 T = TypeVar("T")
@@ -97,7 +98,7 @@ def role_labels() -> dict[str, str]:
 @per_request
 def anchor_labels() -> dict[str, str]:
     """Anchor dates in words."""
-    return {"intake": _("Intake date"), "referral": _("Referral date"), "hearing": _("Hearing date")}
+    return {anchor: _(name) for anchor, name in ANCHOR_NAMES.items()}
 
 
 @per_request
