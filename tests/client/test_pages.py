@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
@@ -172,6 +173,17 @@ def test_the_language_switch_changes_interface_and_questionnaire_texts(
         "/client/language", data={"csrf_token": token, "language": "xx", "next": "https://evil.example/"}
     )
     assert evil.location.endswith("/client/")
+
+
+@pytest.mark.parametrize(("language", "skip_link"), [("nl", "Naar de inhoud"), ("fr", "Aller au contenu")])
+def test_the_skip_link_is_in_the_clients_language(
+    client: FlaskClient, hand_over: Handover, language: str, skip_link: str
+) -> None:
+    hand_over()
+    token = page_csrf(client, "/client/")
+    client.post("/client/language", data={"csrf_token": token, "language": language, "next": "/client/"})
+    page = client.get("/client/").get_data(as_text=True)
+    assert f'<a class="skip-link" href="#main">{skip_link}</a>' in page and "Skip to content" not in page
 
 
 def test_larger_text_and_high_contrast_stay_on_for_the_session(
