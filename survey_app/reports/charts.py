@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from html import escape
 
 __all__ = [
@@ -82,9 +84,14 @@ class ChartLabels:
     estimated_note: str = "estimated"
 
 
+def plain_number(value: Decimal) -> str:
+    """A number with a decimal point and no trailing zeros (for charts that are given no formatter)."""
+    return f"{value.normalize():f}"
+
+
 @dataclass(frozen=True)
 class ScoreChart:
-    """Everything one chart shows."""
+    """Everything one chart shows; `number` writes the axis ticks in the chart's language."""
 
     title: str
     y_range: tuple[float, float]
@@ -94,6 +101,7 @@ class ScoreChart:
     cutoff_text: str = ""
     direction_text: str = ""
     labels: ChartLabels = field(default_factory=ChartLabels)
+    number: Callable[[Decimal], str] = plain_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +135,6 @@ class _Frame:
 def _n(value: float) -> str:
     """A pixel coordinate, short."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _text(
@@ -210,7 +214,11 @@ def _draw_axes(chart: ScoreChart, frame: _Frame) -> list[str]:
             f'<line x1="{_n(frame.left - 4)}" y1="{_n(y)}" x2="{_n(frame.left)}" y2="{_n(y)}" '
             f'stroke="{MUTED}"/>'
         )
-        parts.append(_text(frame.left - 7, y + 4, _number(tick), size=10, anchor="end", fill=MUTED))
+        parts.append(
+            _text(
+                frame.left - 7, y + 4, chart.number(Decimal(f"{tick:g}")), size=10, anchor="end", fill=MUTED
+            )
+        )
     parts.extend(_wave_labels(chart, frame))
     if chart.cutoff is not None:
         y = frame.y(chart.cutoff)

@@ -157,4 +157,5 @@ def scale_chart(
         else "",
         direction_text=texts.higher_is_better if direction else texts.higher_is_worse,
         labels=texts.labels,
+        number=texts.number,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from survey_app.reports.charts import (
     ChartBand,
     ChartLabels,
@@ -14,6 +16,7 @@ from survey_app.reports.charts import (
     nice_ticks,
     score_chart_svg,
 )
+from survey_app.reports.wording import ReportWords
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY = dt.date(2026, 1, 5)
@@ -149,6 +152,16 @@ def test_nice_ticks_are_round_and_cover_the_range() -> None:
     assert nice_ticks(1, 7) == [2, 4, 6]
     assert nice_ticks(10, 50) == [10, 20, 30, 40, 50]
     assert nice_ticks(5, 5) == [5]
+
+
+@pytest.mark.parametrize(
+    ("language", "ticks"),
+    [("en", ["0", "0.25", "0.5"]), ("nl", ["0", "0,25", "0,5"]), ("fr", ["0", "0,25", "0,5"])],
+)
+def test_axis_ticks_are_written_as_the_chart_language_writes_numbers(language: str, ticks: list[str]) -> None:
+    words = ReportWords(language, dt.UTC)
+    shown = ScoreChart(title="Mastery", y_range=(0, 1), points=(point(0, 0.5),), number=words.number)
+    assert texts(parse(score_chart_svg(shown, chart_id="c")))[1:4] == ticks
 
 
 def _extent(element: ET.Element) -> tuple[float, float]:
