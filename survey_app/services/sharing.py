@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from survey_app.db import DbSession
 from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
 from survey_app.domain.questionnaire import Questionnaire, Scale, localise
+from survey_app.domain.schedule import shifted
 from survey_app.models.assessment import AssessmentSession, Score
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client, ClientAnchorDate, StaffSiteMembership, StaffUser
@@ -133,9 +134,9 @@ def _attendance_status(
         return "completed" if row.status == "submitted" else "started"
     if due is None:
         return "upcoming"
-    if today > due + dt.timedelta(days=timepoint.window_after_days):
+    if today > shifted(due, timepoint.window_after_days):
         return "missed"
-    return "due" if today >= due - dt.timedelta(days=timepoint.window_before_days) else "upcoming"
+    return "due" if today >= shifted(due, -timepoint.window_before_days) else "upcoming"
 
 
 def _attendance(session: DbSession, client: Client, today: dt.date, timezone: dt.tzinfo) -> list[Attendance]:
@@ -154,7 +155,7 @@ def _attendance(session: DbSession, client: Client, today: dt.date, timezone: dt
     result = []
     for timepoint in timepoints:
         anchor = anchors.get(timepoint.anchor)
-        due = anchor + dt.timedelta(days=timepoint.offset_days) if anchor else None
+        due = shifted(anchor, timepoint.offset_days) if anchor else None
         row = sessions.get(timepoint.id)
         completed = (
             row.submitted_at.astimezone(timezone).date() if row is not None and row.submitted_at else None

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from survey_app.models import AuditEvent, Client, ClientAnchorChange, ClientIdentity, ClientStatusChange
 from survey_app.services.clients import CROCKFORD, new_client_code
+from survey_app.services.consent import consent_for, record_consent
+from survey_app.services.sharing import build_court_report
 from tests.counsellor.conftest import TODAY, World, phq9, who5
 
 CALM = {"who5": who5(3, 3, 3, 3, 3), "phq9": phq9(1, 1, 1, 1, 1, 1, 1, 1, 0)}
@@ -234,3 +236,8 @@ def test_a_far_future_date_already_stored_does_not_break_the_client_page_or_dash
     assert workspace.browser.get(f"/counsellor/clients/{client.code}").status_code == 200
     dashboard = workspace.browser.get("/")
     assert dashboard.status_code == 200 and "Your caseload" in dashboard.get_data(as_text=True)
+    record_consent(db.session, client, "court", True)
+    court = build_court_report(
+        db.session, client, consent_for(db.session, client.id, "court"), today=TODAY, timezone=dt.UTC
+    )
+    assert {row.status for row in court.attendance} == {"upcoming"}
