@@ -32,6 +32,7 @@ from survey_app.reports.batch import BatchOutcome, WorkerSettings, default_worke
 from survey_app.reports.documents import render_report, report_pdf
 from survey_app.reports.pdf import FontsMissing, check_fonts
 from survey_app.services.audit import record_event
+from survey_app.services.erased_clients import not_erased
 from survey_app.services.report_batches import BatchFilter, BatchJob, select_jobs
 from survey_app.services.reports import ReportError, find_session, names_enabled, record_report_render
 
@@ -52,7 +53,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _client(code: str) -> Client:
-    client = db.session.scalar(select(Client).where(Client.code == code.strip().upper()))
+    client = db.session.scalar(select(Client).where(Client.code == code.strip().upper(), not_erased()))
     if client is None:
         _fail(f"No client with code {code.strip().upper()!r}.")
     return client
@@ -139,7 +140,7 @@ def batch_command(
         wanted = BatchFilter(
             _site_id(site_code), timepoint, start.date() if start else None, end.date() if end else None
         )
-        jobs = select_jobs(db.session, select(Client), kind, wanted, language)
+        jobs = select_jobs(db.session, select(Client).where(not_erased()), kind, wanted, language)
     except (ReportError, FontsMissing) as error:
         _fail(str(error))
     if not jobs:

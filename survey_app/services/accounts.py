@@ -58,6 +58,7 @@ __all__ = [
     "load_staff_session",
     "normalise_email",
     "record_failed_attempt",
+    "resume_staff_session",
     "revoke_all_staff_sessions",
     "revoke_staff_session",
     "set_password",
@@ -174,6 +175,7 @@ def create_staff_user(
     display_name: str | None = None,
     actor_type: str = "system",
     actor_id: int | None = None,
+    ip: str | None = None,
 ) -> StaffUser:
     """Create a staff user after checking role, email and password; audited as ``staff.create``."""
     clean_email = normalise_email(email)
@@ -200,6 +202,7 @@ def create_staff_user(
         actor_id=actor_id,
         object_type="staff_user",
         object_id=user.id,
+        ip=ip,
         details={"role": role, "organisation_id": organisation.id},
     )
     return user
@@ -337,15 +340,20 @@ def start_staff_session(
     ip: str | None = None,
     user_agent: str | None = None,
     now: datetime | None = None,
+    signed_in_at: datetime | None = None,
 ) -> str:
-    """Create a sign-in session row for ``user``; return its token (bound to the user for Flask-Login)."""
+    """Create a sign-in session row for ``user``; return its token (bound to the user for Flask-Login).
+
+    ``created_at`` is when the sign-in (password and second factor) was made: now, unless ``signed_in_at``
+    says this session carries on an earlier one (see ``resume_staff_session``).
+    """
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     session.add(
         StaffSession(
             token_hash=token_hash(token),
             staff_user_id=user.id,
-            created_at=now,
+            created_at=signed_in_at or now,
             last_seen_at=now,
             ip=ip,
             user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
@@ -354,6 +362,28 @@ def start_staff_session(
     session.flush()
     user.bind_session_token(token)
     return token
+
+
+def resume_staff_session(
+    session: DbSession,
+    parked: StaffSession,
+    user: StaffUser,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Carry on a parked sign-in session under a new token (the old one is revoked); return the token.
+
+    The new row keeps the parked one's ``created_at``, the moment of the real sign-in with the second
+    factor, so the absolute limit (and with it the next full sign-in) still counts from there: resuming
+    with the password alone never starts a fresh 12 hours.
+    """
+    now = now or utcnow()
+    parked.revoked_at = now
+    return start_staff_session(
+        session, user, ip=ip, user_agent=user_agent, now=now, signed_in_at=parked.created_at
+    )
 
 
 def load_staff_session(

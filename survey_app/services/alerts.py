@@ -6,6 +6,11 @@ named staff (for one site or every site; urgent alerts only, or all). Alerts of 
 always reach the site leads. An alert stays until someone who may see the client acknowledges it with a note;
 the note stays in the workspace (never in the audit trail, never in a research export). Raising an alert (at
 submit) and acknowledging it are audited with ids only.
+
+A named recipient may open the clients whose alerts reach them, so naming one widens who sees a client.
+Hence who may route: an admin decides all of it (the site-lead setting, anyone of the organisation for any
+site or every site); a site lead only names, for one of their own sites, staff who work at that site, and
+removes only the routing of their own sites. Nobody else changes the routing.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Questionnaire, localise
 from survey_app.models.assessment import AssessmentSession, ScoreFlag
 from survey_app.models.base import utcnow
-from survey_app.models.people import Client, StaffUser
+from survey_app.models.people import Client, StaffSiteMembership, StaffUser
 from survey_app.models.programme import Site, Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.models.workspace import (
@@ -33,7 +38,7 @@ from survey_app.models.workspace import (
     AlertSetting,
 )
 from survey_app.services.audit import record_event
-from survey_app.services.caseload import WORKSPACE_ROLES, StaffScope, organisation_sites, visible_clause
+from survey_app.services.caseload import WORKSPACE_ROLES, StaffScope, visible_clause, workspace_clients
 from survey_app.services.stored_versions import Identity, questionnaires_by_id, questionnaires_known
 from survey_app.services.user_messages import N_
 
@@ -51,6 +56,14 @@ class AlertError(ValueError):
 
 class AlertNotFound(LookupError):
     """No alert with that id that this staff member may see."""
+
+
+class AlertRoutingForbidden(PermissionError):
+    """This staff member may not change that part of the alert routing (the page answers 403)."""
+
+
+#: Who may change the alert routing at all (each limited further: see ``may_route``).
+ROUTING_ROLES = ("site_lead", "admin")
 
 
 def site_lead_setting(session: DbSession, organisation_id: int) -> str:
@@ -80,7 +93,7 @@ def routed_clause(scope: StaffScope, site_leads: str) -> ColumnElement[bool]:
     for site_id, severities in scope.alert_severities.items():
         where_site = and_(True) if site_id is None else Client.site_id == site_id
         reaches.append(and_(where_site, _severity_matches(severities)))
-    return and_(organisation_sites(scope.organisation_id), or_(*reaches))
+    return and_(workspace_clients(scope.organisation_id), or_(*reaches))
 
 
 @dataclass(frozen=True)
@@ -330,15 +343,33 @@ class RoutingView:
     recipients: list[tuple[AlertRecipient, str, str | None]]
 
 
-def routing_view(session: DbSession, organisation_id: int) -> RoutingView:
-    """The site-lead setting and the named recipients (with their names and site names)."""
-    recipients = session.execute(
+def works_at(session: DbSession, staff_user_id: int, site_id: int) -> bool:
+    """True when the staff member is a member of the site."""
+    membership = select(StaffSiteMembership.staff_user_id).where(
+        StaffSiteMembership.staff_user_id == staff_user_id, StaffSiteMembership.site_id == site_id
+    )
+    return session.scalar(membership) is not None
+
+
+def routing_view(
+    session: DbSession, organisation_id: int, site_ids: frozenset[int] | None = None
+) -> RoutingView:
+    """The site-lead setting and the named recipients (with their names and site names).
+
+    With ``site_ids`` (a site lead's sites), only the recipients of those sites and of every site.
+    """
+    query = (
         select(AlertRecipient, StaffUser.display_name, Site.name)
         .join(StaffUser, StaffUser.id == AlertRecipient.staff_user_id)
         .outerjoin(Site, Site.id == AlertRecipient.site_id)
         .where(AlertRecipient.organisation_id == organisation_id)
         .order_by(StaffUser.display_name, Site.name)
-    ).all()
+    )
+    if site_ids is not None:
+        query = query.where(
+            or_(AlertRecipient.site_id.is_(None), AlertRecipient.site_id.in_(sorted(site_ids)))
+        )
+    recipients = session.execute(query).all()
     return RoutingView(
         site_lead_setting(session, organisation_id), [(row, name, site) for row, name, site in recipients]
     )
@@ -357,8 +388,25 @@ def _audit_setting(session: DbSession, scope: StaffScope, ip: str | None, **deta
     )
 
 
+def may_route(scope: StaffScope, site_id: int | None) -> bool:
+    """True when the staff member may name or remove recipients of ``site_id`` (None: every site).
+
+    An admin routes every site's alerts; a site lead only those of the sites they are a member of.
+    """
+    if scope.role == "admin":
+        return True
+    return scope.is_site_lead and site_id is not None and site_id in scope.site_ids
+
+
+def may_set_site_lead_alerts(scope: StaffScope) -> bool:
+    """True for an admin: which alerts the site leads receive is a setting of the whole organisation."""
+    return scope.role == "admin"
+
+
 def set_site_lead_alerts(session: DbSession, scope: StaffScope, value: str, *, ip: str | None = None) -> None:
-    """Choose which alerts the organisation's site leads receive."""
+    """Choose which alerts the organisation's site leads receive (an admin only)."""
+    if not may_set_site_lead_alerts(scope):
+        raise AlertRoutingForbidden(scope.user_id)
     if value not in SITE_LEAD_ALERTS:
         raise AlertError(N_("Choose none, urgent alerts only, or all alerts."))
     setting = session.get(AlertSetting, scope.organisation_id)
@@ -380,16 +428,41 @@ def add_recipient(
     *,
     ip: str | None = None,
 ) -> AlertRecipient:
-    """Name a staff member of the organisation who also receives alerts (of one site, or every site)."""
+    """Name a staff member of the organisation who also receives alerts (of one site, or every site).
+
+    The recipient may then open the clients whose alerts reach them. An admin names anyone of the
+    organisation, for any site or every site; a site lead only someone who works at one of their own sites,
+    for that site (AlertError says why not, in words for the page).
+    """
+    if scope.role not in ROUTING_ROLES:
+        raise AlertRoutingForbidden(scope.user_id)
     if severities not in ALERT_SEVERITY_SCOPES:
         raise AlertError(N_("Choose urgent alerts only, or all alerts."))
     staff = session.get(StaffUser, staff_user_id)
-    if staff is None or staff.organisation_id != scope.organisation_id or staff.role not in WORKSPACE_ROLES:
+    if (
+        staff is None
+        or staff.organisation_id != scope.organisation_id
+        or staff.role not in WORKSPACE_ROLES
+        or not staff.is_active
+    ):
         raise AlertError(N_("Choose a counsellor or site lead of your organisation."))
     if site_id is not None:
         site = session.get(Site, site_id)
         if site is None or site.organisation_id != scope.organisation_id:
             raise AlertError(N_("Choose one of your organisation's sites."))
+    if not may_route(scope, site_id):
+        if site_id is None:
+            raise AlertError(
+                N_(
+                    "Only an admin can name someone for the alerts of every site. "
+                    "Choose one of your own sites."
+                )
+            )
+        raise AlertError(N_("Only an admin can route the alerts of a site you do not work at."))
+    if scope.role != "admin" and site_id is not None and not works_at(session, staff_user_id, site_id):
+        raise AlertError(
+            N_("Choose someone who works at that site. Only an admin can name staff of other sites.")
+        )
     duplicate = session.scalar(
         select(AlertRecipient.id).where(
             AlertRecipient.organisation_id == scope.organisation_id,
@@ -415,10 +488,14 @@ def add_recipient(
 def remove_recipient(
     session: DbSession, scope: StaffScope, recipient_id: int, *, ip: str | None = None
 ) -> None:
-    """Stop a named recipient's alerts (only within the staff member's own organisation)."""
+    """Stop a named recipient's alerts: within the staff member's organisation (else AlertNotFound), and
+    for a site lead only the routing of their own sites (else AlertRoutingForbidden).
+    """
     recipient = session.get(AlertRecipient, recipient_id)
     if recipient is None or recipient.organisation_id != scope.organisation_id:
         raise AlertNotFound(recipient_id)
+    if not may_route(scope, recipient.site_id):
+        raise AlertRoutingForbidden(recipient_id)
     session.delete(recipient)
     session.flush()
     _audit_setting(session, scope, ip, recipient_removed=recipient.staff_user_id, site_id=recipient.site_id)

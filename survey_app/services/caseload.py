@@ -2,8 +2,10 @@
 
 A counsellor sees the clients whose counsellor they are; a site lead sees every client of their sites; a staff
 member named as an alert recipient also sees the clients of the sites they receive alerts for, once a
-client has an alert. Nobody ever sees a client of another organisation. Every query here carries that rule,
-so a tampered code or id finds nothing.
+client has had an alert of the kind they receive (urgent ones, or all). Seeing is not managing: only the
+caseload (the counsellor, the site's leads) changes a client's details, dates or status. Nobody ever sees
+a client of another organisation, nor an erased client (what erasure keeps is for research exports only).
+Every query here carries these rules, so a tampered code or id finds nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, null, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, false, func, literal, null, or_, select, true, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from survey_app.db import DbSession
@@ -21,6 +23,7 @@ from survey_app.models.assessment import AssessmentSession, ScoreFlag
 from survey_app.models.people import CLIENT_STATUSES, Client, StaffSiteMembership, StaffUser
 from survey_app.models.programme import Site
 from survey_app.models.workspace import AlertRecipient, AlertSetting
+from survey_app.services.erased_clients import not_erased
 
 #: Roles that work with clients in the counsellor's workspace.
 WORKSPACE_ROLES = ("counsellor", "site_lead")
@@ -35,8 +38,6 @@ class StaffScope:
     organisation_id: int
     role: str
     site_ids: frozenset[int]
-    alert_site_ids: frozenset[int] = frozenset()
-    alert_all_sites: bool = False
     alert_severities: dict[int | None, str] = field(default_factory=dict)
     site_lead_alerts: str = "urgent"
     site_names: dict[int, str] = field(default_factory=dict)
@@ -50,6 +51,12 @@ class StaffScope:
     def works_with_clients(self) -> bool:
         """True for the roles the workspace serves."""
         return self.role in WORKSPACE_ROLES
+
+    def manages(self, client: Client) -> bool:
+        """True when the client is in this staff member's caseload (``caseload_clause``, in Python)."""
+        if not self.works_with_clients:
+            return False
+        return client.counsellor_id == self.user_id or (self.is_site_lead and client.site_id in self.site_ids)
 
 
 def scope_of(session: DbSession, user: StaffUser) -> StaffScope:
@@ -82,16 +89,16 @@ def scope_of(session: DbSession, user: StaffUser) -> StaffScope:
         role=user.role,
         site_ids=frozenset(site_names),
         site_names=site_names,
-        alert_site_ids=frozenset(site_id for site_id in coverage if site_id is not None),
-        alert_all_sites=None in coverage,
         alert_severities=coverage,
         site_lead_alerts=site_leads,
     )
 
 
-def organisation_sites(organisation_id: int) -> ColumnElement[bool]:
-    """Clients at a site of the organisation."""
-    return Client.site_id.in_(select(Site.id).where(Site.organisation_id == organisation_id))
+def workspace_clients(organisation_id: int) -> ColumnElement[bool]:
+    """Clients the organisation's staff may work with at all: at one of its sites, and not erased."""
+    return and_(
+        Client.site_id.in_(select(Site.id).where(Site.organisation_id == organisation_id)), not_erased()
+    )
 
 
 def caseload_clause(scope: StaffScope) -> ColumnElement[bool]:
@@ -101,39 +108,48 @@ def caseload_clause(scope: StaffScope) -> ColumnElement[bool]:
     own: ColumnElement[bool] = Client.counsellor_id == scope.user_id
     if scope.is_site_lead and scope.site_ids:
         own = or_(own, Client.site_id.in_(sorted(scope.site_ids)))
-    return and_(organisation_sites(scope.organisation_id), own)
+    return and_(workspace_clients(scope.organisation_id), own)
 
 
 def alert_coverage_clause(scope: StaffScope) -> ColumnElement[bool] | None:
-    """Clients at the sites a named alert recipient covers (None when the staff member is no recipient)."""
-    if scope.alert_all_sites:
-        return organisation_sites(scope.organisation_id)
-    if scope.alert_site_ids:
-        return and_(
-            organisation_sites(scope.organisation_id), Client.site_id.in_(sorted(scope.alert_site_ids))
-        )
-    return None
-
-
-def visible_clause(scope: StaffScope) -> ColumnElement[bool]:
-    """Every client the staff member may open: their caseload, plus covered clients who have an alert."""
-    caseload = caseload_clause(scope)
-    coverage = alert_coverage_clause(scope)
-    if coverage is None or not scope.works_with_clients:
-        return caseload
+    """Clients whose alerts reach a named recipient: at a site they cover, with an alert of the kind they
+    receive there (urgent only, or all; acknowledged or not). None when the staff member is no recipient.
+    """
+    if not scope.works_with_clients or not scope.alert_severities:
+        return None
     flagged, flags = aliased(AssessmentSession), aliased(ScoreFlag)
-    has_alert = (
+    routes = [
+        and_(
+            true() if site_id is None else Client.site_id == site_id,
+            true() if severities == "all" else flags.severity == "urgent",
+        )
+        for site_id, severities in sorted(scope.alert_severities.items(), key=lambda item: item[0] or 0)
+    ]
+    has_routed_alert = (
         select(flags.id)
         .join(flagged, flagged.id == flags.session_id)
-        .where(flagged.client_id == Client.id)
+        .where(flagged.client_id == Client.id, or_(*routes))
         .correlate(Client)
         .exists()
     )
-    return or_(caseload, and_(coverage, has_alert))
+    return and_(workspace_clients(scope.organisation_id), has_routed_alert)
 
 
-def find_client(session: DbSession, scope: StaffScope, code: str) -> Client | None:
-    """The visible client with this code (site, programme, counsellor, identity and anchors loaded)."""
+def visible_clause(scope: StaffScope) -> ColumnElement[bool]:
+    """Every client the staff member may open: their caseload, plus the clients whose alerts reach them."""
+    caseload = caseload_clause(scope)
+    coverage = alert_coverage_clause(scope)
+    return caseload if coverage is None else or_(caseload, coverage)
+
+
+def find_client(
+    session: DbSession, scope: StaffScope, code: str, *, to_manage: bool = False
+) -> Client | None:
+    """The visible client with this code (site, programme, counsellor, identity and anchors loaded).
+
+    ``to_manage``: only a client of the caseload (changing details, dates or status), not one the staff
+    member sees only because its alerts reach them.
+    """
     return (
         session.execute(
             select(Client)
@@ -144,7 +160,10 @@ def find_client(session: DbSession, scope: StaffScope, code: str) -> Client | No
                 joinedload(Client.identity),
                 joinedload(Client.anchor_dates),
             )
-            .where(Client.code == normalise_code(code), visible_clause(scope))
+            .where(
+                Client.code == normalise_code(code),
+                caseload_clause(scope) if to_manage else visible_clause(scope),
+            )
         )
         .unique()
         .scalar_one_or_none()

@@ -5,7 +5,8 @@ hands the browser over. The browser then holds only a random client-mode token; 
 in ``client_mode_sessions`` and decides on every request whether the mode is active, locked (idle on a
 tablet: a counsellor's password unlocks it) or ended (left, submitted, idle on the client's own phone, or
 older than ``MAX_CLIENT_MODE_AGE``). The counsellor's own sign-in session is parked at the hand-over and
-resumed when they leave client mode with their password.
+resumed when they leave client mode with their password, still counted from its real sign-in and idle
+since the counsellor's own last action (see ``parked_staff_session``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "load_client_mode",
     "lock_client_mode",
     "may_hand_over",
+    "note_staff_activity",
     "open_client_mode",
     "parked_staff_session",
     "rotate_client_mode_token",
@@ -179,6 +181,8 @@ def open_client_mode(
     """Start client mode for a session; returns the token for the browser's cookie and the row."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    if staff_session is not None:
+        staff_session.last_seen_at = now  # handing the tablet over is the counsellor's activity
     row = ClientModeSession(
         token_hash=_token_hash(token),
         assessment_session_id=assessment.id,
@@ -305,9 +309,14 @@ def lock_client_mode(
 
 
 def end_client_mode(
-    session: DbSession, row: ClientModeSession, reason: str, *, now: datetime | None = None
+    session: DbSession,
+    row: ClientModeSession,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    ip: str | None = None,
 ) -> None:
-    """End client mode for good (the token is worthless afterwards)."""
+    """End client mode for good (the token is worthless afterwards); ``ip``: where the request came from."""
     if row.ended_at is not None:
         return
     row.ended_at, row.end_reason = now or utcnow(), reason
@@ -319,11 +328,12 @@ def end_client_mode(
         actor_id=row.started_by if reason == "left" else None,
         object_type="client_mode_session",
         object_id=row.id,
+        ip=ip,
         details={"reason": reason},
     )
 
 
-def rotate_client_mode_token(session: DbSession, row: ClientModeSession) -> str:
+def rotate_client_mode_token(session: DbSession, row: ClientModeSession, *, ip: str | None = None) -> str:
     """Unlock with a new token (a new session id at every hand-over back to the client)."""
     token = secrets.token_urlsafe(32)
     row.token_hash = _token_hash(token)
@@ -337,18 +347,54 @@ def rotate_client_mode_token(session: DbSession, row: ClientModeSession) -> str:
         actor_id=row.started_by,
         object_type="client_mode_session",
         object_id=row.id,
+        ip=ip,
     )
     return token
 
 
 def parked_staff_session(
-    session: DbSession, row: ClientModeSession, *, absolute_timeout: timedelta, now: datetime | None = None
+    session: DbSession,
+    row: ClientModeSession,
+    *,
+    idle_timeout: timedelta,
+    absolute_timeout: timedelta,
+    now: datetime | None = None,
 ) -> StaffSession | None:
-    """The counsellor's sign-in session parked at the hand-over, while it may still be resumed."""
+    """The counsellor's sign-in session parked at the hand-over, while it may still be resumed.
+
+    The staff limits hold for it as for any sign-in session: not revoked, less than ``absolute_timeout``
+    since the sign-in, and less than ``idle_timeout`` since the counsellor was last active. Their own
+    activity counts (the hand-over, and each time their password unlocks the tablet or opens the leaving
+    page: ``note_staff_activity``); the client's use of the tablet does not. Past either limit, leaving
+    client mode asks for a full sign-in with the second factor.
+    """
     if row.staff_session_id is None:
         return None
     parked = session.get(StaffSession, row.staff_session_id)
     now = now or utcnow()
-    if parked is None or parked.revoked_at is not None or now - parked.created_at > absolute_timeout:
+    if parked is None or parked.revoked_at is not None:
+        return None
+    if now - parked.created_at > absolute_timeout or now - parked.last_seen_at > idle_timeout:
         return None
     return parked
+
+
+def note_staff_activity(
+    session: DbSession,
+    row: ClientModeSession,
+    *,
+    idle_timeout: timedelta,
+    absolute_timeout: timedelta,
+    now: datetime | None = None,
+) -> None:
+    """The counsellor acted on the tablet (their password was right): their parked session was in use.
+
+    A parked session already past its limits stays ended: activity never brings one back.
+    """
+    now = now or utcnow()
+    parked = parked_staff_session(
+        session, row, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout, now=now
+    )
+    if parked is not None:
+        parked.last_seen_at = now
+        session.flush()

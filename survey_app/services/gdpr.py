@@ -7,7 +7,9 @@ The pseudonymised research data (sessions, answers without free text, scores) st
 organisation records a legal basis for it (GDPR art. 17(3)(d) and 89: ``privacy_settings.
 research_legal_basis``) and the client's research consent is in force; otherwise it is removed too.
 Consent records and court disclosures stay: they hold no identifiers and document what was lawful. Both
-steps are audited.
+steps are audited. What stays is for research exports only: the ``client_erasures`` row takes the client
+out of every staff screen and of the court's pages (``services/erased_clients.py``), even though the
+kept rows (and the consent to court reports in force at erasure) still point at the client.
 
 Rows in tables added later are found through their foreign keys to ``clients`` (and to the client's
 rows), so a new table linked to a client is covered without changes here.

@@ -270,7 +270,12 @@ def verify_second_factor(
 
 
 def reset_mfa(
-    session: DbSession, user: StaffUser, *, actor_type: str = "system", actor_id: int | None = None
+    session: DbSession,
+    user: StaffUser,
+    *,
+    actor_type: str = "system",
+    actor_id: int | None = None,
+    ip: str | None = None,
 ) -> None:
     """Remove ``user``'s TOTP secret and recovery codes, end their sessions: they enrol again at sign-in."""
     user.totp_secret = None
@@ -284,4 +289,5 @@ def reset_mfa(
         actor_id=actor_id,
         object_type="staff_user",
         object_id=user.id,
+        ip=ip,
     )

@@ -107,7 +107,12 @@ def _folder_lock(directory: Path) -> Iterator[None]:
 
 @contextmanager
 def publishing(
-    session: DbSession, directory: Path, path: Path, *, published_by: int | None = None
+    session: DbSession,
+    directory: Path,
+    path: Path,
+    *,
+    published_by: int | None = None,
+    ip: str | None = None,
 ) -> Iterator[PublishedVersion]:
     """Publish ``path`` (``<folder>/<key>/v<N>.yaml``): commit inside the block, or nothing is published.
 
@@ -121,7 +126,7 @@ def publishing(
         entry = record_publication(directory, path)
         try:
             registry = QuestionnaireRegistry(directory)
-            row = store_version(session, registry, entry, published_by=published_by)
+            row = store_version(session, registry, entry, published_by=published_by, ip=ip)
             yield PublishedVersion(entry, row, registry)
         except BaseException:
             write_manifest(directory, manifest_before)  # nothing half-done: the file is not published
@@ -278,7 +283,7 @@ def publishing_draft(
     temporary.write_bytes(draft.source_text.encode("utf-8"))
     temporary.replace(path)
     try:
-        with publishing(session, directory, path, published_by=admin.id) as published:
+        with publishing(session, directory, path, published_by=admin.id, ip=ip) as published:
             _audit(session, "questionnaire.draft_publish", admin, draft, ip)
             session.delete(draft)
             session.flush()

@@ -68,6 +68,7 @@ def store_version(
     entry: PublishedFile,
     *,
     published_by: int | None = None,
+    ip: str | None = None,
 ) -> QuestionnaireVersion:
     """Store one published version with its source text, parsed snapshot and hash, and audit it."""
     questionnaire = registry.get(entry.key, entry.version)
@@ -90,6 +91,7 @@ def store_version(
         actor_id=published_by,
         object_type="questionnaire_version",
         object_id=row.id,
+        ip=ip,
         details={"key": entry.key, "version": entry.version, "content_hash": entry.digest},
     )
     return row

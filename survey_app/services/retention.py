@@ -150,6 +150,7 @@ def set_privacy_settings(
     retention_months: int | None,
     research_legal_basis: str | None,
     actor: StaffUser | None = None,
+    ip: str | None = None,
 ) -> PrivacySettings:
     """Set the organisation's retention period and research legal basis (an audited admin change)."""
     if retention_months is not None and retention_months < 1:
@@ -172,6 +173,7 @@ def set_privacy_settings(
         actor_id=actor.id if actor else None,
         object_type="organisation",
         object_id=organisation.id,
+        ip=ip,
         details={"retention_months": retention_months, "research_legal_basis_recorded": basis is not None},
     )
     return settings

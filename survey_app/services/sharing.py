@@ -27,6 +27,7 @@ from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.models.security import CourtShare
 from survey_app.services.audit import record_event
 from survey_app.services.consent import ConsentState, clients_with_consent, consent_for
+from survey_app.services.erased_clients import not_erased
 from survey_app.services.questionnaires import questionnaire_of
 from survey_app.services.trends import versions_comparable
 
@@ -92,7 +93,11 @@ def _court_clients_query(session: DbSession, user: StaffUser) -> Select[Client]:
     query = (
         select(Client)
         .join(Site, Site.id == Client.site_id)
-        .where(Site.organisation_id == user.organisation_id, Client.id.in_(clients_with_consent("court")))
+        .where(
+            Site.organisation_id == user.organisation_id,
+            Client.id.in_(clients_with_consent("court")),
+            not_erased(),  # erasure keeps the consent history, not the court's view of the client
+        )
         .order_by(Client.code)
     )
     site_ids = select(StaffSiteMembership.site_id).where(StaffSiteMembership.staff_user_id == user.id)
@@ -102,7 +107,10 @@ def _court_clients_query(session: DbSession, user: StaffUser) -> Select[Client]:
 
 
 def court_clients(session: DbSession, user: StaffUser) -> Sequence[Client]:
-    """Clients of the liaison's organisation (and sites, if they have any) who consent to court reports."""
+    """Clients of the liaison's organisation (and sites, if they have any) who consent to court reports.
+
+    Erased clients are left out, even where their court consent is still the decision in force.
+    """
     if user.role != "court_liaison" or not user.is_active:
         return []
     return session.scalars(_court_clients_query(session, user)).all()

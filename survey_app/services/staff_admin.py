@@ -197,6 +197,7 @@ def invite_staff(
         display_name=name,
         actor_type="staff",
         actor_id=admin.id,
+        ip=ip,
     )
     user.sites = sites
     issued = issue_invitation(session, user, created_by=admin, now=now)
@@ -281,10 +282,12 @@ def reactivate_staff(session: DbSession, admin: StaffUser, user: StaffUser, *, i
     _audit(session, "staff.reactivate", admin, user, ip)
 
 
-def reset_second_factor(session: DbSession, admin: StaffUser, user: StaffUser) -> None:
+def reset_second_factor(
+    session: DbSession, admin: StaffUser, user: StaffUser, *, ip: str | None = None
+) -> None:
     """Unlink a staff member's authenticator and recovery codes; they link a new one at their next sign-in."""
     if not mfa.is_enrolled(user):
         raise StaffAdminError(
             N_("This person has no authenticator linked; they link one at their next sign-in.")
         )
-    mfa.reset_mfa(session, user, actor_type="staff", actor_id=admin.id)
+    mfa.reset_mfa(session, user, actor_type="staff", actor_id=admin.id, ip=ip)

@@ -8,8 +8,9 @@ Roles (``StaffUser.role``) and what they reach of a client's data:
 - ``researcher``: pseudonymised exports only; never a client page.
 - ``court_liaison``: only the court pages, and there only what the client consented to share.
 
-Every check also requires the same organisation and an active account. Someone else's client answers
-404, exactly like a client that does not exist, so codes cannot be probed.
+Every check also requires the same organisation and an active account, and leaves erased clients out
+(what erasure keeps is for research exports only). Someone else's client answers 404, exactly like a
+client that does not exist, so codes cannot be probed.
 
 Use in a view::
 
@@ -36,6 +37,7 @@ from survey_app.extensions import db, login_manager
 from survey_app.models.people import Client, StaffSiteMembership, StaffUser
 from survey_app.models.programme import Site
 from survey_app.services.audit import record_event
+from survey_app.services.erased_clients import not_erased
 
 __all__ = [
     "CLIENT_DATA_ROLES",
@@ -88,7 +90,7 @@ def visible_clients(user: StaffUser) -> Select[Client]:
     query = (
         select(Client)
         .join(Site, Site.id == Client.site_id)
-        .where(Site.organisation_id == user.organisation_id)
+        .where(Site.organisation_id == user.organisation_id, not_erased())
     )
     if not user.is_active:
         return query.where(false())

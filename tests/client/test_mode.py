@@ -14,8 +14,9 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from survey_app.models import AssessmentSession, ClientModeSession, StaffSession
+from survey_app.models import AssessmentSession, AuditEvent, ClientModeSession, StaffSession
 from survey_app.models.base import utcnow
+from survey_app.services import accounts
 from survey_app.services.client_access import MAX_CLIENT_MODE_AGE, device_key
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client.guard import CLIENT_MODE_KEY
@@ -122,6 +123,116 @@ def test_leaving_after_the_counsellor_signed_out_everywhere_asks_for_a_new_sign_
     assert "/auth/sign-in" in response.location
     with client.session_transaction() as session:
         assert "_user_id" not in session and CLIENT_MODE_KEY not in session
+
+
+def _parked(db: SQLAlchemy) -> StaffSession:
+    """The counsellor's sign-in session parked at the hand-over."""
+    parked = db.session.get(StaffSession, _mode(db).staff_session_id)
+    assert parked is not None
+    db.session.refresh(parked)
+    return parked
+
+
+def _resumed(client: FlaskClient, db: SQLAlchemy) -> StaffSession:
+    """The sign-in session the browser holds after leaving client mode."""
+    with client.session_transaction() as session:
+        token = session["_user_id"]
+    resumed = db.session.scalar(
+        select(StaffSession).where(StaffSession.token_hash == accounts.token_hash(token))
+    )
+    assert resumed is not None
+    return resumed
+
+
+def test_leaving_resumes_the_same_sign_in_so_the_absolute_limit_counts_from_the_real_one(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld, hand_over: Handover
+) -> None:
+    hand_over()
+    parked = _parked(db)
+    parked.created_at = utcnow() - timedelta(hours=11, minutes=50)  # password and TOTP almost 12 h ago
+    db.session.flush()
+    _leaving_page(client)
+    assert _end_client_mode(client).location.endswith(f"/counsellor/clients/{world.client.code}")
+    resumed = _resumed(client, db)
+    assert resumed.id != parked.id and resumed.created_at == parked.created_at
+    limits = {"idle_timeout": timedelta(minutes=30), "absolute_timeout": timedelta(hours=12)}
+    with client.session_transaction() as session:
+        token = session["_user_id"]
+    later = parked.created_at + timedelta(hours=12, minutes=1)
+    assert accounts.load_staff_session(db.session, token, now=later - timedelta(minutes=2), **limits)
+    assert accounts.load_staff_session(db.session, token, now=later, **limits) is None  # sign in again
+
+
+def test_leaving_after_the_absolute_limit_asks_for_a_new_sign_in(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    parked = _parked(db)
+    parked.created_at = utcnow() - timedelta(hours=12, minutes=1)
+    db.session.flush()
+    _leaving_page(client)
+    assert "/auth/sign-in" in _end_client_mode(client).location
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+
+
+def test_leaving_after_the_counsellor_was_away_past_the_idle_limit_asks_for_a_new_sign_in(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    parked = _parked(db)
+    assert utcnow() - parked.last_seen_at < timedelta(seconds=5)  # the hand-over was their activity
+    parked.last_seen_at = utcnow() - timedelta(minutes=31)  # the client answered for half an hour
+    db.session.flush()
+    _leaving_page(client)
+    response = _end_client_mode(client)
+    assert "/auth/sign-in" in response.location and _mode(db).end_reason == "left"
+    with client.session_transaction() as session:
+        assert "_user_id" not in session and CLIENT_MODE_KEY not in session
+
+
+def test_the_counsellors_unlock_counts_as_their_activity_but_never_revives_an_idle_session(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    parked = _parked(db)
+    parked.last_seen_at = utcnow() - timedelta(minutes=25)
+    db.session.flush()
+    _lock(client)
+    token = page_csrf(client, "/client/locked")
+    assert (
+        client.post("/client/unlock", data={"csrf_token": token, "password": STAFF_PASSWORD}).status_code
+        == 302
+    )
+    assert utcnow() - _parked(db).last_seen_at < timedelta(minutes=1)  # their password: they were here
+    parked = _parked(db)
+    parked.last_seen_at = utcnow() - timedelta(minutes=40)
+    db.session.flush()
+    _lock(client)
+    token = page_csrf(client, "/client/locked")
+    assert (
+        client.post("/client/unlock", data={"csrf_token": token, "password": STAFF_PASSWORD}).status_code
+        == 302
+    )
+    assert utcnow() - _parked(db).last_seen_at > timedelta(minutes=39)  # too late: it stays ended
+    _leaving_page(client)
+    assert "/auth/sign-in" in _end_client_mode(client).location
+
+
+def test_ending_client_mode_and_unlocking_are_audited_with_the_address(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    _lock(client)
+    token = page_csrf(client, "/client/locked")
+    client.post("/client/unlock", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    _leaving_page(client)
+    _end_client_mode(client)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(["client_mode.unlock", "client_mode.end"]))
+    ).all()
+    assert {event.action for event in events} == {"client_mode.unlock", "client_mode.end"}
+    assert {event.ip for event in events} == {"127.0.0.1"}
 
 
 def test_ending_from_the_lock_screen_opens_it_so_the_sealed_answers_can_be_sent_first(

@@ -108,12 +108,13 @@ def test_site_leads_receive_urgent_alerts_by_default_and_the_organisation_can_ch
     assert client.code in alerts_section(workspace)
     workspace.sign_in(workspace.lead_b)  # a site lead of another site
     assert client.code not in alerts_section(workspace)
-    workspace.sign_in(workspace.lead)
+    workspace.sign_in(workspace.admin)  # a setting of the whole organisation: the admin's
     response = workspace.browser.post(
         "/counsellor/settings/alerts",
         data={"csrf_token": workspace.token("/counsellor/settings/alerts"), "site_leads": "none"},
     )
     assert response.status_code == 302
+    workspace.sign_in(workspace.lead)
     assert client.code not in alerts_section(workspace)
     setting = db.session.get(AlertSetting, workspace.organisation.id)
     assert setting is not None and setting.site_leads == "none"

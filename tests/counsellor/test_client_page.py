@@ -208,6 +208,25 @@ def test_an_empty_note_is_refused_with_a_message(workspace: World, db: SQLAlchem
     assert db.session.scalar(select(SessionNote)) is None
 
 
+def test_a_refused_note_shows_the_answers_again_and_is_audited_like_the_page(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    client = workspace.client_of(workspace.counsellor)
+    session = workspace.submit(client, workspace.t0, LOW)
+    workspace.sign_in(workspace.counsellor)
+    path = f"/counsellor/clients/{client.code}/sessions/{session.public_id}"
+    token = workspace.token(path)
+    views = select(AuditEvent).where(AuditEvent.action == "client.view").order_by(AuditEvent.id)
+    before = len(db.session.scalars(views).all())
+    response = workspace.browser.post(f"{path}/notes", data={"csrf_token": token, "body": ""})
+    assert response.status_code == 422
+    assert "I have felt cheerful and in good spirits" in response.get_data(as_text=True)  # the answers again
+    events = db.session.scalars(views).all()
+    assert len(events) == before + 1
+    assert events[-1].details == {"page": "session_answers", "session": session.public_id}
+    assert events[-1].actor_id == workspace.counsellor.id and events[-1].ip == "127.0.0.1"
+
+
 def test_the_page_reads_in_dutch(workspace: World) -> None:
     client = workspace.client_of(workspace.counsellor)
     workspace.submit(client, workspace.t0, LOW)

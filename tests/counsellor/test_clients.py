@@ -18,7 +18,9 @@ CALM = {"who5": who5(3, 3, 3, 3, 3), "phq9": phq9(1, 1, 1, 1, 1, 1, 1, 1, 0)}
 
 
 def audit_of(db: SQLAlchemy, action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    """The events of ``action``, oldest first (without an order PostgreSQL may return them in any)."""
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return list(db.session.scalars(query))
 
 
 def register(world: World, **fields: str) -> tuple[int, str]:
@@ -181,6 +183,25 @@ def test_an_impossible_status_change_is_refused(workspace: World, db: SQLAlchemy
     assert "That status change is not possible" in page
     db.session.expire_all()
     assert db.session.get(Client, client.id).status == "withdrawn"  # type: ignore[union-attr]
+
+
+def test_refused_changes_show_the_edit_page_again_and_are_audited_like_it(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    client = workspace.client_of(workspace.counsellor)
+    path = f"/counsellor/clients/{client.code}"
+    workspace.sign_in(workspace.counsellor)
+    token = workspace.token(f"{path}/edit")
+    before = len(audit_of(db, "client.view"))
+    dates = workspace.browser.post(
+        f"{path}/anchors", data={"csrf_token": token, "anchor_intake": "not-a-date"}
+    )
+    details = workspace.browser.post(f"{path}/edit", data={"csrf_token": token, "preferred_language": "xx"})
+    assert dates.status_code == 422 and details.status_code == 422
+    assert str(client.intake_date) in details.get_data(as_text=True)  # the page shows the client's dates
+    events = audit_of(db, "client.view")[before:]
+    assert [event.details for event in events] == [{"page": "client_edit"}] * 2
+    assert {event.ip for event in events} == {"127.0.0.1"}
 
 
 def test_details_are_edited_and_only_site_leads_reassign(workspace: World, db: SQLAlchemy) -> None:

@@ -221,6 +221,13 @@ def _register(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _alert_recipient(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
+    """The admin names site B's counsellor for every site; a site lead names site A's for site A (theirs)."""
+    if p.name == "lead":
+        return {"staff": str(w.a.counsellor.id), "site": str(w.site_a.id), "severities": "urgent"}
+    return {"staff": str(w.b.counsellor.id), "site": "", "severities": "urgent"}
+
+
 def _hand_over(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
     return {"timepoint_id": str(w.timepoints[1].id), "return_to": "/"}
 
@@ -321,11 +328,7 @@ BODIES: dict[str, Body] = {
     "counsellor.set_status": lambda w, p, o: {"status": "paused", "reason": "Holiday"},
     "counsellor.register": _register,
     "counsellor.alert_settings": lambda w, p, o: {"site_leads": "all"},
-    "counsellor.add_alert_recipient": lambda w, p, o: {
-        "staff": str(w.b.counsellor.id),
-        "site": "",
-        "severities": "urgent",
-    },
+    "counsellor.add_alert_recipient": _alert_recipient,
     "reports.start": lambda w, p, o: {"kind": "counsellor", "language": "en", "site": "", "timepoint": ""},
     "reports.settings": lambda w, p, o: {"show_names": "y"},
     "research.create": lambda w, p, o: {"name": "New study", "description": "Outcomes"},

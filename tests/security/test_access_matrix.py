@@ -11,13 +11,16 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
+from survey_app.models import AuditEvent
 from tests.security.matrix_objects import (
     BODIES,
     JSON_BODIES,
@@ -57,19 +60,27 @@ def make_principal(name: str, db: SQLAlchemy, world: World) -> Principal:
     return staff_principal(db, name, users[name], home="b" if name == "couns_b" else "a")
 
 
-def request_once(
-    app: Flask, browser: Browser, world: World, principal: Principal, rule: Rule, method: str, relation: str
-) -> str:
-    """Send one request of the matrix (rolled back afterwards) and name its outcome."""
+def matrix_request(
+    app: Flask, world: World, principal: Principal, rule: Rule, method: str, relation: str
+) -> tuple[Principal, str, dict[str, Any]]:
+    """One request of the matrix: who sends it (holding what the route needs), its path and its body."""
     objects = objects_for(rule, world, principal, relation)
     path = app.url_map.bind("localhost").build(rule.endpoint, url_values(objects), method=method)
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if method in STATE_CHANGING and rule.endpoint in JSON_BODIES:
         kwargs["json"] = JSON_BODIES[rule.endpoint](world, principal, objects)
     elif method in STATE_CHANGING and rule.endpoint in BODIES:
         kwargs["data"] = BODIES[rule.endpoint](world, principal, objects)
+    return holding(principal, rule, objects), path, kwargs
+
+
+def request_once(
+    app: Flask, browser: Browser, world: World, principal: Principal, rule: Rule, method: str, relation: str
+) -> str:
+    """Send one request of the matrix (rolled back afterwards) and name its outcome."""
+    sender, path, kwargs = matrix_request(app, world, principal, rule, method, relation)
     with browser.rolled_back():
-        response = browser.send(holding(principal, rule, objects), method, path, **kwargs)  # type: ignore[arg-type]
+        response = browser.send(sender, method, path, **kwargs)
     response.close()
     return outcome(response, rule.endpoint, principal)
 
@@ -179,6 +190,35 @@ def test_every_admin_change_the_matrix_allows_is_carried_out(
             not_carried_out.append(f"{rule.endpoint} {method}: {response.status_code}, {audited} audited")
     assert len(changes) >= 19
     assert not not_carried_out, not_carried_out
+
+
+@pytest.mark.parametrize("name", ["client", "couns_a", "lead", "research", "court_yes", "admin"])
+def test_what_staff_do_on_the_web_is_audited_with_the_address_it_came_from(
+    app: Flask, db: SQLAlchemy, client: FlaskClient, name: str
+) -> None:
+    """Every audit event a staff member's request writes (a change or a view) names the request's address."""
+    world = build_world(app, db)
+    principal = make_principal(name, db, world)
+    browser = Browser(app, db, client)
+    table = load_table()
+    without_address, audited = [], 0
+    for rule, method in route_methods(app):
+        row = table.get((rule.endpoint, method))
+        if row is None or row.expected(name, 0) != "ok":
+            continue
+        sender, path, kwargs = matrix_request(app, world, principal, rule, method, "own")
+        with browser.rolled_back():
+            newest = browser.connection.execute(select(func.max(AuditEvent.id))).scalar_one() or 0
+            browser.send(sender, method, path, **kwargs).close()
+            written = browser.connection.execute(
+                select(AuditEvent.action, AuditEvent.ip).where(
+                    AuditEvent.id > newest, AuditEvent.actor_type == "staff"
+                )
+            ).all()
+        audited += len(written)
+        without_address += [f"{rule.endpoint} {method}: {action}" for action, ip in written if ip is None]
+    assert audited, "no request of this principal wrote a staff audit event"
+    assert not without_address, f"{name}: audited without the request's address: {without_address}"
 
 
 def _audit_rows(browser: Browser) -> int:

@@ -112,6 +112,24 @@ def test_the_counsellor_records_consent_with_the_client(
     assert client.post(f"/consent/clients/{code}", data={"care": "no"}).status_code == 400  # no CSRF token
 
 
+def test_a_refused_consent_form_is_audited_like_the_consent_page(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    case_file: CaseFile,
+    signed_in: Builder,
+    csrf_token: Callable[..., str],
+) -> None:
+    code = case_file.client.code
+    signed_in(client, case_file.counsellor)
+    token = csrf_token(f"/consent/clients/{code}")
+    views = select(AuditEvent).where(AuditEvent.action == "client.view").order_by(AuditEvent.id)
+    before = len(db.session.scalars(views).all())
+    refused = client.post(f"/consent/clients/{code}", data={"care": "yes", "csrf_token": token})
+    assert refused.status_code == 400 and "Shared with the court" in refused.get_data(as_text=True)
+    events = db.session.scalars(views).all()
+    assert len(events) == before + 1 and events[-1].details == {"page": "consent"}
+
+
 def test_another_counsellor_cannot_open_the_consent_page(
     client: FlaskClient, case_file: CaseFile, login_as: Builder
 ) -> None:

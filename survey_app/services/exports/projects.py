@@ -151,7 +151,9 @@ def _require_manager(user: StaffUser, project: ExportProject) -> None:
         raise ExportAccessError("only an admin of the project's organisation may change it")
 
 
-def create_project(session: DbSession, admin: StaffUser, name: str, description: str = "") -> ExportProject:
+def create_project(
+    session: DbSession, admin: StaffUser, name: str, description: str = "", *, ip: str | None = None
+) -> ExportProject:
     """Create a project in the admin's organisation (no allowances, no members yet); audited."""
     if admin.role not in MANAGER_ROLES or not admin.is_active:
         raise ExportAccessError("only an admin may create an export project")
@@ -178,6 +180,7 @@ def create_project(session: DbSession, admin: StaffUser, name: str, description:
         actor_id=admin.id,
         object_type="export_project",
         object_id=project.id,
+        ip=ip,
         details={"organisation_id": admin.organisation_id},
     )
     return project
@@ -191,6 +194,7 @@ def set_allowances(
     identifiers: bool,
     free_text: bool,
     calendar_dates: bool,
+    ip: str | None = None,
 ) -> None:
     """Allow (or stop allowing) identifiers, free text and calendar dates in the exports; audited.
 
@@ -211,6 +215,7 @@ def set_allowances(
         actor_id=admin.id,
         object_type="export_project",
         object_id=project.id,
+        ip=ip,
         details={"identifiers": identifiers, "free_text": free_text, "calendar_dates": calendar_dates},
     )
     after = allowances_of(project)
@@ -218,7 +223,9 @@ def set_allowances(
     withdraw_after_allowance_change(session, project, withdrawn, actor_id=admin.id)
 
 
-def add_member(session: DbSession, admin: StaffUser, project: ExportProject, email: str) -> StaffUser:
+def add_member(
+    session: DbSession, admin: StaffUser, project: ExportProject, email: str, *, ip: str | None = None
+) -> StaffUser:
     """Add the researcher with this email (same organisation) to the project; audited."""
     _require_manager(admin, project)
     user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
@@ -234,12 +241,15 @@ def add_member(session: DbSession, admin: StaffUser, project: ExportProject, ema
             actor_id=admin.id,
             object_type="export_project",
             object_id=project.id,
+            ip=ip,
             details={"staff_user_id": user.id},
         )
     return user
 
 
-def remove_member(session: DbSession, admin: StaffUser, project: ExportProject, user_id: int) -> None:
+def remove_member(
+    session: DbSession, admin: StaffUser, project: ExportProject, user_id: int, *, ip: str | None = None
+) -> None:
     """Take a researcher off the project; audited."""
     _require_manager(admin, project)
     session.execute(
@@ -254,5 +264,6 @@ def remove_member(session: DbSession, admin: StaffUser, project: ExportProject, 
         actor_id=admin.id,
         object_type="export_project",
         object_id=project.id,
+        ip=ip,
         details={"staff_user_id": user_id},
     )

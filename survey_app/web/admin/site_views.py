@@ -93,6 +93,7 @@ def retention() -> Response | tuple[str, int]:
         retention_months=form.retention_months.data,
         research_legal_basis=form.research_legal_basis.data,
         actor=admin(),
+        ip=request.remote_addr,
     )
     db.session.commit()
     flash(_("Retention saved."), "info")

@@ -204,7 +204,7 @@ def reset_mfa(user_id: int) -> Response | tuple[str, int]:
     """Unlink a staff member's authenticator (a lost phone); they link a new one at their next sign-in."""
     user = _member_or_404(user_id)
     try:
-        reset_second_factor(db.session, admin(), user)
+        reset_second_factor(db.session, admin(), user, ip=request.remote_addr)
     except StaffAdminError as error:
         return _refused(user_id, error)
     return _account_action(

@@ -26,6 +26,7 @@ from survey_app.services.client_access import (
     open_client_mode,
     start_or_resume,
 )
+from survey_app.services.erased_clients import not_erased
 from survey_app.web.client import hand_over_bp
 from survey_app.web.client.context import safe_return_path
 from survey_app.web.client.guard import enter_client_mode
@@ -51,8 +52,13 @@ def _staff() -> StaffUser:
 
 
 def _client(client_code: str) -> Client:
-    """The client, when this staff member may hand over to them; 404 otherwise (existence is not revealed)."""
-    client = db.session.scalar(select(Client).where(Client.code == client_code.strip().upper()[:32]))
+    """The client, when this staff member may hand over to them; 404 otherwise (existence is not revealed).
+
+    An erased client is never handed over: what erasure kept is for research exports only.
+    """
+    client = db.session.scalar(
+        select(Client).where(Client.code == client_code.strip().upper()[:32], not_erased())
+    )
     if client is None or not may_hand_over(_staff(), client):
         abort(404)
     return client

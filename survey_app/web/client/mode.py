@@ -5,6 +5,12 @@ Leaving takes two steps. The password opens the leaving page (unlocking a locked
 id); that page's script sends what the device still keeps (answers not yet sent, and sealed ones it can
 now open), then ends client mode, which clears the device. Without JavaScript nothing is kept on the
 device, and the page's button ends it.
+
+Ending client mode resumes the counsellor's parked sign-in session with the password alone, so only while
+that session is within the staff limits: the absolute one since the real sign-in (12 hours by default; the
+resumed session keeps that moment) and the idle one since the counsellor's own last action (30 minutes by
+default; the hand-over, or an unlock with their password: the client's answering is not the counsellor's
+activity). Otherwise the counsellor signs in again, second factor included.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from survey_app.extensions import db
 from survey_app.i18n import page_language
 from survey_app.models.base import utcnow
 from survey_app.models.client_access import ClientModeSession
-from survey_app.models.people import StaffUser
+from survey_app.models.people import StaffSession, StaffUser
 from survey_app.services import accounts
 from survey_app.services.client_access import (
     end_client_mode,
     lock_client_mode,
+    note_staff_activity,
     parked_staff_session,
     rotate_client_mode_token,
 )
@@ -101,9 +108,31 @@ def _counsellor_password_ok(row: ClientModeSession) -> tuple[StaffUser | None, s
     return staff, None
 
 
+def _staff_limits() -> tuple[timedelta, timedelta]:
+    """The staff sign-in session limits (idle, absolute), which hold for the parked session too."""
+    config = current_app.config
+    return (
+        timedelta(minutes=config["STAFF_IDLE_TIMEOUT_MINUTES"]),
+        timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"]),
+    )
+
+
+def _parked(row: ClientModeSession) -> StaffSession | None:
+    """The counsellor's parked sign-in session, while it is within the staff limits."""
+    idle, absolute = _staff_limits()
+    return parked_staff_session(db.session, row, idle_timeout=idle, absolute_timeout=absolute)
+
+
+def _counsellor_was_here(row: ClientModeSession) -> None:
+    """The counsellor's password was just right: their parked session (if still live) was in use now."""
+    idle, absolute = _staff_limits()
+    note_staff_activity(db.session, row, idle_timeout=idle, absolute_timeout=absolute)
+    db.session.commit()
+
+
 def _unlock(row: ClientModeSession) -> None:
     """Open the screen again for the same client, with a new session id (committed)."""
-    token = rotate_client_mode_token(db.session, row)
+    token = rotate_client_mode_token(db.session, row, ip=request.remote_addr)
     language, prefs = page_language(), preferences()
     db.session.commit()
     enter_client_mode(token, language, prefs)
@@ -116,6 +145,7 @@ def unlock() -> Response | tuple[str, int]:
     staff, problem = _counsellor_password_ok(row)
     if staff is None:
         return _locked_page(problem), 403
+    _counsellor_was_here(row)
     _unlock(row)
     return redirect(url_for("client.welcome"))
 
@@ -132,6 +162,7 @@ def leave() -> Response | str | tuple[str, int]:
         return render_template(
             template, page_title=_("End client mode"), error=problem, client_mode=None
         ), 403
+    _counsellor_was_here(row)
     if row.locked_at is not None:  # from the lock screen: open it to send the sealed answers first
         _unlock(row)
     session[LEAVING_KEY] = {"staff": staff.id, "until": (utcnow() + LEAVING_FOR).timestamp()}
@@ -170,20 +201,16 @@ def finish_leaving() -> Response:
     staff = _leaving_staff(row)
     if staff is None:
         return _password_again()
-    config = current_app.config
-    parked = parked_staff_session(
-        db.session, row, absolute_timeout=timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"])
-    )
-    end_client_mode(db.session, row, "left")
+    parked = _parked(row)
+    end_client_mode(db.session, row, "left", ip=request.remote_addr)
     target = row.return_path or url_for("home.index")
     session.clear()
     if parked is None or not staff.is_active:
         db.session.commit()
         flash(_("Client mode has ended. Please sign in again."), "info")
         return _clearing(redirect(url_for("auth.sign_in", next=target)))
-    parked.revoked_at = utcnow()
-    accounts.start_staff_session(
-        db.session, staff, ip=request.remote_addr, user_agent=request.user_agent.string
+    accounts.resume_staff_session(  # a new token, the same sign-in: its limits still count from there
+        db.session, parked, staff, ip=request.remote_addr, user_agent=request.user_agent.string
     )
     db.session.commit()
     login_user(staff)

@@ -85,7 +85,9 @@ def change_consent(code: str) -> Response | tuple[str, int]:
     """Record the client's decisions from now on (only what changed is written)."""
     client = client_for_staff_or_404(code)
     form = ConsentForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # the page again, with the consent history: a view like the GET
+        record_client_view(client, "consent")
+        db.session.commit()
         return _render(client, form, status=400)
     changes = _save(client, form)
     db.session.commit()

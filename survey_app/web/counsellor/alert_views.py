@@ -1,4 +1,9 @@
-"""Acknowledging risk alerts, and the organisation's alert routing (site leads and admins)."""
+"""Acknowledging risk alerts, and the organisation's alert routing.
+
+Admins set all of the routing; site leads name and remove the recipients of their own sites only (see
+``survey_app.services.alerts``): the page offers each only what they may change, and the service refuses
+the rest (a 422 with the reason for a recipient, a 403 for a setting or a removal they may not make).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,17 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from survey_app.extensions import db
-from survey_app.models.people import StaffUser
+from survey_app.models.people import StaffSiteMembership, StaffUser
 from survey_app.models.programme import Site
 from survey_app.services.alerts import (
+    ROUTING_ROLES,
     AlertError,
     AlertNotFound,
+    AlertRoutingForbidden,
     acknowledge_alerts,
     add_recipient,
+    may_route,
+    may_set_site_lead_alerts,
     remove_recipient,
     routing_view,
     set_site_lead_alerts,
@@ -28,7 +37,7 @@ from survey_app.web.counsellor.context import local_target, scope, staff
 from survey_app.web.counsellor.forms import AcknowledgeForm, RecipientForm, SiteLeadAlertsForm
 from survey_app.web.ids import parse_id
 
-SETTINGS_ROLES = ("site_lead", "admin")
+SETTINGS_ROLES = ROUTING_ROLES
 
 
 @bp.post("/alerts/acknowledge")
@@ -76,33 +85,39 @@ def _settings_page(
     site_leads_form: SiteLeadAlertsForm, recipient_form: RecipientForm, status: int
 ) -> tuple[str, int]:
     current = scope()
-    people = db.session.scalars(
-        select(StaffUser)
-        .where(
-            StaffUser.organisation_id == current.organisation_id,
-            StaffUser.role.in_(WORKSPACE_ROLES),
-            StaffUser.is_active,
+    whole_organisation = may_route(current, None)  # an admin: every site and everyone
+    people_query = select(StaffUser).where(
+        StaffUser.organisation_id == current.organisation_id,
+        StaffUser.role.in_(WORKSPACE_ROLES),
+        StaffUser.is_active,
+    )
+    sites_query = select(Site).where(Site.organisation_id == current.organisation_id)
+    if not whole_organisation:  # a site lead: their own sites and the people who work there
+        members = select(StaffSiteMembership.staff_user_id).where(
+            StaffSiteMembership.site_id.in_(sorted(current.site_ids))
         )
-        .order_by(StaffUser.display_name)
-    ).all()
-    sites = db.session.scalars(
-        select(Site).where(Site.organisation_id == current.organisation_id).order_by(Site.name)
-    ).all()
+        people_query = people_query.where(StaffUser.id.in_(members))
+        sites_query = sites_query.where(Site.id.in_(sorted(current.site_ids)))
+    people = db.session.scalars(people_query.order_by(StaffUser.display_name)).all()
+    sites = db.session.scalars(sites_query.order_by(Site.name)).all()
     recipient_form.staff.choices = [SelectChoice(person.id, person.display_name) for person in people]
     recipient_form.site.choices = [
-        SelectChoice("", _("every site")),
+        *([SelectChoice("", _("every site"))] if whole_organisation else []),
         *(SelectChoice(site.id, site.name) for site in sites),
     ]
-    site_leads_form.site_leads.choices = [
+    leads_choices = [
         SelectChoice("none", _("no alerts (only those of clients without a counsellor)")),
         SelectChoice("urgent", _("urgent alerts")),
         SelectChoice("all", _("all alerts")),
     ]
+    site_leads_form.site_leads.choices = leads_choices
     recipient_form.severities.choices = [
         SelectChoice("urgent", _("urgent alerts")),
         SelectChoice("all", _("all alerts")),
     ]
-    routing = routing_view(db.session, current.organisation_id)
+    routing = routing_view(
+        db.session, current.organisation_id, None if whole_organisation else current.site_ids
+    )
     if request.method == "GET" or request.endpoint != "counsellor.alert_settings":
         site_leads_form.site_leads.data = routing.site_leads
     return (
@@ -110,6 +125,16 @@ def _settings_page(
             "counsellor/alert_settings.html",
             routing=routing,
             site_leads_form=site_leads_form,
+            site_leads_label=next(
+                (choice.label for choice in leads_choices if choice.value == routing.site_leads), ""
+            ),
+            may_set_site_leads=may_set_site_lead_alerts(current),
+            removable={
+                recipient.id
+                for recipient, _name, _site in routing.recipients
+                if may_route(current, recipient.site_id)
+            },
+            whole_organisation=whole_organisation,
             recipient_form=recipient_form,
             words=words,
             user=staff(),
@@ -129,6 +154,8 @@ def alert_settings() -> Response | tuple[str, int]:
     _require_settings_role()
     form = SiteLeadAlertsForm()
     if request.method == "POST":
+        if not may_set_site_lead_alerts(scope()):
+            abort(403)  # a setting of the whole organisation: an admin's
         if form.validate_on_submit():
             try:
                 set_site_lead_alerts(db.session, scope(), form.site_leads.data or "", ip=request.remote_addr)
@@ -152,6 +179,9 @@ def add_alert_recipient() -> Response | tuple[str, int]:
         try:
             add_recipient(db.session, scope(), form.staff.data, form.site.data, form.severities.data or "",
                           ip=request.remote_addr)  # fmt: skip
+        except AlertRoutingForbidden:
+            db.session.rollback()
+            abort(403)
         except AlertError as error:
             form.staff.errors = [_(str(error))]
         else:
@@ -171,6 +201,9 @@ def remove_alert_recipient(recipient_id: int) -> Response:
     except AlertNotFound:
         db.session.rollback()
         abort(404)
+    except AlertRoutingForbidden:
+        db.session.rollback()
+        abort(403)  # another site's routing, or every site's: an admin's to change
     db.session.commit()
     flash(_("Recipient removed."), "info")
     return redirect(url_for("counsellor.alert_settings"))

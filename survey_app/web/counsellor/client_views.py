@@ -112,12 +112,13 @@ def register() -> Response | tuple[str, int]:
 def _edit_page(
     client: Client, details: ClientDetailsForm, errors: dict[str, str], status: int
 ) -> tuple[str, int]:
+    """The edit page (also when a change was refused), audited: it shows the client's name and dates."""
     plans = [plan_of(timepoint) for timepoint in client.programme.timepoints]
     current_dates = {row.anchor: row.date for row in client.anchor_dates} | {INTAKE: client.intake_date}
     typed = {
         key.removeprefix("anchor_"): value for key, value in request.form.items() if key.startswith("anchor_")
     }
-    return (
+    page = (
         render_template(
             "counsellor/client_edit.html",
             client=client,
@@ -131,6 +132,9 @@ def _edit_page(
         ),
         status,
     )
+    audit_view(client, "client_edit")
+    db.session.commit()  # after rendering: committing expires the objects the page reads
+    return page
 
 
 def _details_form(client: Client, current: StaffScope) -> ClientDetailsForm:
@@ -147,7 +151,7 @@ def _details_form(client: Client, current: StaffScope) -> ClientDetailsForm:
 @bp.route("/clients/<code>/edit", methods=["GET", "POST"])
 def edit_client(code: str) -> Response | tuple[str, int]:
     """Edit the client's language, counsellor (site leads) and names."""
-    client = client_or_404(code)
+    client = client_or_404(code, to_manage=True)
     current = scope()
     form = _details_form(client, current)
     if request.method == "POST" and form.validate_on_submit():
@@ -171,16 +175,13 @@ def edit_client(code: str) -> Response | tuple[str, int]:
     if request.method == "POST":
         db.session.rollback()
         return _edit_page(client, form, {}, 422)
-    page = _edit_page(client, form, {}, 200)
-    audit_view(client, "client_edit")  # the page shows the client's name and dates
-    db.session.commit()
-    return page
+    return _edit_page(client, form, {}, 200)
 
 
 @bp.post("/clients/<code>/anchors")
 def edit_anchors(code: str) -> Response | tuple[str, int]:
     """Set, move or remove anchor dates; pending timepoints move, completed ones keep their dates."""
-    client = client_or_404(code)
+    client = client_or_404(code, to_manage=True)
     current = scope()
     anchors = anchors_offered(plan_of(timepoint) for timepoint in client.programme.timepoints)
     dates, errors = anchor_dates_from(request.form, anchors)
@@ -205,7 +206,7 @@ def edit_anchors(code: str) -> Response | tuple[str, int]:
 @bp.post("/clients/<code>/status")
 def set_status(code: str) -> Response:
     """Pause, resume, withdraw, complete or re-open the client (with an optional reason)."""
-    client = client_or_404(code)
+    client = client_or_404(code, to_manage=True)
     form = StatusForm()
     if form.validate_on_submit():
         try:

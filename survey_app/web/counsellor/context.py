@@ -27,11 +27,15 @@ def scope() -> StaffScope:
     return cached
 
 
-def client_or_404(code: str) -> Client:
-    """The client with this code when the staff member may see it; 404 otherwise (also when missing)."""
+def client_or_404(code: str, *, to_manage: bool = False) -> Client:
+    """The client with this code when the staff member may see it; 404 otherwise (also when missing).
+
+    ``to_manage``: the page changes the client's details, dates or status, which only the caseload may
+    (someone who sees the client because its alerts reach them gets a 404 there).
+    """
     if not code or len(code) > 32:
         abort(404)
-    client = find_client(db.session, scope(), code)
+    client = find_client(db.session, scope(), code, to_manage=to_manage)
     if client is None:
         abort(404)
     return client

@@ -64,6 +64,7 @@ def client_page(code: str) -> str:
     client = client_or_404(code)
     record = client_record(db.session, client, today())
     language = page_language()
+    manages = scope().manages(client)  # a recipient of the client's alerts only sees the record
     page = render_template(
         "counsellor/client_view.html",
         record=record,
@@ -81,7 +82,8 @@ def client_page(code: str) -> str:
         words=words,
         status_form=StatusForm(),
         acknowledge_form=AcknowledgeForm(),
-        transitions=TRANSITIONS.get(client.status, ()),
+        may_manage=manages,
+        transitions=TRANSITIONS.get(client.status, ()) if manages else (),
         today=today(),
         scope=scope(),
         hand_over_ready="client_mode.hand_over" in current_app.view_functions,
@@ -109,24 +111,7 @@ def session_page(code: str, public_id: str) -> str:
     """Item-level answers of one session with the exact question texts and version, and its notes."""
     client = client_or_404(code)
     assessment = _session_or_404(client, public_id)
-    language = page_language()
-    questionnaires = session_answers(db.session, assessment, language)
-    notes = notes_by_session(db.session, client.id).get(assessment.id, [])
-    timepoint_label = assessment.timepoint.label if assessment.timepoint else None
-    page = render_template(
-        "counsellor/session_answers.html",
-        client=client,
-        assessment=assessment,
-        timepoint_label=timepoint_label,
-        questionnaires=questionnaires,
-        notes=notes,
-        note_form=NoteForm(),
-        language=language,
-        words=words,
-    )
-    audit_view(client, "session_answers", session=assessment.public_id)
-    db.session.commit()
-    return page
+    return _session_page(client, assessment, NoteForm())
 
 
 @bp.post("/clients/<code>/sessions/<public_id>/notes")
@@ -147,18 +132,23 @@ def add_session_note(code: str, public_id: str) -> Response | tuple[str, int]:
                 url_for("counsellor.session_page", code=client.code, public_id=public_id) + "#notes"
             )
     db.session.rollback()
+    return _session_page(client, assessment, form), 422
+
+
+def _session_page(client: Client, assessment: AssessmentSession, note_form: NoteForm) -> str:
+    """The session's answers and notes, audited as a view of the client's data (committed)."""
     language = page_language()
-    return (
-        render_template(
-            "counsellor/session_answers.html",
-            client=client,
-            assessment=assessment,
-            timepoint_label=assessment.timepoint.label if assessment.timepoint else None,
-            questionnaires=session_answers(db.session, assessment, language),
-            notes=notes_by_session(db.session, client.id).get(assessment.id, []),
-            note_form=form,
-            language=language,
-            words=words,
-        ),
-        422,
+    page = render_template(
+        "counsellor/session_answers.html",
+        client=client,
+        assessment=assessment,
+        timepoint_label=assessment.timepoint.label if assessment.timepoint else None,
+        questionnaires=session_answers(db.session, assessment, language),
+        notes=notes_by_session(db.session, client.id).get(assessment.id, []),
+        note_form=note_form,
+        language=language,
+        words=words,
     )
+    audit_view(client, "session_answers", session=assessment.public_id)
+    db.session.commit()  # after rendering: committing expires the objects the page reads
+    return page

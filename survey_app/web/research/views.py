@@ -127,7 +127,11 @@ def create() -> Response:
     """An admin creates a project."""
     try:
         project = create_project(
-            db.session, _user(), request.form.get("name", ""), request.form.get("description", "")
+            db.session,
+            _user(),
+            request.form.get("name", ""),
+            request.form.get("description", ""),
+            ip=request.remote_addr,
         )
     except ExportAccessError:
         abort(403)
@@ -201,6 +205,7 @@ def allowances(project_id: int) -> Response:
             identifiers=bool(request.form.get("identifiers")),
             free_text=bool(request.form.get("free_text")),
             calendar_dates=bool(request.form.get("calendar_dates")),
+            ip=request.remote_addr,
         )
     except ExportAccessError:
         abort(403)
@@ -215,7 +220,7 @@ def members(project_id: int) -> Response:
     """An admin adds a researcher (by email) to the project."""
     project = _project(project_id)
     try:
-        add_member(db.session, _user(), project, request.form.get("email", ""))
+        add_member(db.session, _user(), project, request.form.get("email", ""), ip=request.remote_addr)
     except ExportAccessError:
         abort(403)
     except ExportError as error:
@@ -231,7 +236,7 @@ def member_remove(project_id: int, user_id: int) -> Response:
     """An admin takes a researcher off the project."""
     project = _project(project_id)
     try:
-        remove_member(db.session, _user(), project, user_id)
+        remove_member(db.session, _user(), project, user_id, ip=request.remote_addr)
     except ExportAccessError:
         abort(403)
     db.session.commit()
