@@ -20,8 +20,9 @@ from survey_app.models.assessment import AssessmentSession
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client, StaffSession, StaffUser
 from survey_app.models.programme import Organisation, Site
-from survey_app.models.security import ClientErasure, PrivacySettings
+from survey_app.models.security import PrivacySettings
 from survey_app.services.audit import record_event
+from survey_app.services.erased_clients import not_erased
 from survey_app.services.gdpr import erase_client
 
 __all__ = [
@@ -88,7 +89,7 @@ def clients_due(session: DbSession, organisation_id: int, months: int, today: dt
             Client.status.in_(ENDED_STATUSES),
             Client.intake_date < cutoff,
             or_(newest_session.is_(None), newest_session < cutoff_moment),
-            Client.id.not_in(select(ClientErasure.client_id)),
+            not_erased(),
         )
         .order_by(Client.id)
     ).all()
