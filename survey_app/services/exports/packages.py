@@ -131,10 +131,11 @@ def withdraw_after_erasure(
 
 def delete_removed_files(session: DbSession, folder: Path) -> int:
     """Delete the zips in `folder` whose package has been removed; returns how many."""
-    deleted = 0
-    for path in sorted(folder.glob("*.zip")):
-        run = session.scalar(select(ExportRun).where(ExportRun.public_id == path.stem[:36]))
-        if run is not None and removed_reason(run) is not None:
-            path.unlink(missing_ok=True)
-            deleted += 1
-    return deleted
+    zips = {path.stem[:36]: path for path in sorted(folder.glob("*.zip"))}
+    if not zips:
+        return 0
+    runs = session.scalars(select(ExportRun).where(ExportRun.public_id.in_(zips))).all()
+    removed = [zips[run.public_id] for run in runs if removed_reason(run) is not None]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return len(removed)
