@@ -18,6 +18,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, get_timezone
 
 from survey_app.models.base import utcnow
+from survey_app.services.caseload import local_today
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "nl", "fr")
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "fr": "Français"}
@@ -46,7 +47,7 @@ def timezone() -> dt.tzinfo:
 
 def today(now: dt.datetime | None = None) -> dt.date:
     """Today's date in that timezone (at `now`, the current moment by default)."""
-    return (now or utcnow()).astimezone(timezone()).date()
+    return local_today(now or utcnow(), timezone())
 
 
 def register_i18n(app: Flask) -> None:
