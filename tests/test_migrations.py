@@ -106,3 +106,38 @@ def test_revisions_never_import_the_app() -> None:
     for revision in (PROJECT_ROOT / "migrations" / "versions").glob("*.py"):
         imports = re.findall(r"^\s*(?:from|import)\s+(survey_app\S*|config)\b", revision.read_text(), re.M)
         assert imports == [], f"{revision.name} imports app code {imports}; revisions must be frozen"
+
+
+_ROWS_BEFORE_0011 = (
+    "INSERT INTO organisations (id, name, created_at) VALUES (1, 'Org', :now)",
+    "INSERT INTO sites (id, organisation_id, name, code, created_at) VALUES (1, 1, 'A', 'A', :now)",
+    "INSERT INTO programmes (id, organisation_id, key, name, created_at) VALUES (1, 1, 'p', 'P', :now)",
+    "INSERT INTO timepoints (id, programme_id, key, label, position, anchor, offset_days, window_before_days,"
+    " window_after_days) VALUES (1, 1, 't3m', '3 months', 0, 'intake', 91, 14, 7)",
+    "INSERT INTO clients (id, code, site_id, programme_id, intake_date, created_at)"
+    " VALUES (1, 'A-CLIENT', 1, 1, '2026-01-05', :now)",
+    "INSERT INTO assessment_sessions (id, public_id, client_id, timepoint_id, status, language, mode,"
+    " started_at, updated_at) VALUES (1, :first, 1, 1, 'open', 'en', 'tablet', :now, :now)",
+    "INSERT INTO assessment_sessions (id, public_id, client_id, timepoint_id, status, language, mode,"
+    " started_at, updated_at) VALUES (2, :second, 1, NULL, 'open', 'en', 'tablet', :now, :now)",
+)
+
+
+def test_sessions_stored_before_keep_the_schedule_their_timepoint_has_at_the_upgrade(
+    empty_app: Flask,
+) -> None:
+    values = {"now": "2026-04-01 10:00:00", "first": "1" * 36, "second": "2" * 36}
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="0010")
+        with _db.engine.begin() as conn:
+            for statement in _ROWS_BEFORE_0011:
+                conn.execute(text(statement), {k: v for k, v in values.items() if f":{k}" in statement})
+        flask_migrate.upgrade()
+        with _db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, due_anchor, due_offset_days, due_window_before_days, due_window_after_days"
+                    " FROM assessment_sessions ORDER BY id"
+                )
+            ).all()
+    assert [tuple(row) for row in rows] == [(1, "intake", 91, 14, 7), (2, None, None, None, None)]

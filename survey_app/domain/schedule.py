@@ -9,6 +9,9 @@ States, for a given day:
 - ``completed``: a submitted session exists at the timepoint. Its dates are those of the anchor as it was when
   the session was submitted, so moving an anchor later never moves a completed timepoint.
 - ``open``: a session was started and not yet submitted.
+
+A timepoint with a session keeps the offset and window the session was due on (recorded when it started), so
+an admin's later change of the timepoint moves only the timepoints still without a session.
 - ``unscheduled``: the timepoint counts from an anchor the client has no date for (yet).
 - ``missed``: the window has closed without a session.
 - ``on_hold`` (client paused) / ``closed`` (client withdrawn or finished the programme): not expected now.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: How many days ahead "due this week" looks (today included).
 WEEK = 7
@@ -70,6 +73,16 @@ def shifted(day: dt.date, days: int) -> dt.date:
 
 
 @dataclass(frozen=True, slots=True)
+class Timing:
+    """When a timepoint falls: the anchor it counts from, its offset and its window (in days)."""
+
+    anchor: str
+    offset_days: int
+    window_before_days: int
+    window_after_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class TimepointPlan:
     """A programme timepoint: when it falls relative to its anchor."""
 
@@ -87,6 +100,21 @@ class TimepointPlan:
         target = shifted(anchor_date, self.offset_days)
         return shifted(target, -self.window_before_days), target, shifted(target, self.window_after_days)
 
+    @property
+    def timing(self) -> Timing:
+        """The anchor, offset and window of the timepoint as defined now."""
+        return Timing(self.anchor, self.offset_days, self.window_before_days, self.window_after_days)
+
+    def timed(self, timing: Timing) -> TimepointPlan:
+        """The same timepoint with another anchor, offset and window (those a session was due on)."""
+        return replace(
+            self,
+            anchor=timing.anchor,
+            offset_days=timing.offset_days,
+            window_before_days=timing.window_before_days,
+            window_after_days=timing.window_after_days,
+        )
+
     def anchor_range(self, first_day: dt.date, last_day: dt.date) -> tuple[dt.date, dt.date]:
         """The anchor dates whose window overlaps the days `first_day`..`last_day` (both included)."""
         earliest = first_day - dt.timedelta(days=self.offset_days + self.window_after_days)
@@ -96,12 +124,16 @@ class TimepointPlan:
 
 @dataclass(frozen=True, slots=True)
 class SessionFact:
-    """A live (open or submitted) session at a timepoint; cancelled sessions are left out by the caller."""
+    """A live (open or submitted) session at a timepoint; cancelled sessions are left out by the caller.
+
+    ``due_on``: the timing of the timepoint when the session started (None: not recorded, the current one).
+    """
 
     timepoint_id: int | None
     status: str
     started_at: dt.datetime | None = None
     submitted_at: dt.datetime | None = None
+    due_on: Timing | None = None
 
     @property
     def is_submitted(self) -> bool:
@@ -159,6 +191,13 @@ def anchor_dates_at(
     return dates
 
 
+def as_due(timepoint: TimepointPlan, session: SessionFact | None) -> TimepointPlan:
+    """The timepoint as the session at it was due on; as defined now when it has no session (yet)."""
+    if session is None or session.due_on is None:
+        return timepoint
+    return timepoint.timed(session.due_on)
+
+
 def _pending_state(
     window: tuple[dt.date, dt.date, dt.date], today: dt.date, client_status: str
 ) -> TimepointState:
@@ -184,6 +223,7 @@ def schedule_timepoint(
     anchor_changes: Sequence[AnchorChange] = (),
 ) -> ScheduledTimepoint:
     """The state and dates of one timepoint for one client on `today`."""
+    timepoint = as_due(timepoint, session)
     if session is not None and session.is_submitted and session.submitted_at is not None:
         anchors = anchor_dates_at(anchors, anchor_changes, session.submitted_at)
     anchor_date = anchors.get(timepoint.anchor)

@@ -67,6 +67,13 @@ class AssessmentSession(Base):
             "(status = 'submitted') = (submitted_at IS NOT NULL)", name="submitted_at_iff_submitted"
         ),
         CheckConstraint("length(public_id) = 36", name="public_id_length"),
+        CheckConstraint(
+            "(due_anchor IS NULL) = (due_offset_days IS NULL)"
+            " AND (due_anchor IS NULL) = (due_window_before_days IS NULL)"
+            " AND (due_anchor IS NULL) = (due_window_after_days IS NULL)"
+            " AND (due_anchor IS NULL OR timepoint_id IS NOT NULL)",
+            name="due_schedule_whole",
+        ),
         # At most one live (open or submitted) session per client and timepoint; ad hoc sessions
         # (timepoint_id NULL) are not limited because NULLs are distinct in a unique index.
         Index(
@@ -90,6 +97,12 @@ class AssessmentSession(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The timepoint's anchor, offset and window when the session started: the schedule it was due on, kept
+    #: when an admin changes the timepoint later (NULL for sessions outside the schedule).
+    due_anchor: Mapped[str | None] = mapped_column(String(40))
+    due_offset_days: Mapped[int | None] = mapped_column(Integer)
+    due_window_before_days: Mapped[int | None] = mapped_column(Integer)
+    due_window_after_days: Mapped[int | None] = mapped_column(Integer)
 
     client: Mapped[Client] = relationship()
     timepoint: Mapped[Timepoint | None] = relationship()

@@ -87,7 +87,7 @@ def start_session(
     created_by: int | None = None,
     leave_out: Collection[str] = (),
 ) -> AssessmentSession:
-    """Open a session for a client at a timepoint with the timepoint's battery (minus optional left-outs)."""
+    """Open a session at a timepoint with its battery (less optional left-outs) and its schedule of now."""
     if client.status != "active":
         raise AssessmentError(f"client {client.code} is {client.status}; only active clients start sessions")
     if timepoint.programme_id != client.programme_id:
@@ -101,6 +101,10 @@ def start_session(
         language=language or client.preferred_language,
         mode=mode,
         created_by=created_by,
+        due_anchor=timepoint.anchor,
+        due_offset_days=timepoint.offset_days,
+        due_window_before_days=timepoint.window_before_days,
+        due_window_after_days=timepoint.window_after_days,
         questionnaires=[
             SessionQuestionnaire(questionnaire_version_id=row.id, position=index)
             for index, row in enumerate(versions)

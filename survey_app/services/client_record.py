@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Questionnaire
-from survey_app.domain.schedule import ScheduledTimepoint, SessionFact, next_action
+from survey_app.domain.schedule import ScheduledTimepoint, next_action
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.people import Client, StaffUser
 from survey_app.models.programme import Timepoint
@@ -21,7 +21,7 @@ from survey_app.models.workspace import ClientAnchorChange, ClientStatusChange
 from survey_app.services.alerts import ClientAlert, client_alerts
 from survey_app.services.notes import NoteView, notes_by_session
 from survey_app.services.outcome_summary import ProfileDomain, domain_profile
-from survey_app.services.schedules import anchors_offered, plan_of, schedule_of_client
+from survey_app.services.schedules import anchors_offered, plan_of, schedule_of_client, session_fact
 from survey_app.services.stored_versions import questionnaires_by_id
 from survey_app.services.trends import InstrumentTrend, stored_scores, trends_from
 
@@ -92,11 +92,7 @@ def client_record(session: DbSession, client: Client, today: dt.date) -> ClientR
     timepoints = list(client.programme.timepoints)
     plans = [plan_of(timepoint) for timepoint in timepoints]
     sessions = _sessions(session, client.id)
-    facts = [
-        SessionFact(row.timepoint_id, row.status, row.started_at, row.submitted_at)
-        for row in sessions
-        if row.status != "cancelled"
-    ]
+    facts = [session_fact(row) for row in sessions if row.status != "cancelled"]
     status_history, anchor_history = _histories(session, client.id)
     history = sorted((row for row, _ in anchor_history), key=lambda row: (row.changed_at, row.id))
     schedule = schedule_of_client(client, plans, facts, history, today)

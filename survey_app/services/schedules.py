@@ -20,6 +20,7 @@ from survey_app.domain.schedule import (
     ScheduledTimepoint,
     SessionFact,
     TimepointPlan,
+    Timing,
     client_schedule,
 )
 from survey_app.models.assessment import AssessmentSession
@@ -72,6 +73,26 @@ def plan_of(timepoint: Timepoint) -> TimepointPlan:
     )
 
 
+def due_on(
+    anchor: str | None, offset_days: int | None, before_days: int | None, after_days: int | None
+) -> Timing | None:
+    """The schedule a session recorded when it started (None when it recorded none)."""
+    if anchor is None or offset_days is None or before_days is None or after_days is None:
+        return None
+    return Timing(anchor, offset_days, before_days, after_days)
+
+
+def session_fact(row: AssessmentSession) -> SessionFact:
+    """The domain view of a stored session, with the schedule it was due on."""
+    return SessionFact(
+        row.timepoint_id,
+        row.status,
+        row.started_at,
+        row.submitted_at,
+        due_on(row.due_anchor, row.due_offset_days, row.due_window_before_days, row.due_window_after_days),
+    )
+
+
 def programme_plans(session: DbSession, organisation_id: int) -> dict[int, tuple[TimepointPlan, ...]]:
     """Every programme of an organisation with its timepoints in order: programme id -> plans (one query)."""
     rows = session.scalars(
@@ -119,14 +140,21 @@ def live_sessions(session: DbSession, client_ids: Collection[int]) -> dict[int, 
                 AssessmentSession.timepoint_id,
                 AssessmentSession.status,
                 AssessmentSession.submitted_at,
+                AssessmentSession.due_anchor,
+                AssessmentSession.due_offset_days,
+                AssessmentSession.due_window_before_days,
+                AssessmentSession.due_window_after_days,
             ).where(
                 AssessmentSession.client_id.in_(list(client_ids)),
                 AssessmentSession.timepoint_id.is_not(None),
                 AssessmentSession.status != "cancelled",
             )
         )
-        for client_id, timepoint_id, status, submitted_at in rows:
-            found[client_id].append(SessionFact(timepoint_id, status, submitted_at=submitted_at))
+        for client_id, timepoint_id, status, submitted_at, anchor, offset, before, after in rows:
+            timing = due_on(anchor, offset, before, after)
+            found[client_id].append(
+                SessionFact(timepoint_id, status, submitted_at=submitted_at, due_on=timing)
+            )
     return found
 
 

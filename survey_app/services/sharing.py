@@ -18,7 +18,7 @@ from sqlalchemy import Select, select
 from survey_app.db import DbSession
 from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
 from survey_app.domain.questionnaire import Questionnaire, Scale, localise
-from survey_app.domain.schedule import shifted
+from survey_app.domain.schedule import TimepointPlan, as_due, shifted
 from survey_app.models.assessment import AssessmentSession, Score
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client, ClientAnchorDate, StaffSiteMembership, StaffUser
@@ -29,6 +29,7 @@ from survey_app.services.audit import record_event
 from survey_app.services.consent import ConsentState, clients_with_consent, consent_for
 from survey_app.services.erased_clients import not_erased
 from survey_app.services.questionnaires import questionnaire_of
+from survey_app.services.schedules import plan_of, session_fact
 from survey_app.services.trends import versions_comparable
 
 __all__ = [
@@ -136,7 +137,7 @@ def _anchor_dates(session: DbSession, client: Client) -> dict[str, dt.date]:
 
 
 def _attendance_status(
-    timepoint: Timepoint, due: dt.date | None, row: AssessmentSession | None, today: dt.date
+    timepoint: TimepointPlan, due: dt.date | None, row: AssessmentSession | None, today: dt.date
 ) -> str:
     if row is not None:
         return "completed" if row.status == "submitted" else "started"
@@ -161,10 +162,11 @@ def _attendance(session: DbSession, client: Client, today: dt.date, timezone: dt
         select(Timepoint).where(Timepoint.programme_id == client.programme_id).order_by(Timepoint.position)
     )
     result = []
-    for timepoint in timepoints:
+    for stored in timepoints:
+        row = sessions.get(stored.id)
+        timepoint = as_due(plan_of(stored), session_fact(row) if row is not None else None)
         anchor = anchors.get(timepoint.anchor)
         due = shifted(anchor, timepoint.offset_days) if anchor else None
-        row = sessions.get(timepoint.id)
         completed = (
             row.submitted_at.astimezone(timezone).date() if row is not None and row.submitted_at else None
         )

@@ -12,6 +12,7 @@ from survey_app.domain.schedule import (
     SessionFact,
     TimepointPlan,
     TimepointState,
+    Timing,
     anchor_dates_at,
     client_schedule,
     next_action,
@@ -165,3 +166,21 @@ def test_a_window_near_the_ends_of_the_calendar_stops_at_the_first_or_last_day()
     backwards = TimepointPlan(5, "before", "Before", 4, "hearing", -30, 7, 7)
     assert backwards.window_for(dt.date.min) == (dt.date.min, dt.date.min, dt.date.min + dt.timedelta(days=7))
     assert schedule_timepoint(T3M, {"intake": dt.date.max}, None, INTAKE).state is TimepointState.UPCOMING
+
+
+def test_a_timepoint_with_a_session_keeps_the_offset_and_window_it_was_due_on() -> None:
+    moved = TimepointPlan(2, "t3m", "3 months", 1, "intake", 100, 0, 7)  # was 91 days, 14 either side
+    due_on = Timing("intake", 91, 14, 14)
+    done = SessionFact(moved.id, "submitted", moment(INTAKE), moment(dt.date(2026, 4, 7)), due_on)
+    started = SessionFact(moved.id, "open", moment(dt.date(2026, 4, 7)), due_on=due_on)
+    late = dt.date(2026, 6, 1)
+    for session in (done, started):
+        entry = schedule_timepoint(moved, {"intake": INTAKE}, session, late)
+        assert (entry.window_start, entry.target, entry.window_end) == (
+            dt.date(2026, 3, 23),
+            dt.date(2026, 4, 6),
+            dt.date(2026, 4, 20),
+        )
+        assert entry.timepoint.offset_days == 91
+    pending = schedule_timepoint(moved, {"intake": INTAKE}, None, late)
+    assert (pending.target, pending.window_end) == (dt.date(2026, 4, 15), dt.date(2026, 4, 22))
