@@ -141,3 +141,11 @@ def test_sessions_stored_before_keep_the_schedule_their_timepoint_has_at_the_upg
                 )
             ).all()
     assert [tuple(row) for row in rows] == [(1, "intake", 91, 14, 7), (2, None, None, None, None)]
+    with empty_app.app_context(), _db.engine.begin() as conn:  # a hand-over can end with a move now
+        conn.execute(
+            text(
+                "INSERT INTO client_mode_sessions (token_hash, assessment_session_id, via, created_at,"
+                " last_seen_at, ended_at, end_reason) VALUES (:token, 1, 'tablet', :now, :now, :now, 'moved')"
+            ),
+            {"token": "a" * 64, "now": values["now"]},
+        )

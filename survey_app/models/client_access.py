@@ -30,7 +30,7 @@ __all__ = [
 #: How a browser entered client mode: handed over on a staff tablet, or a code/link on the client's phone.
 CLIENT_MODE_VIAS = ("tablet", "code")
 #: Why a client-mode session ended.
-CLIENT_MODE_END_REASONS = ("left", "expired", "closed", "submitted", "replaced")
+CLIENT_MODE_END_REASONS = ("left", "expired", "closed", "submitted", "replaced", "moved")
 
 
 class ClientModeSession(Base):

@@ -315,17 +315,23 @@ def end_client_mode(
     *,
     now: datetime | None = None,
     ip: str | None = None,
+    actor_id: int | None = None,
 ) -> None:
-    """End client mode for good (the token is worthless afterwards); ``ip``: where the request came from."""
+    """End client mode for good (the token is worthless afterwards).
+
+    ``ip``: where the request came from; ``actor_id``: the staff member who ended it from elsewhere (by moving
+    the client to another site), when it is not the one who handed the device over.
+    """
     if row.ended_at is not None:
         return
     row.ended_at, row.end_reason = now or utcnow(), reason
     session.flush()
+    by_staff = reason == "left" or actor_id is not None
     record_event(
         session,
         "client_mode.end",
-        actor_type="staff" if reason == "left" else "system",
-        actor_id=row.started_by if reason == "left" else None,
+        actor_type="staff" if by_staff else "system",
+        actor_id=actor_id or (row.started_by if reason == "left" else None),
         object_type="client_mode_session",
         object_id=row.id,
         ip=ip,

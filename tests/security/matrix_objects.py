@@ -228,6 +228,11 @@ def _alert_recipient(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any
     return {"staff": str(w.b.counsellor.id), "site": "", "severities": "urgent"}
 
 
+def _move(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
+    """To the third site, where the staff of both sides work; a site lead chooses themselves there."""
+    return {"site": str(w.site_c.id), "counsellor": str(p.user.id) if p.user else ""}
+
+
 def _hand_over(w: World, p: Principal, o: dict[str, Any]) -> dict[str, Any]:
     return {"timepoint_id": str(w.timepoints[1].id), "return_to": "/"}
 
@@ -326,6 +331,7 @@ BODIES: dict[str, Body] = {
     "counsellor.edit_anchors": lambda w, p, o: {"anchor_intake": "2026-01-12"},
     "counsellor.add_session_note": lambda w, p, o: {"body": "Talked it through."},
     "counsellor.set_status": lambda w, p, o: {"status": "paused", "reason": "Holiday"},
+    "counsellor.move": _move,
     "counsellor.register": _register,
     "counsellor.alert_settings": lambda w, p, o: {"site_leads": "all"},
     "counsellor.add_alert_recipient": _alert_recipient,

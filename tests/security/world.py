@@ -1,13 +1,14 @@
 """A whole small programme for the access matrix and the malicious-input corpus, and the people who use it.
 
 One organisation with two sites. Side A: client A at site A, their counsellor, a site lead of site A. Side B:
-client B at site B and their counsellor. Each client has a submitted, scored session that raised a risk alert
+client B at site B and their counsellor. Both counsellors and the site lead also work at a third site without
+clients, where a client can be moved to. Each client has a submitted, scored session that raised a risk alert
 (PHQ-9 item 9), an open session of the every-item-type form (with the required answer given) and a one-time
 code for it; each counsellor (and the site lead) has a finished report batch whose ZIP is on disk. The
-organisation has an export project (the researcher is a member, with an authenticator linked) with a
-finished run, a named alert recipient and a questionnaire draft waiting to be published; its programme has
-a third timepoint no session was started at, and a staff member invited with a one-time link waits to set
-a password. A second organisation ("elsewhere") holds the same kinds of object, for "someone else's".
+organisation has an export project (the researcher is a member, with an authenticator linked) with a finished
+run, a named alert recipient and a questionnaire draft waiting to be published; its programme has a third
+timepoint no session was started at, and a staff member invited with a one-time link waits to set a password.
+A second organisation ("elsewhere") holds the same kinds of object, for "someone else's".
 
 The people who use it, and the browser that sends their requests, are in ``tests/security/principals.py``.
 """
@@ -103,6 +104,8 @@ class World:
     organisation: Organisation
     site_a: Site
     site_b: Site
+    #: A third site without clients, where the staff of both sides also work (a client can move there).
+    site_c: Site
     programme: Programme
     timepoints: list[Timepoint]
     a: Side
@@ -322,8 +325,9 @@ def build_world(app: Flask, db: SQLAlchemy) -> World:
     session.flush()
     site_a = Site(organisation_id=organisation.id, name=unique("Ghent "), code=unique("GA"))
     site_b = Site(organisation_id=organisation.id, name=unique("Aalst "), code=unique("AB"))
+    site_c = Site(organisation_id=organisation.id, name=unique("Mechelen "), code=unique("MC"))
     far_site = Site(organisation_id=stranger.id, name=unique("Far "), code=unique("FS"))
-    session.add_all([site_a, site_b, far_site])
+    session.add_all([site_a, site_b, site_c, far_site])
     session.flush()
     versions = {
         "who5": store_bank(session, "who5"),
@@ -333,6 +337,8 @@ def build_world(app: Flask, db: SQLAlchemy) -> World:
     programme = _programme(session, organisation, list(versions))
     parts = {"organisation": organisation, "programme": programme, "versions": versions}
     a, b = _side(session, app, parts, site_a, "A"), _side(session, app, parts, site_b, "B")
+    for side_counsellor in (a.counsellor, b.counsellor):
+        side_counsellor.sites = [*side_counsellor.sites, site_c]
     researcher = _staff(session, "researcher", organisation, [])
     outsider = _staff(session, "researcher", stranger, [])
     admin = _staff(session, "admin", organisation, [])
@@ -343,11 +349,12 @@ def build_world(app: Flask, db: SQLAlchemy) -> World:
         organisation=organisation,
         site_a=site_a,
         site_b=site_b,
+        site_c=site_c,
         programme=programme,
         timepoints=timepoints,
         a=a,
         b=b,
-        site_lead=_staff(session, "site_lead", organisation, [site_a]),
+        site_lead=_staff(session, "site_lead", organisation, [site_a, site_c]),
         researcher=researcher,
         spare_researcher=_staff(session, "researcher", organisation, []),
         liaison=_staff(session, "court_liaison", organisation, []),

@@ -38,6 +38,7 @@ from survey_app.web.counsellor import (  # noqa: E402, F401  (register the route
     alert_views,
     client_views,
     dashboard_views,
+    move_views,
     record_views,
     wording,
 )

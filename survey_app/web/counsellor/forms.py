@@ -62,6 +62,13 @@ class RegisterForm(ClientDetailsForm):
     intake_date = DateField("Intake date", validators=[InputRequired(), _date_in_range])
 
 
+class MoveForm(FlaskForm):
+    """The site a client moves to and their counsellor there (site leads choose; a counsellor stays)."""
+
+    site = SelectField("New site", coerce=parse_id, validate_choice=False, validators=[InputRequired()])
+    counsellor = SelectField("Counsellor at the new site", coerce=parse_id, validate_choice=False)
+
+
 class StatusForm(FlaskForm):
     """A status change and its reason."""
 
