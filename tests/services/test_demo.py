@@ -80,6 +80,12 @@ def test_seed_creates_a_realistic_deterministic_demo(app: Flask, db: SQLAlchemy)
         select(AssessmentSession.client_id, func.count()).group_by(AssessmentSession.client_id)
     ).all()
     assert len({count for _, count in per_client}) > 1, "clients are at different stages"
+    unrecorded = db.session.scalar(
+        select(func.count())
+        .select_from(AssessmentSession)
+        .where(AssessmentSession.timepoint_id.is_not(None), AssessmentSession.due_offset_days.is_(None))
+    )
+    assert unrecorded == 0, "every demo session keeps the schedule it was due on, as started sessions do"
     from survey_app.models.security import ConsentRecord
 
     consents = db.session.execute(
