@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from survey_app.extensions import Base, bind_migrations
@@ -39,6 +39,8 @@ EXPECTED_TABLES = {
     "report_settings", "report_batches",
     # administration
     "staff_invitations", "questionnaire_drafts",
+    # who owns each questionnaire key
+    "questionnaire_keys",
 }  # fmt: skip
 
 
@@ -92,6 +94,51 @@ def test_upgrade_downgrade_upgrade_and_the_models_match_the_migrations(empty_app
         flask_migrate.upgrade()
     assert _tables(empty_app) == EXPECTED_TABLES | {"alembic_version"}
     assert _differences(empty_app) == []
+
+
+def _publish_before_owners(conn: Connection, key: str, version: int, published_by: int | None) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO questionnaire_versions (key, version, content_hash, source_yaml, snapshot, title, "
+            "published_at, published_by) VALUES (:key, :version, :h, 'x', '{}', :key, CURRENT_TIMESTAMP, :by)"
+        ),
+        {"key": key, "version": version, "h": "a" * 64, "by": published_by},
+    )
+
+
+def test_the_owner_of_each_stored_key_is_filled_from_who_published_its_first_version(
+    empty_app: Flask,
+) -> None:
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="0012")
+        flask_migrate.downgrade(revision="-1")  # the schema just before owners were recorded
+    with empty_app.app_context(), _db.engine.begin() as conn:
+        for organisation_id, name in ((1, "Organisation A"), (2, "Organisation B")):
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, name, created_at) VALUES (:id, :name, CURRENT_TIMESTAMP)"
+                ),
+                {"id": organisation_id, "name": name},
+            )
+        for staff_id, organisation_id in ((10, 1), (20, 2)):
+            conn.execute(
+                text(
+                    "INSERT INTO staff_users (id, organisation_id, email, display_name, password_hash, role, "
+                    "created_at) VALUES (:id, :org, :email, 'Admin', 'x', 'admin', CURRENT_TIMESTAMP)"
+                ),
+                {"id": staff_id, "org": organisation_id, "email": f"admin{staff_id}@example.org"},
+            )
+        _publish_before_owners(conn, "who5", 1, None)  # the deployer's, on the command line
+        _publish_before_owners(conn, "who5", 2, 20)  # a next version B's admin published through the web
+        _publish_before_owners(conn, "a_intake", 1, 10)  # A's own questionnaire, through the web
+        _publish_before_owners(conn, "a_intake", 2, 20)  # and B's version of it
+        _publish_before_owners(conn, "b_exit", 1, 20)
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="0012")
+    with empty_app.app_context(), _db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT key, organisation_id FROM questionnaire_keys"))
+        owners = {key: owner for key, owner in rows}
+    assert owners == {"who5": None, "a_intake": 1, "b_exit": 2}
 
 
 def test_a_failing_upgrade_leaves_nothing_half_written(empty_app: Flask) -> None:

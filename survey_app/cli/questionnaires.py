@@ -13,12 +13,14 @@ from typing import NoReturn
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from survey_app.domain.answers import parse_answer_text, validate_answer
 from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
 from survey_app.domain.questionnaire import Questionnaire
 from survey_app.domain.scoring import SCORER_VERSION, score
 from survey_app.extensions import db
+from survey_app.models.programme import Organisation
 from survey_app.questionnaires.diff import diff_versions
 from survey_app.questionnaires.loader import display_name, lint_file
 from survey_app.questionnaires.problems import QuestionnaireError
@@ -30,6 +32,7 @@ from survey_app.questionnaires.registry import (
     publication_problems,
 )
 from survey_app.services.audit import record_event
+from survey_app.services.questionnaire_owners import KeyNotYours
 from survey_app.services.questionnaire_publishing import publishing
 from survey_app.services.questionnaires import store_published_versions
 from survey_app.services.scoring import RescoreReport, count_rescore_sessions, plan_rescore, rescore_batch
@@ -199,11 +202,23 @@ def load_command() -> None:
 
 @questionnaires_cli.command("publish")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def publish_command(path: Path) -> None:
+@click.option(
+    "--organisation",
+    help="Publish for this organisation (by name): a new key becomes its own. Default: a new key is shared.",
+)
+def publish_command(path: Path, organisation: str | None) -> None:
     """Check a new version's file, record its hash as published and store it in the database."""
+    organisation_id = None
+    if organisation is not None:
+        organisation_id = db.session.scalar(select(Organisation.id).where(Organisation.name == organisation))
+        if organisation_id is None:
+            _fail(f"no organisation called {organisation!r}")
     try:
-        with publishing(db.session, _directory(), path) as published:
+        with publishing(db.session, _directory(), path, organisation_id=organisation_id) as published:
             db.session.commit()
+    except KeyNotYours as error:
+        db.session.rollback()
+        _fail(f"{error} Nothing was published.", code=1)
     except QuestionnaireError as error:
         db.session.rollback()
         for problem in error.problems:

@@ -25,7 +25,7 @@ from survey_app.models.people import (
     StaffUser,
 )
 from survey_app.models.programme import Organisation, Programme, Site, Timepoint, TimepointQuestionnaire
-from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.models.questionnaire import QuestionnaireKey, QuestionnaireVersion
 from survey_app.models.reports import ReportBatch, ReportSettings
 from survey_app.models.research import ExportProject, ExportProjectMember, ExportRun
 from survey_app.models.security import (
@@ -73,6 +73,7 @@ __all__ = [
     "PrivacySettings",
     "Programme",
     "QuestionnaireDraft",
+    "QuestionnaireKey",
     "QuestionnaireVersion",
     "ReportBatch",
     "ReportSettings",

@@ -1,4 +1,5 @@
-"""Published questionnaire versions: immutable snapshots of the YAML they were published from."""
+"""Published questionnaire versions (immutable snapshots of the YAML they were published from) and who owns
+each questionnaire key."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_app.models.base import Base, JSONValue, UTCDateTime, key_format_checks, make_append_only, utcnow
 
-__all__ = ["QuestionnaireVersion"]
+__all__ = ["QuestionnaireKey", "QuestionnaireVersion"]
 
 
 class QuestionnaireVersion(Base):
@@ -41,3 +42,20 @@ class QuestionnaireVersion(Base):
 
 
 make_append_only(QuestionnaireVersion.__table__)  # type: ignore[arg-type]
+
+
+class QuestionnaireKey(Base):
+    """A questionnaire key and its owner: an organisation, or none for a questionnaire shared by all.
+
+    A key's first publication records it: by an organisation's admin on the admin pages (the organisation
+    owns it), or by the deployer on the command line (shared). A key with no row here is shared.
+    """
+
+    __tablename__ = "questionnaire_keys"
+    __table_args__ = (*key_format_checks("key", "key_format"),)
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+
+    def __repr__(self) -> str:
+        return f"<QuestionnaireKey {self.key} of {self.organisation_id or 'all'}>"

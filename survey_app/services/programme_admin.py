@@ -22,6 +22,7 @@ from survey_app.models.programme import Programme, Timepoint, TimepointQuestionn
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.programmes.definition import overlapping_windows
 from survey_app.services.audit import record_staff_event
+from survey_app.services.questionnaire_owners import visible_to
 from survey_app.services.schedules import ANCHOR_NAMES, COURT_MILESTONES, INTAKE
 from survey_app.services.user_messages import N_, UserFacingError, UserMessage, say
 
@@ -101,13 +102,13 @@ def timepoint_fingerprint(timepoint: Timepoint | None) -> str:
     return hashlib.sha256(repr(draft_of(timepoint)).encode("utf-8")).hexdigest()[:16]
 
 
-def published_questionnaires(session: DbSession) -> dict[str, tuple[str, list[int]]]:
-    """Every stored questionnaire: key -> (title of its latest version, versions oldest first)."""
+def published_questionnaires(session: DbSession, organisation_id: int) -> dict[str, tuple[str, list[int]]]:
+    """The organisation's own and the shared questionnaires: key -> (latest title, versions oldest first)."""
     found: dict[str, tuple[str, list[int]]] = {}
     rows = session.execute(
-        select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.title).order_by(
-            QuestionnaireVersion.key, QuestionnaireVersion.version
-        )
+        select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.title)
+        .where(visible_to(organisation_id))
+        .order_by(QuestionnaireVersion.key, QuestionnaireVersion.version)
     )
     for key, version, title in rows:
         versions = found.get(key, ("", []))[1]
@@ -129,8 +130,10 @@ def _schedule_problems(draft: TimepointDraft) -> list[UserMessage]:
     return problems
 
 
-def _battery_problems(session: DbSession, battery: Sequence[BatteryChoice]) -> list[UserMessage]:
-    published = published_questionnaires(session)
+def _battery_problems(
+    session: DbSession, organisation_id: int, battery: Sequence[BatteryChoice]
+) -> list[UserMessage]:
+    published = published_questionnaires(session, organisation_id)
     problems = []
     for choice in battery:
         if choice.key not in published:
@@ -159,7 +162,9 @@ def _battery_problems(session: DbSession, battery: Sequence[BatteryChoice]) -> l
 def _check(
     session: DbSession, programme: Programme, timepoint: Timepoint | None, draft: TimepointDraft
 ) -> None:
-    problems = _schedule_problems(draft) + _battery_problems(session, draft.battery)
+    problems = _schedule_problems(draft) + _battery_problems(
+        session, programme.organisation_id, draft.battery
+    )
     others = [tp for tp in programme.timepoints if timepoint is None or tp.id != timepoint.id]
     if timepoint is None:
         if not _is_key(draft.key):

@@ -4,7 +4,9 @@
 the version in the database; the manifest is put back as it was unless the caller's block commits. The
 admin pages first check an upload (``check_upload``: every problem with its line), keep it as a draft for its
 preview, and ``publishing_draft`` writes it to ``<folder>/<key>/v<N>.yaml`` and publishes that file the same
-way. A published version is never changed or removed: the next change is the next version.
+way. A published version is never changed or removed: the next change is the next version. An admin uploads
+and publishes versions only of their organisation's own keys and of new keys (``questionnaire_owners``);
+the command line publishes any key, and a new key it publishes is shared by every organisation.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from survey_app.questionnaires.registry import (
 )
 from survey_app.questionnaires.yaml_source import read_yaml
 from survey_app.services.audit import record_staff_event
+from survey_app.services.questionnaire_owners import KeyNotYours, publication_refusal
 from survey_app.services.questionnaires import store_version
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "discard_draft",
     "draft_of_organisation",
     "draft_questionnaire",
+    "draft_refusal",
     "example_results",
     "previous_version_diff",
     "publishing",
@@ -69,11 +73,15 @@ class PublishedVersion:
 
 @dataclass(frozen=True)
 class UploadCheck:
-    """An upload checked: its text, every problem (with lines), and the questionnaire when it has none."""
+    """An upload checked: its text, every problem (with lines), and the questionnaire when it has none.
+
+    ``refusal`` says why the admin's organisation may not publish a version of the file's key at all.
+    """
 
     text: str | None
     problems: list[Problem]
     questionnaire: Questionnaire | None
+    refusal: KeyNotYours | None = None
 
     def line(self, number: int | None) -> str | None:
         """The uploaded text's line ``number`` (1-based), to show next to a problem on it."""
@@ -113,20 +121,38 @@ def publishing(
     *,
     published_by: int | None = None,
     ip: str | None = None,
+    organisation_id: int | None = None,
 ) -> Iterator[PublishedVersion]:
     """Publish ``path`` (``<folder>/<key>/v<N>.yaml``): commit inside the block, or nothing is published.
 
-    Raises QuestionnaireError (the file's problems) or PublicationError (not the next version, ...).
+    ``organisation_id`` is the organisation whose admin publishes (None: the deployer, on the command line).
+    Raises QuestionnaireError (the file's problems), PublicationError (not the next version, ...) or
+    KeyNotYours (the organisation may not publish a version of this key).
     """
-    problems = lint_file(path) or declarations_beside_published(checked_files([path]))
+    problems = lint_file(path)
+    files = [] if problems else checked_files([path])
+    problems = problems or declarations_beside_published(files)
     if problems:
         raise QuestionnaireError(problems)
     with _folder_lock(directory):
+        if organisation_id is not None:
+            questionnaire = files[0].questionnaire
+            refusal = publication_refusal(
+                session,
+                QuestionnaireRegistry(directory),
+                organisation_id,
+                questionnaire.key,
+                questionnaire.version,
+            )
+            if refusal is not None:
+                raise refusal
         manifest_before = read_manifest(directory)
         entry = record_publication(directory, path)
         try:
             registry = QuestionnaireRegistry(directory)
-            row = store_version(session, registry, entry, published_by=published_by, ip=ip)
+            row = store_version(
+                session, registry, entry, published_by=published_by, ip=ip, owner=organisation_id
+            )
             yield PublishedVersion(entry, row, registry)
         except BaseException:
             write_manifest(directory, manifest_before)  # nothing half-done: the file is not published
@@ -163,8 +189,11 @@ def _identity_problems(
     return []
 
 
-def check_upload(session: DbSession, directory: Path, raw: bytes, source: str) -> UploadCheck:
-    """Check an upload as `flask questionnaires lint` does, and that it is the next version."""
+def check_upload(
+    session: DbSession, directory: Path, raw: bytes, source: str, *, organisation_id: int
+) -> UploadCheck:
+    """Check an upload as `flask questionnaires lint` does, that the organisation may publish its key, and
+    that it is the next version."""
     questionnaire, problems = lint_bytes(raw, source)
     if problems or questionnaire is None:
         try:
@@ -173,6 +202,12 @@ def check_upload(session: DbSession, directory: Path, raw: bytes, source: str) -
             text = None
         return UploadCheck(text, problems, None)
     text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    registry = QuestionnaireRegistry(directory)
+    refusal = publication_refusal(
+        session, registry, organisation_id, questionnaire.key, questionnaire.version
+    )
+    if refusal is not None:  # before anything that would tell of the key's published versions
+        return UploadCheck(text, [], None, refusal)
     problems = _identity_problems(session, directory, questionnaire, source, text)
     problems += declarations_beside_published([CheckedFile(source, text, directory, questionnaire)])
     return UploadCheck(text, problems, None if problems else questionnaire)
@@ -222,6 +257,12 @@ def draft_of_organisation(
     return draft if draft is not None and draft.organisation_id == organisation_id else None
 
 
+def draft_refusal(session: DbSession, directory: Path, draft: QuestionnaireDraft) -> KeyNotYours | None:
+    """Why the draft's organisation may not publish it (a draft kept from before its key was taken)."""
+    registry = QuestionnaireRegistry(directory)
+    return publication_refusal(session, registry, draft.organisation_id, draft.key, draft.version)
+
+
 def draft_questionnaire(draft: QuestionnaireDraft) -> Questionnaire:
     """The draft's questionnaire, exactly as it would be published."""
     return load_questionnaire_text(
@@ -267,7 +308,13 @@ def previous_version_diff(directory: Path, questionnaire: Questionnaire) -> Vers
 def publishing_draft(
     session: DbSession, admin: StaffUser, draft: QuestionnaireDraft, directory: Path, *, ip: str | None = None
 ) -> Iterator[PublishedVersion]:
-    """Write the draft as ``<folder>/<key>/v<N>.yaml`` and publish it; commit inside; else nothing stays."""
+    """Write the draft as ``<folder>/<key>/v<N>.yaml`` and publish it; commit inside; else nothing stays.
+
+    Raises KeyNotYours when the admin's organisation may not publish a version of the draft's key.
+    """
+    refusal = draft_refusal(session, directory, draft)
+    if refusal is not None:
+        raise refusal
     if not os.access(directory, os.W_OK):
         raise PublicationError(
             f"the questionnaire folder {directory.name}/ is read-only on this server; "
@@ -283,7 +330,9 @@ def publishing_draft(
     temporary.write_bytes(draft.source_text.encode("utf-8"))
     temporary.replace(path)
     try:
-        with publishing(session, directory, path, published_by=admin.id, ip=ip) as published:
+        with publishing(
+            session, directory, path, published_by=admin.id, ip=ip, organisation_id=admin.organisation_id
+        ) as published:
             _audit(session, "questionnaire.draft_publish", admin, draft, ip)
             session.delete(draft)
             session.flush()

@@ -19,6 +19,7 @@ from survey_app.questionnaires.loader import content_hash, load_questionnaire_te
 from survey_app.questionnaires.registry import PublicationError, PublishedFile, QuestionnaireRegistry
 from survey_app.questionnaires.yaml_source import read_yaml
 from survey_app.services.audit import record_event
+from survey_app.services.questionnaire_owners import record_owner
 
 
 @dataclass
@@ -69,8 +70,12 @@ def store_version(
     *,
     published_by: int | None = None,
     ip: str | None = None,
+    owner: int | None = None,
 ) -> QuestionnaireVersion:
-    """Store one published version with its source text, parsed snapshot and hash, and audit it."""
+    """Store one published version with its source text, parsed snapshot and hash, and audit it.
+
+    A new key is recorded as ``owner``'s (an organisation's id; None: shared by every organisation).
+    """
     questionnaire = registry.get(entry.key, entry.version)
     source = entry.path.read_bytes().decode("utf-8-sig")
     row = QuestionnaireVersion(
@@ -84,6 +89,7 @@ def store_version(
     )
     session.add(row)
     session.flush()
+    record_owner(session, entry.key, owner)
     record_event(
         session,
         "questionnaire.publish",

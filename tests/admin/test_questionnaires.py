@@ -17,10 +17,18 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from survey_app.models import Answer, AuditEvent, QuestionnaireDraft, QuestionnaireVersion
+from survey_app.models import (
+    Answer,
+    AuditEvent,
+    QuestionnaireDraft,
+    QuestionnaireKey,
+    QuestionnaireVersion,
+    StaffUser,
+)
 from survey_app.questionnaires.registry import PublicationError, publication_problems, read_manifest
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
 from survey_app.services.questionnaire_publishing import (
+    UploadCheck,
     check_upload,
     example_results,
     previous_version_diff,
@@ -31,6 +39,22 @@ from tests.admin.conftest import AdminWorld
 from tests.admin.support import FOLLOW_UP, REWORDED, new_form, who5_v2
 
 Builder = Callable[..., Any]
+
+
+@pytest.fixture(autouse=True)
+def own_bank(db: SQLAlchemy, world: AdminWorld) -> None:
+    """Here WHO-5 and RSES are the organisation's own, so its admin publishes their next versions.
+
+    The next version of a shared questionnaire is refused: see test_questionnaire_owners.py.
+    """
+    for key in ("who5", "rses"):
+        db.session.add(QuestionnaireKey(key=key, organisation_id=world.organisation.id))
+    db.session.flush()
+
+
+def _check(db: SQLAlchemy, admin: StaffUser, folder: Path, raw: bytes, name: str) -> UploadCheck:
+    """An upload checked for the admin's organisation."""
+    return check_upload(db.session, folder, raw, name, organisation_id=admin.organisation_id)
 
 
 def _drafts(db: SQLAlchemy) -> int:
@@ -50,7 +74,7 @@ def _upload(post: Builder, files: dict[str, Any]) -> Any:
 def _draft(
     db: SQLAlchemy, world: AdminWorld, folder: Path, text: str, name: str = "v2.yaml"
 ) -> QuestionnaireDraft:
-    checked = check_upload(db.session, folder, text.encode("utf-8"), name)
+    checked = _check(db, world.admin, folder, text.encode("utf-8"), name)
     assert checked.problems == []
     return save_draft(db.session, world.admin, checked, name)
 
@@ -59,7 +83,7 @@ def _draft(
 def test_the_next_version_passes_with_its_examples_scored_and_its_diff(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path
 ) -> None:
-    checked = check_upload(db.session, questionnaire_dir, who5_v2().encode("utf-8"), "v2.yaml")
+    checked = _check(db, world.admin, questionnaire_dir, who5_v2().encode("utf-8"), "v2.yaml")
     assert checked.problems == [] and checked.questionnaire is not None
     questionnaire = checked.questionnaire
     results = example_results(questionnaire)
@@ -94,7 +118,7 @@ def test_hostile_text_is_refused_with_its_line_and_nothing_is_saved(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, case: str
 ) -> None:
     text, message, line = HOSTILE[case]
-    checked = check_upload(db.session, questionnaire_dir, text.encode("utf-8"), "upload.yaml")
+    checked = _check(db, world.admin, questionnaire_dir, text.encode("utf-8"), "upload.yaml")
     assert checked.questionnaire is None
     assert any(message in problem.message for problem in checked.problems), checked.problems
     if line is not None:
@@ -114,7 +138,7 @@ def test_hostile_text_is_refused_with_its_line_and_nothing_is_saved(
 def test_huge_binary_and_not_utf8_files_are_refused(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, raw: bytes, message: str
 ) -> None:
-    checked = check_upload(db.session, questionnaire_dir, raw, "upload.yaml")
+    checked = _check(db, world.admin, questionnaire_dir, raw, "upload.yaml")
     assert checked.questionnaire is None and message in checked.problems[0].message
 
 
@@ -126,7 +150,7 @@ def test_every_problem_of_a_file_is_listed_at_once_with_lines(
         .replace("type: single_choice", "type: single_choise", 2)
         .replace("who5_interest]", "who5_bored]")
     )
-    checked = check_upload(db.session, questionnaire_dir, text.encode("utf-8"), "v2.yaml")
+    checked = _check(db, world.admin, questionnaire_dir, text.encode("utf-8"), "v2.yaml")
     assert len(checked.problems) >= 2 and all(problem.line for problem in checked.problems)
     assert checked.line(checked.problems[0].line) is not None
 
@@ -143,13 +167,13 @@ def test_only_the_next_version_can_be_published(
 ) -> None:
     declaration = "comparable_with:\n  - version: 1\n    note: Item 2 reworded after cognitive interviews.\n"
     text = who5_v2().replace(*change, 1).replace(declaration, "")
-    checked = check_upload(db.session, questionnaire_dir, text.encode("utf-8"), "v.yaml")
+    checked = _check(db, world.admin, questionnaire_dir, text.encode("utf-8"), "v.yaml")
     assert any(message in problem.message for problem in checked.problems), checked.problems
 
 
 def test_failing_examples_are_problems(db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path) -> None:
     text = who5_v2().replace("raw: {value: 12,", "raw: {value: 13,", 1)
-    checked = check_upload(db.session, questionnaire_dir, text.encode("utf-8"), "v2.yaml")
+    checked = _check(db, world.admin, questionnaire_dir, text.encode("utf-8"), "v2.yaml")
     assert any("expected 13" in problem.message for problem in checked.problems)
 
 
@@ -272,7 +296,7 @@ def test_an_upload_whose_comparable_with_names_a_missing_item_is_refused_as_lint
 ) -> None:
     source = who5_v2().replace("  - version: 1\n", "  - version: 1\n    items: {who5_calm: who5_gone}\n", 1)
     line = source.splitlines().index("comparable_with:") + 1
-    (problem,) = check_upload(db.session, questionnaire_dir, source.encode("utf-8"), "v2.yaml").problems
+    (problem,) = _check(db, world.admin, questionnaire_dir, source.encode("utf-8"), "v2.yaml").problems
     assert (problem.line, "who5_gone" in problem.message) == (line, True)
     response = _upload(post, {"file": (io.BytesIO(source.encode("utf-8")), "v2.yaml")})
     shown = text_of(response)
@@ -330,7 +354,7 @@ def test_a_draft_of_another_organisation_is_not_found(
     make_staff: Builder,
 ) -> None:  # fmt: skip
     stranger = make_staff("admin")
-    checked = check_upload(db.session, questionnaire_dir, new_form().encode(), "v1.yaml")
+    checked = _check(db, stranger, questionnaire_dir, new_form().encode(), "v1.yaml")
     draft = save_draft(db.session, stranger, checked, "v1.yaml")
     page = f"/admin/questionnaires/drafts/{draft.id}"
     assert client.get(page).status_code == 404

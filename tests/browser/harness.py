@@ -8,6 +8,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from survey_app.models import (
     ClientAccessCode,
     ClientCodeAttempt,
     Organisation,
+    QuestionnaireKey,
     Site,
     StaffUser,
 )
@@ -173,6 +175,24 @@ class Live:
             result = AdminWorld(admin.id, site.name, programme.id, intake.id)
             db.session.commit()
         return result
+
+    @contextmanager
+    def owning(self, world: AdminWorld, key: str) -> Iterator[None]:
+        """For the block, the admin's organisation owns ``key`` (as if its admin had published its v1)."""
+        with self.app.app_context():
+            admin = db.session.get(StaffUser, world.admin_id)
+            assert admin is not None
+            before = db.session.get(QuestionnaireKey, key)
+            shared = before is None or before.organisation_id is None
+            assert shared, f"{key} belongs to an organisation already"
+            db.session.merge(QuestionnaireKey(key=key, organisation_id=admin.organisation_id))
+            db.session.commit()
+        try:
+            yield
+        finally:
+            with self.app.app_context():  # shared again, as the bundled questionnaires are
+                db.session.merge(QuestionnaireKey(key=key, organisation_id=None))
+                db.session.commit()
 
     def staff_cookie(self, world: World) -> dict[str, Any]:
         """A signed-in session cookie for the world's counsellor (as after sign-in)."""

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import QuestionnaireVersion, Timepoint
 from tests.admin.support import FOLLOW_UP, RSES_FOLLOW_UP, rses_v2, who5_v2
-from tests.browser.harness import PHONE, TABLET, Live, check_axe, shot
+from tests.browser.harness import PHONE, TABLET, AdminWorld, Live, check_axe, shot
 
 PASSWORD = "a quiet harbour at dawn"
 
@@ -81,6 +81,11 @@ def test_publishing_a_new_version_and_giving_it_at_a_timepoint(
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.admin_world()
+    with live.owning(world, "rses"):  # its next version is the organisation's to publish
+        _publish_and_give_the_new_version(open_page, live, world)
+
+
+def _publish_and_give_the_new_version(open_page: Callable[..., Page], live: Live, world: AdminWorld) -> None:
     page = _checked_draft(open_page, live, world.admin_id, rses_v2(), check_axe_on_upload=True)
     expect(page.get_by_role("heading", name="Rosenberg")).to_be_visible()
     expect(page.get_by_role("row", name="added rses_help")).to_be_visible()
@@ -144,6 +149,13 @@ def test_a_preview_button_pressed_before_its_script_runs_leads_on_as_with_the_sc
     open_page: Callable[..., Page], live: Live
 ) -> None:
     world = live.admin_world()
+    with live.owning(world, "who5"):
+        _press_preview_buttons_before_the_script(open_page, live, world)
+
+
+def _press_preview_buttons_before_the_script(
+    open_page: Callable[..., Page], live: Live, world: AdminWorld
+) -> None:
     page = _checked_draft(open_page, live, world.admin_id, who5_v2())
     frame = page.locator('iframe[data-preview="tablet"]').content_frame
 

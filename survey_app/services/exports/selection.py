@@ -1,8 +1,9 @@
 """What an export covers: the request (layout, format, filters) checked against the project's data.
 
 Every export reads submitted sessions only, of clients at the project's organisation's sites, who consent to
-research (`research_consent_clause`: the one place that decides), restricted by the filters: questionnaires,
-versions, timepoints, sites and a range of submission dates. A filter naming something unknown is an error
+research (`research_consent_clause`: the one place that decides), and the questionnaires that organisation
+sees (its own and the shared ones), restricted by the filters: questionnaires, versions, timepoints, sites and
+a range of submission dates. A filter naming something unknown is an error
 that says what is known; nothing is exported then.
 """
 
@@ -25,6 +26,7 @@ from survey_app.models.research import EXPORT_FORMATS, EXPORT_LAYOUTS, ExportPro
 from survey_app.models.security import ClientErasure
 from survey_app.services.consent import clients_with_consent
 from survey_app.services.exports.projects import ExportError
+from survey_app.services.questionnaire_owners import visible_to
 
 LABEL_LANGUAGES = ("en", "nl", "fr")
 _VERSION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(?::|\s+v|\s*v)\s*(\d+)\s*$")
@@ -116,9 +118,13 @@ def _known(kind: str, unknown: Iterable[str], known: Iterable[str]) -> ExportErr
     return ExportError(f"Unknown {kind}: {', '.join(sorted(set(unknown)))}. Known {kind}s: {listed}.")
 
 
-def _versions_in_scope(session: DbSession, filters: ExportFilters) -> tuple[QuestionnaireVersion, ...]:
+def _versions_in_scope(
+    session: DbSession, project: ExportProject, filters: ExportFilters
+) -> tuple[QuestionnaireVersion, ...]:
     stored = session.scalars(
-        select(QuestionnaireVersion).order_by(QuestionnaireVersion.key, QuestionnaireVersion.version)
+        select(QuestionnaireVersion)
+        .where(visible_to(project.organisation_id))
+        .order_by(QuestionnaireVersion.key, QuestionnaireVersion.version)
     ).all()
     keys = {row.key for row in stored}
     if unknown := set(filters.questionnaires) - keys:
@@ -169,7 +175,7 @@ def check_request(
     filters = request.filters
     if filters.submitted_from and filters.submitted_to and filters.submitted_from > filters.submitted_to:
         raise ExportError("The start date comes after the end date.")
-    versions = _versions_in_scope(session, filters)
+    versions = _versions_in_scope(session, project, filters)
     site_ids, timepoint_ids = _ids_for(session, project, filters)
     return Selection(project, request, versions, site_ids, timepoint_ids, as_of)
 

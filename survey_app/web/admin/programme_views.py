@@ -132,7 +132,7 @@ def programme_edit(programme_id: int) -> Response | tuple[str, int]:
 
 def _battery_rows(battery: tuple[BatteryChoice, ...]) -> list[dict[str, Any]]:
     """One row per published questionnaire: the battery's own first, in order, then the others by key."""
-    published = published_questionnaires(db.session)
+    published = published_questionnaires(db.session, admin().organisation_id)
     chosen = {choice.key: (index, choice) for index, choice in enumerate(battery)}
     keys = [choice.key for choice in battery if choice.key in published]
     keys += sorted(key for key in published if key not in chosen)
@@ -163,7 +163,7 @@ def _timepoint_form(draft: TimepointDraft | None, *, formdata: Any = None) -> Ti
     data["battery"] = _battery_rows(draft.battery if draft is not None else ())
     form = TimepointForm(formdata=formdata, data=data) if formdata is not None else TimepointForm(data=data)
     form.anchor.choices = [SelectChoice(code, label) for code, label in anchor_labels().items()]
-    published = published_questionnaires(db.session)
+    published = published_questionnaires(db.session, admin().organisation_id)
     for entry in form.battery:
         versions = published.get(entry.form.key.data or "", ("", []))[1]
         latest = _("latest (now v%(version)s)", version=versions[-1]) if versions else _("latest")
@@ -206,7 +206,12 @@ def _form_page(
             form=form,
             errors=errors,
             sessions=sessions_at(db.session, timepoint),
-            titles={key: title for key, (title, _versions) in published_questionnaires(db.session).items()},
+            titles={
+                key: title
+                for key, (title, _versions) in published_questionnaires(
+                    db.session, admin().organisation_id
+                ).items()
+            },
         ),
         status,
     )

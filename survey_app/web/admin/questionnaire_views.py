@@ -24,19 +24,21 @@ from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.questionnaires.problems import QuestionnaireError
 from survey_app.questionnaires.registry import PublicationError
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
+from survey_app.services.questionnaire_owners import KeyNotYours, record_refusal, visible_to
 from survey_app.services.questionnaire_publishing import (
     UploadCheck,
     check_upload,
     discard_draft,
     draft_of_organisation,
     draft_questionnaire,
+    draft_refusal,
     example_results,
     previous_version_diff,
     publishing_draft,
     save_draft,
 )
 from survey_app.web.access import signed_in_staff
-from survey_app.web.admin import admin, bp
+from survey_app.web.admin import admin, bp, say
 from survey_app.web.admin.forms import UploadForm
 
 PASTED = "pasted text"
@@ -50,12 +52,14 @@ def _directory() -> Path:
 
 def _list_page(form: UploadForm, *, checked: UploadCheck | None = None, source: str = "", status: int = 200,
                message: str | None = None) -> tuple[str, int]:  # fmt: skip
+    visible = visible_to(admin().organisation_id)
     versions = db.session.execute(
         select(QuestionnaireVersion.key, func.max(QuestionnaireVersion.version), func.count())
+        .where(visible)
         .group_by(QuestionnaireVersion.key)
         .order_by(QuestionnaireVersion.key)
     ).all()
-    latest_ids = select(func.max(QuestionnaireVersion.id)).group_by(QuestionnaireVersion.key)
+    latest_ids = select(func.max(QuestionnaireVersion.id)).where(visible).group_by(QuestionnaireVersion.key)
     titles = {
         key: title
         for key, title in db.session.execute(
@@ -115,7 +119,11 @@ def upload() -> Response | tuple[str, int]:
     raw, name, problem = _uploaded(form)
     if raw is None:
         return _list_page(form, status=422, message=problem)
-    checked = check_upload(db.session, _directory(), raw, name)
+    checked = check_upload(db.session, _directory(), raw, name, organisation_id=admin().organisation_id)
+    if checked.refusal is not None:
+        record_refusal(db.session, admin(), checked.refusal, stage="upload", ip=request.remote_addr)
+        db.session.commit()
+        return _list_page(UploadForm(formdata=None), status=403, message=say(checked.refusal.messages[0]))
     if checked.questionnaire is None:
         db.session.rollback()
         return _list_page(UploadForm(formdata=None), checked=checked, source=name, status=422)
@@ -147,6 +155,7 @@ def draft_or_404(draft_id: int) -> QuestionnaireDraft:
 
 def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     questionnaire = draft_questionnaire(draft)
+    refusal = draft_refusal(db.session, _directory(), draft)
     languages = [code for code in SUPPORTED_LANGUAGES if code in questionnaire.offered_languages()]
     language = request.args.get("lang", "")
     return (
@@ -157,8 +166,8 @@ def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: 
             languages=languages,
             language=language if language in languages else languages[0],
             examples=example_results(questionnaire),
-            diff=previous_version_diff(_directory(), questionnaire),
-            error=error,
+            diff=None if refusal else previous_version_diff(_directory(), questionnaire),
+            error=error or (say(refusal.messages[0]) if refusal else None),
             qt=lambda text: localise(text, page_language()),
         ),
         status,
@@ -181,6 +190,11 @@ def publish(draft_id: int) -> Response | tuple[str, int]:
     try:
         with publishing_draft(db.session, admin(), draft, _directory(), ip=request.remote_addr):
             db.session.commit()
+    except KeyNotYours as refusal:
+        db.session.rollback()
+        record_refusal(db.session, admin(), refusal, stage="publish", ip=request.remote_addr)
+        db.session.commit()
+        return _draft_page(draft_or_404(draft_id), status=403)
     except (PublicationError, QuestionnaireError) as error:
         db.session.rollback()
         return _draft_page(draft_or_404(draft_id), error=str(error), status=409)

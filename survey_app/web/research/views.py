@@ -43,6 +43,7 @@ from survey_app.services.exports.packages import (
     removed_reason,
 )
 from survey_app.services.exports.selection import LABEL_LANGUAGES
+from survey_app.services.questionnaire_owners import visible_to
 from survey_app.web.access import signed_in_staff
 from survey_app.web.research import bp
 from survey_app.web.research.jobs import (
@@ -145,9 +146,9 @@ def create() -> Response:
 
 def _choices(project: ExportProject) -> dict[str, Any]:
     versions = db.session.execute(
-        select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.title).order_by(
-            QuestionnaireVersion.key, QuestionnaireVersion.version
-        )
+        select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.title)
+        .where(visible_to(project.organisation_id))
+        .order_by(QuestionnaireVersion.key, QuestionnaireVersion.version)
     ).all()
     timepoints = db.session.execute(
         select(Timepoint.key, Timepoint.label)
