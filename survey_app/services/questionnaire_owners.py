@@ -21,6 +21,7 @@ from survey_app.services.user_messages import N_, UserFacingError
 
 __all__ = [
     "KeyNotYours",
+    "own_keys",
     "publication_refusal",
     "record_owner",
     "record_refusal",
@@ -65,6 +66,12 @@ def publication_refusal(
     if stored is not None or registry.versions(key):
         return KeyNotYours(key, version, shared=True)  # published by the deployer, never claimed: shared
     return None
+
+
+def own_keys(session: DbSession, organisation_id: int) -> set[str]:
+    """The keys the organisation owns (its admins publish their versions)."""
+    query = select(QuestionnaireKey.key).where(QuestionnaireKey.organisation_id == organisation_id)
+    return set(session.scalars(query))
 
 
 def record_owner(session: DbSession, key: str, organisation_id: int | None) -> None:

@@ -123,6 +123,17 @@ def test_a_new_key_published_on_the_admin_pages_belongs_to_the_organisation(
     assert owner is not None and owner.organisation_id == two.a.organisation.id
 
 
+def test_the_list_says_which_questionnaires_are_the_organisations_own(
+    app: Flask, client: FlaskClient, two: TwoOrganisations
+) -> None:
+    assert app.test_cli_runner().invoke(args=["questionnaires", "load"]).exit_code == 0
+    shown = readable(client.get("/admin/questionnaires"))
+    assert f"{OWN_KEY} v1 1 your organisation" in shown
+    assert "who5 v1 1 shared by every organisation" in shown
+    dutch = readable(client.get("/admin/questionnaires", headers={"Accept-Language": "nl"}))
+    assert f"{OWN_KEY} v1 1 uw organisatie" in dutch and "who5 v1 1 gedeeld door alle organisaties" in dutch
+
+
 def test_b_cannot_publish_a_version_of_as_questionnaire_and_as_latest_stays_as_it_was(
     db: SQLAlchemy, client: FlaskClient, two: TwoOrganisations, questionnaire_dir: Path
 ) -> None:

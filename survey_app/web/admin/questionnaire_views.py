@@ -24,7 +24,7 @@ from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.questionnaires.problems import QuestionnaireError
 from survey_app.questionnaires.registry import PublicationError
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
-from survey_app.services.questionnaire_owners import KeyNotYours, record_refusal, visible_to
+from survey_app.services.questionnaire_owners import KeyNotYours, own_keys, record_refusal, visible_to
 from survey_app.services.questionnaire_publishing import (
     UploadCheck,
     check_upload,
@@ -79,6 +79,7 @@ def _list_page(form: UploadForm, *, checked: UploadCheck | None = None, source: 
             form=form,
             versions=versions,
             titles=titles,
+            own=own_keys(db.session, admin().organisation_id),
             drafts=drafts,
             checked=checked,
             source=source,
