@@ -3,8 +3,11 @@
 The Bundle is written one QuestionnaireResponse at a time from the rows of the long layout (sorted by session,
 questionnaire and item), so memory holds one response at most. Subjects are the project's pseudonyms (an
 identifier, never a reference to a Patient). Dates: `authored` only where the project may export calendar
-dates;
-otherwise the days since intake travel in an extension, as do the timepoint and the site.
+dates; otherwise the days since intake travel in an extension, as do the timepoint and the site.
+
+Every answer is of the type its Questionnaire item declares. A value that is not given (a "rather not say" to
+a number, a date that may not leave) is the primitive without its value, with an extension that says why
+(`data-absent-reason`) or what may be said instead (the days since intake).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ DEFAULT_BASE = "https://recovery-outcomes.example/fhir"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 COMPLETION_MODE = "http://hl7.org/fhir/StructureDefinition/questionnaireresponse-completionMode"
 COMPLETION_MODES = "http://terminology.hl7.org/CodeSystem/qrcompletionmode"
-DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 _MODE_CODES = {"tablet": "electronic", "own_device": "electronic", "interview": "verbal", "paper": "written"}
 _ITEM_TYPES = {
     ItemType.SINGLE_CHOICE: "choice",
@@ -142,16 +145,15 @@ def _answers(
     if item.type.is_choice or item.type is ItemType.MULTIPLE_CHOICE:
         codes = [int(code) for code in str(value_text).split(";")] if value_text else [int(value)]
         return [_coding_answer(item, code, settings) for code in codes]
-    if declined:
-        option = item.option(int(value))
-        display = localise(option.label, settings.language) if option else "declined"
-        return [{"valueCoding": {"system": DATA_ABSENT, "code": "asked-declined", "display": display}}]
+    if declined:  # an integer the client chose not to give: the value is absent, and the reason is said
+        return [{"_valueInteger": {"extension": [{"url": DATA_ABSENT, "valueCode": "asked-declined"}]}}]
     if item.type.is_number:
         return [{"valueInteger": int(value)}]
     if item.type is ItemType.DATE:
         if value_text:
             return [{"valueDate": str(value_text)}]
-        return [{"extension": [{"url": settings.extension("days-since-intake"), "valueInteger": int(value)}]}]
+        days = {"url": settings.extension("days-since-intake"), "valueInteger": int(value)}
+        return [{"_valueDate": {"extension": [days]}}]  # the date is withheld, its distance from intake not
     return [{"valueString": str(value_text)}] if value_text else []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,8 +14,11 @@ import pyreadstat
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from flask_sqlalchemy import SQLAlchemy
 
-from tests.exports.conftest import World
+from tests.exports.conftest import World, _consent, _session
+
+DATA_ABSENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 WIDE = ("--project", "Ghent evaluation", "--layout", "wide")
 LONG = ("--project", "Ghent evaluation", "--layout", "long")
@@ -138,3 +142,59 @@ def test_a_fhir_response_is_in_the_language_of_its_displays_and_keeps_the_sessio
     assert who5.language == "fr" and cheerful.display == "Plus de la moitié du temps"
     languages = [e.valueCode for e in who5.extension if e.url.endswith("/session-language")]
     assert languages == ["nl"]  # the client answered in Dutch
+
+
+_ANSWER_TYPES = {"choice": "Coding", "integer": "Integer", "date": "Date", "text": "String"}
+
+
+def _answer_type_problems(bundle: dict[str, Any], questionnaires: dict[str, Any]) -> list[str]:
+    """Answers whose value is not of the type the Questionnaire's item declares (a value may be absent
+    with an extension saying why, as `_valueInteger`, but it is still of that type)."""
+    types = {}
+    for entry in questionnaires["entry"]:
+        resource = entry["resource"]
+        for group in resource["item"]:
+            for item in group["item"]:
+                types[(f"{resource['url']}|{resource['version']}", item["linkId"])] = item["type"]
+    problems = []
+    for entry in bundle["entry"]:
+        response = entry["resource"]
+        for group in response["item"]:
+            for item in group["item"]:
+                expected = "value" + _ANSWER_TYPES[types[(response["questionnaire"], item["linkId"])]]
+                for answer in item["answer"]:
+                    keys = {key.lstrip("_") for key in answer if key.lstrip("_").startswith("value")}
+                    if keys != {expected}:
+                        problems.append(f"{item['linkId']}: {sorted(keys)} where {expected} is declared")
+    return problems
+
+
+def test_a_declined_number_answer_keeps_the_integer_type_the_questionnaire_declares(
+    db: SQLAlchemy,
+    export_world: World,
+    make_client: Callable[..., Any],
+    run_export: Callable[..., Any],
+) -> None:
+    client = make_client(
+        site=export_world.site_a, programme=export_world.programme, intake_date=dt.date(2026, 1, 5)
+    )
+    _consent(db, client, True)
+    t0, _ = export_world.programme.timepoints
+    mix = export_world.versions["mix"]
+    _session(db, client, t0, [mix], {mix.id: {"mix_days": 99, "mix_sleep": 2}}, dt.date(2026, 1, 6))
+    result, path = run_export(*LONG, "--format", "fhir", "--questionnaire", "mix", out="fhir.json")
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(path.read_text(encoding="utf-8"))
+    questionnaires = json.loads(path.with_name("fhir.questionnaires.json").read_text(encoding="utf-8"))
+    assert _answer_type_problems(bundle, questionnaires) == []
+    Bundle.model_validate(bundle)
+    declined = [
+        item["answer"][0]
+        for entry in bundle["entry"]
+        for group in entry["resource"]["item"]
+        for item in group["item"]
+        if item["linkId"] == "mix_days" and "valueInteger" not in item["answer"][0]
+    ]
+    assert declined == [
+        {"_valueInteger": {"extension": [{"url": DATA_ABSENT_EXTENSION, "valueCode": "asked-declined"}]}}
+    ]
