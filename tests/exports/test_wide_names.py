@@ -87,3 +87,24 @@ def test_the_plan_refuses_a_second_column_of_the_same_name() -> None:
     plan.add(Variable("top_sharing_t0", "Sharing [t0]"))
     with pytest.raises(ExportError, match="TOP_sharing_t0"):
         plan.add(Variable("TOP_sharing_t0", "Sharing, score [t0]"))
+
+
+def _wide_header(run_export: Callable[..., Any], out: str) -> list[str]:
+    result, path = run_export("--project", "Ghent evaluation", "--layout", "wide", "--format", "csv", out=out)
+    assert result.exit_code == 0, result.output
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle))
+
+
+def test_wide_columns_follow_the_versions_in_scope_not_which_sessions_exist(
+    db: SQLAlchemy, export_world: World, run_export: Callable[..., Any]
+) -> None:
+    before = _wide_header(run_export, "before.csv")
+    # bob answers mix and demo v3 at t3m: a timepoint and version pair that had no session before
+    _, t3m = export_world.programme.timepoints
+    v = export_world.versions
+    answers = {v["mix"].id: {"mix_sleep": 1}, v["demo3"].id: {"q1": 1, "q2": 1, "q3": 1}}
+    _session(db, export_world.clients["bob"], t3m, [v["mix"], v["demo3"]], answers, dt.date(2026, 5, 4))
+    after = _wide_header(run_export, "after.csv")
+    assert after == before
+    assert {"mix_sleep_t3m", "demo_v3_score_total_t3m", "demo_q1_v3_t3m"} <= set(before)

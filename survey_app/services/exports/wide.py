@@ -8,7 +8,8 @@ Versions of a questionnaire share a column only where the later version declares
 the item) comparable with the earlier one (`comparable_with`), joined transitively; an item also needs the
 same type and codes. Otherwise the later version gets its own columns, `<key>_v<N>_score_<scale>_<timepoint>`
 and `<item>_v<N>_<timepoint>`; the codebook lists every join and every split. Column names follow the versions
-in scope, never the data, so they are the same in every export with the same filters.
+and timepoints in scope (every version at every timepoint of the organisation's schedule, or of the timepoint
+filter), never the data, so they are the same in every export with the same filters.
 
 Clients are read in batches of `CLIENTS_PER_BATCH` (keyset on the client id), so memory stays flat. Sessions
 outside the schedule (no timepoint) have no column here: they are in the long and scores layouts.
@@ -133,7 +134,6 @@ def _prefix(name: str, version: int, lowest: int) -> str:
 def _plan_key(
     plan: _Plan,
     versions: list[tuple[int, Questionnaire]],
-    present: set[tuple[str, int]],
     timepoints: list[str],
     selection: Selection,
 ) -> None:
@@ -165,12 +165,11 @@ def _plan_key(
                 scale_id,
                 _prefix(key, first, lowest),
                 title,
-                present,
                 timepoints,
                 language,
             )
     if selection.request.include_items:
-        _plan_items(plan, versions, present, timepoints, selection, lowest)
+        _plan_items(plan, versions, timepoints, selection, lowest)
 
 
 def by_version(questionnaires: Sequence[Questionnaire], version: int) -> Questionnaire:
@@ -184,7 +183,6 @@ def _plan_scale(
     scale_id: str,
     prefix: str,
     title: str,
-    present: set[tuple[str, int]],
     timepoints: list[str],
     language: str,
 ) -> None:
@@ -193,8 +191,6 @@ def _plan_scale(
     label = localise(scale.label, language)
     versions = [q.version for _, q in group]
     for tp in timepoints:
-        if not any((tp, vid) in present for vid, _ in group):
-            continue
         value = plan.add(
             Variable(
                 f"{prefix}_score_{scale_id}_{tp}",
@@ -229,7 +225,6 @@ def _plan_scale(
 def _plan_items(
     plan: _Plan,
     versions: list[tuple[int, Questionnaire]],
-    present: set[tuple[str, int]],
     timepoints: list[str],
     selection: Selection,
     lowest: int,
@@ -250,8 +245,6 @@ def _plan_items(
         )
         name = _prefix(name, first, lowest)
         for tp in timepoints:
-            if not any((tp, ids[v]) in present for v, _ in group):
-                continue
             column = plan.add(_item_variable(f"{name}_{tp}", item, tp, language, [v for v, _ in group]))
             for v, member in group:
                 plan.items[(ids[v], member.id, tp)] = column
@@ -288,29 +281,17 @@ def _scheduled(selection: Selection) -> list[Any]:
     return [*session_conditions(selection), AssessmentSession.timepoint_id.is_not(None), _in_scope(selection)]
 
 
-def _present(session: DbSession, selection: Selection) -> tuple[list[str], set[tuple[str, int]]]:
-    rows = session.execute(
-        select(
-            Timepoint.key,
-            Programme.key,
-            Timepoint.position,
-            SessionQuestionnaire.questionnaire_version_id,
-        )
-        .distinct()
-        .select_from(AssessmentSession)
-        .join(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
+def _timepoints(session: DbSession, selection: Selection) -> list[str]:
+    """Keys of the timepoints in scope: the organisation's schedule (filtered), whatever sessions exist."""
+    query = (
+        select(Timepoint.key, Programme.key, Timepoint.position)
         .join(Programme, Programme.id == Timepoint.programme_id)
-        .join(SessionQuestionnaire, SessionQuestionnaire.session_id == AssessmentSession.id)
-        .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
-        .where(
-            *_scheduled(selection),
-            SessionQuestionnaire.questionnaire_version_id.in_(selection.version_ids),
-        )
-    ).all()
-    ordered = sorted({(programme, position, key) for key, programme, position, _ in rows})
-    timepoints = list(dict.fromkeys(key for _, _, key in ordered))
-    return timepoints, {(key, vid) for key, _, _, vid in rows}
+        .where(Programme.organisation_id == selection.project.organisation_id)
+    )
+    if selection.timepoint_ids:
+        query = query.where(Timepoint.id.in_(selection.timepoint_ids))
+    ordered = sorted((programme, position, key) for key, programme, position in session.execute(query))
+    return list(dict.fromkeys(key for _, _, key in ordered))
 
 
 def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int, Questionnaire]) -> _Plan:
@@ -326,7 +307,7 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
         plan.add(variable)
     if project.allow_calendar_dates:
         plan.add(text("intake_date", "Client's intake date (allowed by an admin)", 10))
-    timepoints, present = _present(session, selection)
+    timepoints = _timepoints(session, selection)
     for tp in timepoints:
         plan.sessions[tp] = plan.add(
             whole(f"days_since_intake_{tp}", f"Days from intake to the session [{tp}]")
@@ -337,8 +318,7 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
     for vid, questionnaire in sorted(questionnaires.items(), key=lambda e: (e[1].key, e[1].version)):
         by_key[questionnaire.key].append((vid, questionnaire))
     for versions in by_key.values():
-        if any((tp, vid) in present for vid, _ in versions for tp in timepoints):
-            _plan_key(plan, versions, present, timepoints, selection)
+        _plan_key(plan, versions, timepoints, selection)
     plan.notes.append("Sessions outside the schedule (without a timepoint) are not in the wide layout.")
     return plan
 
