@@ -137,9 +137,8 @@ def questionnaire_resource(questionnaire: Questionnaire, settings: FhirSettings)
     return resource
 
 
-def _answers(
-    item: Item | None, value: Any, value_text: Any, declined: Any, settings: FhirSettings
-) -> list[dict[str, Any]]:
+def _answers(item: Item | None, row: Mapping[str, Any], settings: FhirSettings) -> list[dict[str, Any]]:
+    value, value_text, declined = row["value"], row["value_text"], row["declined"]
     if item is None:
         return []
     if item.type.is_choice or item.type is ItemType.MULTIPLE_CHOICE:
@@ -150,8 +149,8 @@ def _answers(
     if item.type.is_number:
         return [{"valueInteger": int(value)}]
     if item.type is ItemType.DATE:
-        if value_text:
-            return [{"valueDate": str(value_text)}]
+        if row.get("value_date"):
+            return [{"valueDate": row["value_date"].isoformat()}]
         days = {"url": settings.extension("days-since-intake"), "valueInteger": int(value)}
         return [{"_valueDate": {"extension": [days]}}]  # the date is withheld, its distance from intake not
     return [{"valueString": str(value_text)}] if value_text else []
@@ -172,7 +171,7 @@ def _response(
     sections: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         item = questionnaire.items_by_id.get(row["item"])
-        answers = _answers(item, row["value"], row["value_text"], row["declined"], settings)
+        answers = _answers(item, row, settings)
         if item is None or not answers:
             continue
         sections.setdefault(item.section_id, []).append({"linkId": item.id, "answer": answers})
@@ -208,13 +207,13 @@ def _response(
         "item": [{"linkId": section, "item": items} for section, items in sections.items()],
     }
     if first.get("submitted_on"):
-        resource["authored"] = str(first["submitted_on"])
+        resource["authored"] = first["submitted_on"].isoformat()
     return resource
 
 
 def _grouped(variables: Sequence[Variable], rows: Iterable[Row]) -> Iterator[list[dict[str, Any]]]:
     names = [variable.name for variable in variables]
-    wanted = [name for name in (*_ROW_FIELDS, "submitted_on") if name in names]
+    wanted = [name for name in (*_ROW_FIELDS, "submitted_on", "value_date") if name in names]
     missing = set(_ROW_FIELDS) - set(wanted)
     if missing:
         raise ValueError(f"FHIR needs the long layout; missing columns: {', '.join(sorted(missing))}")

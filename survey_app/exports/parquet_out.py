@@ -1,5 +1,7 @@
 """Parquet (pyarrow, zstd), written a row group at a time; labels travel in the field metadata.
 
+Numbers are int64 or double, dates date32 (days since 1970-01-01), everything else strings.
+
 pyarrow runs in a helper process (`helper_process`): the exporting process sends it the rows in batches, so
 pyarrow never loads there. The helper holds one row group: its values as Python lists, then as Arrow arrays.
 It runs without numpy and pandas, which pyarrow does not need to write Parquet but imports whenever they are
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from survey_app.exports.helper_process import HelperProcess, batches, serve, without_modules
-from survey_app.exports.table import NUMBER, Row, Variable, WriteResult
+from survey_app.exports.table import DATE, NUMBER, Row, Variable, WriteResult
 
 ROW_GROUP = 16_384
 #: Rows per message to the helper: a few hundred kilobytes in the pipe at a time.
@@ -29,7 +31,7 @@ def _schema(variables: Sequence[Variable]) -> Any:
     fields = []
     for variable in variables:
         number = pa.int64() if variable.integer else pa.float64()
-        kind = number if variable.kind == NUMBER else pa.string()
+        kind = {NUMBER: number, DATE: pa.date32()}.get(variable.kind, pa.string())
         metadata = {"label": variable.label}
         if variable.value_labels:
             metadata["value_labels"] = json.dumps({str(k): v for k, v in variable.value_labels.items()})

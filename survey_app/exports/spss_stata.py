@@ -10,10 +10,13 @@ never load in the exporting process; the rows are encoded here.
 - SPSS: system file with bytecode compression (what SPSS writes by default), UTF-8, bias 100.
 - Stata: format 118 (Stata 14 and later), numbers as doubles, text as strN (N <= 2045 bytes); a longer text
   value is cut at a character boundary and counted (the codebook says so).
+- Dates are numbers with a date format: in SPSS seconds since 14 October 1582 shown as DATE11, in Stata days
+  since 1 January 1960 shown as %td.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,13 +24,17 @@ from typing import Any, BinaryIO
 
 from survey_app.exports.names import spss_names, stata_names
 from survey_app.exports.readstat_dictionary import write_dictionary
-from survey_app.exports.table import NUMBER, TEXT, Row, Variable, WriteResult, cut_utf8
+from survey_app.exports.table import DATE, NUMBER, TEXT, Row, Variable, WriteResult, cut_utf8
 
 SAV_LABEL_BYTES = 256
 SAV_VALUE_LABEL_BYTES = 120
 DTA_LABEL_CHARACTERS = 80
 DTA_MAX_STRING = 2045
 DTA_VERSION = 14  # file format 118
+SAV_DATE_FORMAT = "DATE11"
+DTA_DATE_FORMAT = "%td"
+_SAV_EPOCH = dt.date(1582, 10, 14)
+_DTA_EPOCH = dt.date(1960, 1, 1)
 
 
 class TemplateError(RuntimeError):
@@ -121,6 +128,8 @@ _MISSING_CELL: _Cell = (b"\xff", (b"",), False)
 def _sav_number(value: Any) -> _Cell:
     if value is None:
         return _MISSING_CELL
+    if isinstance(value, dt.date):
+        value = (value - _SAV_EPOCH).days * 86400
     number = float(value)
     if number.is_integer() and -100 < number < 152:
         return bytes((int(number) + 100,)), (b"",), False
@@ -191,6 +200,14 @@ def _write_sav_cases(
     _sav_blocks(commands, units, out, final=True)
 
 
+def _sav_format(variable: Variable) -> str:
+    if variable.kind == DATE:
+        return SAV_DATE_FORMAT
+    if variable.kind == NUMBER:
+        return f"F{max(8, variable.decimals + 3)}.{variable.decimals}"
+    return f"A{variable.width}"
+
+
 def write_sav(
     variables: Sequence[Variable], rows: Iterable[Row], path: Path, *, file_label: str = ""
 ) -> WriteResult:
@@ -204,12 +221,7 @@ def write_sav(
             file_label=file_label[:64],
             column_labels=_labels(variables, names, SAV_LABEL_BYTES),
             variable_value_labels=_value_labels(variables, names),
-            variable_format={
-                names[v.name]: f"F{max(8, v.decimals + 3)}.{v.decimals}"
-                if v.kind == NUMBER
-                else f"A{v.width}"
-                for v in variables
-            },
+            variable_format={names[v.name]: _sav_format(v) for v in variables},
             variable_measure={names[v.name]: v.measure for v in variables},
             missing_ranges={
                 names[v.name]: [float(code) for code in v.missing_codes]
@@ -224,11 +236,11 @@ def write_sav(
     if _SAV_EXTENDED_CASES not in extensions:
         raise TemplateError("the SPSS dictionary has no extended number-of-cases record")
     (case_units,) = struct.unpack_from("<i", template, 68)
-    expected = sum(8 if v.kind == NUMBER else _sav_storage(min(v.width, 32767)) for v in variables)
+    expected = sum(8 if v.kind != TEXT else _sav_storage(min(v.width, 32767)) for v in variables)
     if case_units * 8 != expected:
         raise TemplateError(f"SPSS case size {case_units * 8} bytes, expected {expected}")
     result = WriteResult()
-    layout = [(v.kind == NUMBER, min(v.width, 32767), _sav_storage(min(v.width, 32767))) for v in variables]
+    layout = [(v.kind != TEXT, min(v.width, 32767), _sav_storage(min(v.width, 32767))) for v in variables]
     with path.open("r+b") as out:
         out.truncate(start)
         out.seek(start)
@@ -271,6 +283,7 @@ def write_dta(
                 k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
             },
             variable_value_labels=_value_labels(variables, names),
+            variable_format={names[v.name]: DTA_DATE_FORMAT for v in variables if v.kind == DATE},
             version=DTA_VERSION,
         ),
     )
@@ -279,7 +292,7 @@ def write_dta(
     types = struct.unpack_from(f"<{count}H", template, offsets[2] + len(b"<variable_types>"))
     widths = [min(v.width, DTA_MAX_STRING - 1) for v in variables]
     expected = tuple(
-        _DTA_DOUBLE if v.kind == NUMBER else width for v, width in zip(variables, widths, strict=True)
+        _DTA_DOUBLE if v.kind != TEXT else width for v, width in zip(variables, widths, strict=True)
     )
     if types != expected:
         raise TemplateError(f"Stata variable types {types}, expected {expected}")
@@ -294,6 +307,7 @@ def write_dta(
         if v.kind == TEXT
     ]
     number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
+    date_columns = [index for index, v in enumerate(variables) if v.kind == DATE]
     with path.open("r+b") as out:
         out.truncate(data_start)
         out.seek(data_start)
@@ -302,6 +316,9 @@ def write_dta(
             cells = list(row)
             for index in number_columns:
                 cells[index] = _DTA_MISSING_DOUBLE if cells[index] is None else float(cells[index])
+            for index in date_columns:
+                day = cells[index]
+                cells[index] = _DTA_MISSING_DOUBLE if day is None else float((day - _DTA_EPOCH).days)
             for index, width in text_columns:
                 encoded = b"" if cells[index] is None else str(cells[index]).encode("utf-8")
                 if len(encoded) > width:

@@ -12,11 +12,14 @@ Row = tuple[Any, ...]
 
 NUMBER = "number"
 TEXT = "text"
+#: A calendar date (values are `datetime.date`): SPSS DATE11, Stata %td, Parquet date32, ISO 8601 in CSV.
+DATE = "date"
+KINDS = (NUMBER, TEXT, DATE)
 
 
 @dataclass(frozen=True)
 class Variable:
-    """One column: its name, label, kind (number or text), storage width and value labels."""
+    """One column: its name, label, kind (number, text or date), storage width and value labels."""
 
     name: str
     label: str
@@ -36,8 +39,8 @@ class Variable:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in (NUMBER, TEXT):
-            raise ValueError(f"variable {self.name}: kind must be {NUMBER!r} or {TEXT!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"variable {self.name}: kind must be one of {', '.join(KINDS)}")
         if self.kind == TEXT and self.width < 1:
             raise ValueError(f"text variable {self.name} needs a width of at least 1 byte")
 

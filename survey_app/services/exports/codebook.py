@@ -15,12 +15,17 @@ from typing import Any
 from survey_app.domain.questionnaire import Item, Questionnaire, Scale, localise
 from survey_app.exports.csv_out import RISKY_FIRST_CHARACTERS
 from survey_app.exports.names import spss_names, stata_names
-from survey_app.exports.table import NUMBER, Variable
+from survey_app.exports.table import Variable
 
 CODEBOOK_FORMAT = 1
 CSV_RULE = (
     "Text cells that start with = + - @ or a control character (TAB, CR, LF, ...) could run as spreadsheet "
     "formulas; they were written with a leading apostrophe (for example '=1+1). Numbers were never changed."
+)
+DATE_RULE = (
+    "Variables of type date are calendar dates: SPSS DATE11, Stata %td, Parquet date32, CSV YYYY-MM-DD. They "
+    "are exported only where an admin allowed calendar dates (or identifiers, for the date of birth); "
+    "otherwise dates are days since the client's intake."
 )
 PSEUDONYM_RULE = (
     "pseudonym = first 32 hexadecimal digits of HMAC-SHA256(project secret, client id). The project secret "
@@ -145,7 +150,7 @@ def variable_entries(variables: Sequence[Variable]) -> list[dict[str, Any]]:
             "spss_name": spss[v.name],
             "stata_name": stata[v.name],
             "label": v.label,
-            "type": "number" if v.kind == NUMBER else "text",
+            "type": v.kind,
             "whole_numbers": v.integer,
             "width": v.width or None,
             "values": [{"value": code, "label": label} for code, label in v.value_labels.items()],
@@ -173,6 +178,7 @@ def build_codebook(
             "csv_cells": CSV_RULE,
             "csv_risky_first_characters": sorted(repr(c)[1:-1] for c in RISKY_FIRST_CHARACTERS),
             "missing": "An empty cell is missing: not asked, not answered, or not scored.",
+            "dates": DATE_RULE,
         },
         "notes": list(notes),
         "variables": variable_entries(variables),

@@ -16,17 +16,18 @@ from sqlalchemy import func, select
 from sqlalchemy.sql import Subquery
 
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
-from survey_app.exports.table import TEXT, Variable
+from survey_app.exports.table import DATE, TEXT, Variable
 from survey_app.models.assessment import SESSION_MODES, AssessmentSession
 from survey_app.models.people import Client, ClientIdentity
 from survey_app.models.research import ExportProject
 
 YES_NO = {0: "No", 1: "Yes"}
+#: Name, label and width of each identifier column (width 0: a calendar date).
 IDENTIFIER_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("client_code", "Client code in the app (identifies the client: allowed by an admin)", 32),
     ("given_name", "Given name (allowed by an admin)", 400),
     ("family_name", "Family name (allowed by an admin)", 400),
-    ("date_of_birth", "Date of birth (allowed by an admin)", 10),
+    ("date_of_birth", "Date of birth (allowed by an admin)", 0),
     ("national_number", "National number (allowed by an admin)", 32),
 )
 
@@ -39,6 +40,11 @@ def text(name: str, label: str, width: int, **details: Any) -> Variable:
 def key_text(name: str, label: str, width: int, **details: Any) -> Variable:
     """A text variable whose values are keys (a lower-case letter first): they never start a formula."""
     return Variable(name, label, TEXT, width=width, measure="nominal", formula_safe=True, details=details)
+
+
+def calendar_date(name: str, label: str, **details: Any) -> Variable:
+    """A calendar date variable (only where an admin allowed calendar dates or identifiers)."""
+    return Variable(name, label, DATE, details=details)
 
 
 def whole(name: str, label: str, *, measure: str = "scale", **details: Any) -> Variable:
@@ -60,7 +66,12 @@ def identifier_variables(project: ExportProject) -> list[Variable]:
     """Direct identifiers: only when an admin allowed them for the project."""
     if not project.allow_identifiers:
         return []
-    return [text(name, label, width, allowance="identifiers") for name, label, width in IDENTIFIER_COLUMNS]
+    return [
+        text(name, label, width, allowance="identifiers")
+        if width
+        else calendar_date(name, label, allowance="identifiers")
+        for name, label, width in IDENTIFIER_COLUMNS
+    ]
 
 
 def identifier_columns(project: ExportProject) -> list[Any]:
@@ -87,8 +98,8 @@ def session_variables(project: ExportProject) -> list[Variable]:
     ]
     if project.allow_calendar_dates:
         variables += [
-            text("submitted_on", "Date the session was submitted (allowed by an admin)", 10),
-            text("intake_date", "Client's intake date (allowed by an admin)", 10),
+            calendar_date("submitted_on", "Date the session was submitted (allowed by an admin)"),
+            calendar_date("intake_date", "Client's intake date (allowed by an admin)"),
         ]
     return variables
 
@@ -139,7 +150,7 @@ def session_facts(project: ExportProject, pseudonym: Callable[[int], str]) -> Ca
         submitted = submitted_at.astimezone(dt.UTC).date()
         values: tuple[Any, ...] = (
             pseudonym(client_id),
-            *(_plain(value) for value in identifiers),
+            *identifiers,
             site,
             programme,
             timepoint,
@@ -147,23 +158,21 @@ def session_facts(project: ExportProject, pseudonym: Callable[[int], str]) -> Ca
             (submitted - intake).days,
         )
         if calendar:
-            values += (submitted.isoformat(), intake.isoformat())
+            values += (submitted, intake)
         return SessionFacts(values, intake)
 
     return facts
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
 @dataclass(frozen=True)
 class AnswerValue:
-    """An answer as exported: a number, a text, and whether it is a declared 'rather not say' code."""
+    """An answer as exported: a number, a text, a calendar date (where allowed), and whether it is a declared
+    'rather not say' code."""
 
     number: float | int | None
     text: str | None
     declined: int
+    date: dt.date | None = None
 
 
 def decode_raw(raw: str | None) -> Any:
@@ -176,12 +185,12 @@ def decode_raw(raw: str | None) -> Any:
 
 
 def answer_value(item: Item, raw: Any, intake: dt.date, calendar_dates: bool) -> AnswerValue:
-    """Convert a stored answer: lists as `1;3`, dates as days since intake (and ISO where allowed)."""
+    """Convert a stored answer: lists as `1;3`, dates as days since intake (and the date where allowed)."""
     if isinstance(raw, list):
         return AnswerValue(None, ";".join(str(code) for code in raw), 0)
     if item.type is ItemType.DATE and isinstance(raw, str):
-        days = (dt.date.fromisoformat(raw) - intake).days
-        return AnswerValue(days, raw if calendar_dates else None, 0)
+        day = dt.date.fromisoformat(raw)
+        return AnswerValue((day - intake).days, None, 0, day if calendar_dates else None)
     if isinstance(raw, str):
         return AnswerValue(None, raw, 0)
     if isinstance(raw, bool):
@@ -201,8 +210,8 @@ def multiple_choice_width(item: Item) -> int:
 
 
 def value_text_width(questionnaires: Mapping[int, Questionnaire], project: ExportProject) -> int:
-    """Width of the `value_text` column: lists of codes, ISO dates and (if allowed) free text."""
-    width = 10
+    """Width of the `value_text` column: lists of codes and (if allowed) free text."""
+    width = 1
     for questionnaire in questionnaires.values():
         for item in questionnaire.items:
             if item.type is ItemType.MULTIPLE_CHOICE:

@@ -26,6 +26,7 @@ from survey_app.services.exports.columns import (
     SessionFacts,
     administration_variables,
     answer_value,
+    calendar_date,
     decode_raw,
     identifier_columns,
     identifier_variables,
@@ -181,9 +182,14 @@ def long_variables(selection: Selection, questionnaires: dict[int, Questionnaire
         Variable("value", "Raw answer code or number (dates: days since intake)", NUMBER),
         text(
             "value_text",
-            "Answer that is not a single number: codes of a multiple choice as 1;3, ISO date"
+            "Answer that is not a single number: codes of a multiple choice as 1;3"
             + (", free text" if project.allow_free_text else ""),
             value_text_width(questionnaires, project),
+        ),
+        *(
+            [calendar_date("value_date", "Answer to a date item (allowed by an admin)")]
+            if project.allow_calendar_dates
+            else []
         ),
         whole("declined", "1 when the code is a declared 'rather not say' option", measure="nominal"),
         *administration_variables(),
@@ -269,14 +275,22 @@ class _PlannedItem:
     codes: dict[str | None, Row] = field(default_factory=dict)
 
     def cells(self, raw: str | None, intake: dt.date, calendar: bool) -> Row:
-        """The cells of one stored answer (remembered when it is a whole number)."""
+        """The cells of one stored answer (remembered when it is a whole number); with calendar dates, the
+        answer's date comes after its text."""
         if raw is not None and raw.isdigit():
             code = int(raw)
-            cells: Row = (self.item.id, code, None, 1 if code in self.item.missing_codes else 0)
+            declined = 1 if code in self.item.missing_codes else 0
+            cells: Row = (
+                (self.item.id, code, None, None, declined)
+                if calendar
+                else (self.item.id, code, None, declined)
+            )
             if len(self.codes) < CACHED_CODES:
                 self.codes[raw] = cells
             return cells
         value = answer_value(self.item, decode_raw(raw), intake, calendar)
+        if calendar:
+            return (self.item.id, value.number, value.text, value.date, value.declined)
         return (self.item.id, value.number, value.text, value.declined)
 
 

@@ -33,6 +33,7 @@ from survey_app.models.programme import Programme, Site, Timepoint
 from survey_app.questionnaires.diff import scores_comparable
 from survey_app.services.exports.columns import (
     answer_value,
+    calendar_date,
     decode_raw,
     identifier_columns,
     identifier_variables,
@@ -306,7 +307,7 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
     ):
         plan.add(variable)
     if project.allow_calendar_dates:
-        plan.add(text("intake_date", "Client's intake date (allowed by an admin)", 10))
+        plan.add(calendar_date("intake_date", "Client's intake date (allowed by an admin)"))
     timepoints = _timepoints(session, selection)
     for tp in timepoints:
         plan.sessions[tp] = plan.add(
@@ -381,9 +382,9 @@ def _batch_rows(
     rows: dict[int, list[Any]] = {}
     intakes = {}
     for client_id, intake, site, programme, *identifiers in clients:
-        fixed = [pseudonym(client_id), *(_iso(v) for v in identifiers), site, programme]
+        fixed = [pseudonym(client_id), *identifiers, site, programme]
         if project.allow_calendar_dates:
-            fixed.append(intake.isoformat())
+            fixed.append(intake)
         rows[client_id] = fixed + [None] * (width - len(fixed))
         intakes[client_id] = intake
     sessions = _sessions(session, selection, list(rows))
@@ -395,10 +396,6 @@ def _batch_rows(
         _fill_items(session, selection, plan, questionnaires, sessions, rows, intakes)
     for client_id, _, *_ in clients:
         yield tuple(rows[client_id])
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -> dict[int, tuple[Any, ...]]:
