@@ -104,3 +104,48 @@ def test_fhir_responses_carry_the_dates_where_allowed(
     response = json.loads(path.read_text(encoding="utf-8"))["entry"][0]["resource"]
     answers = {item["linkId"]: item["answer"] for group in response["item"] for item in group["item"]}
     assert response["authored"] == "2026-01-06" and answers["mix_last_use"] == [{"valueDate": "2025-12-25"}]
+
+
+WIDE_MIX = ("--project", "Ghent evaluation", "--layout", "wide", "--questionnaire", "mix")
+
+
+def test_wide_layout_has_the_dates_where_allowed(
+    calendar_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE_MIX, "--format", "parquet", out="wide.parquet")
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(path)
+    for name in ("intake_date", "submitted_on_t0", "mix_last_use_date_t0", "date_of_birth"):
+        assert table.schema.field(name).type == pa.date32(), name
+    (alice,) = table.to_pylist()
+    assert (alice["intake_date"], alice["submitted_on_t0"]) == (INTAKE, SUBMITTED)
+    assert (alice["mix_last_use_t0"], alice["mix_last_use_date_t0"]) == (-11, LAST_USE)
+    assert _codebook_types(path)["submitted_on_t0"] == "date"
+
+
+def test_wide_layout_without_the_allowance_has_days_since_intake_only(
+    export_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE_MIX, "--format", "parquet", out="wide.parquet")
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(path)
+    assert not any(field.type == pa.date32() for field in table.schema)
+    assert not any(name.startswith(("submitted_on", "intake_date")) for name in table.schema.names)
+    (alice,) = table.to_pylist()
+    assert (alice["days_since_intake_t0"], alice["mix_last_use_t0"]) == (1, -11)
+    assert "mix_last_use_date_t0" not in alice
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_wide_spss_and_stata_files_have_the_dates_in_date_formats(
+    calendar_world: World, run_export: Callable[..., Any], fmt: str
+) -> None:
+    result, path = run_export(*WIDE_MIX, "--format", fmt, out=f"wide.{fmt}")
+    assert result.exit_code == 0, result.output
+    read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    frame, meta = read(str(path))
+    for name in ("intake_date", "submitted_on_t0", "mix_last_use_date_t0"):
+        assert meta.original_variable_types[name] in ("DATE11", "%td"), name
+    alice = frame.iloc[0]
+    assert (alice["intake_date"], alice["submitted_on_t0"]) == (INTAKE, SUBMITTED)
+    assert (alice["mix_last_use_t0"], alice["mix_last_use_date_t0"]) == (-11, LAST_USE)

@@ -17,6 +17,7 @@ outside the schedule (no timepoint) have no column here: they are in the long an
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class _Plan:
     variables: list[Variable] = field(default_factory=list)
     scores: dict[tuple[int, str, str], tuple[int, int | None]] = field(default_factory=dict)
     items: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    #: The calendar-date column of a date item, where calendar dates are allowed.
+    item_dates: dict[tuple[int, str, str], int] = field(default_factory=dict)
     sessions: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -247,8 +250,14 @@ def _plan_items(
         name = _prefix(name, first, lowest)
         for tp in timepoints:
             column = plan.add(_item_variable(f"{name}_{tp}", item, tp, language, [v for v, _ in group]))
+            dated = None
+            if item.type is ItemType.DATE and selection.project.allow_calendar_dates:
+                label = f"{localise(item.text, language)}, date [{tp}]"
+                dated = plan.add(calendar_date(f"{name}_date_{tp}", label, item=item.id, timepoint=tp))
             for v, member in group:
                 plan.items[(ids[v], member.id, tp)] = column
+                if dated is not None:
+                    plan.item_dates[(ids[v], member.id, tp)] = dated
 
 
 def _item_variable(name: str, item: Item, tp: str, language: str, versions: list[int]) -> Variable:
@@ -313,6 +322,8 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
         plan.sessions[tp] = plan.add(
             whole(f"days_since_intake_{tp}", f"Days from intake to the session [{tp}]")
         )
+        if project.allow_calendar_dates:
+            plan.add(calendar_date(f"submitted_on_{tp}", f"Date the session was submitted [{tp}]"))
         plan.add(text(f"language_{tp}", f"Language of the session [{tp}]", 2))
         plan.add(text(f"mode_{tp}", f"Mode of administration [{tp}]", 20))
     by_key: dict[str, list[tuple[int, Questionnaire]]] = defaultdict(list)
@@ -390,7 +401,10 @@ def _batch_rows(
     sessions = _sessions(session, selection, list(rows))
     for client_id, tp, submitted_at, language, mode in sessions.values():
         start = plan.sessions[tp]
-        rows[client_id][start : start + 3] = [(submitted_at.date() - intakes[client_id]).days, language, mode]
+        submitted = submitted_at.astimezone(dt.UTC).date()
+        when = [submitted] if project.allow_calendar_dates else []
+        cells = [(submitted - intakes[client_id]).days, *when, language, mode]
+        rows[client_id][start : start + len(cells)] = cells
     _fill_scores(session, selection, plan, sessions, rows)
     if selection.request.include_items:
         _fill_items(session, selection, plan, questionnaires, sessions, rows, intakes)
@@ -466,3 +480,6 @@ def _fill_items(
         item = questionnaires[version_id].item(item_id)
         value = answer_value(item, decode_raw(raw), intakes[client_id], calendar)
         rows[client_id][column] = value.text if plan.variables[column].kind != NUMBER else value.number
+        dated = plan.item_dates.get((version_id, item_id, tp))
+        if dated is not None:
+            rows[client_id][dated] = value.date
