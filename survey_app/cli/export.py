@@ -134,6 +134,10 @@ def export_command(
     db.session.commit()
     try:
         outcome = _write(selection, run_id, secret, out, quiet)
+    except ExportError as error:  # a reason found while reading (a clashing column, an ambiguous code)
+        fail_run(db.session, run, str(error), actor_id=None)
+        db.session.commit()
+        _fail(str(error), code=1)
     except Exception:
         fail_run(db.session, run, "failed while writing", actor_id=None)
         db.session.commit()

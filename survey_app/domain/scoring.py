@@ -252,6 +252,11 @@ def hidden_items(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> fr
     return _effective(_plan(questionnaire), answers)[1]
 
 
+def conditional_items(questionnaire: Questionnaire) -> frozenset[str]:
+    """Ids of the items a skip rule (the item's own or its section's) may hide."""
+    return frozenset(item_id for item_id, *_ in _plan(questionnaire).rules)
+
+
 class NotScored(enum.StrEnum):
     """Why a scale of a completed questionnaire has no score."""
 
@@ -263,7 +268,7 @@ def why_not_scored(questionnaire: Questionnaire, scale_id: str, missing: int) ->
     """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known."""
     if missing > 0:
         return NotScored.TOO_MANY_MISSING
-    conditional = {item_id for item_id, *_ in _plan(questionnaire).rules}
+    conditional = conditional_items(questionnaire)
     scale = questionnaire.scales_by_id.get(scale_id)
     while scale is not None and scale.of is not None:
         scale = questionnaire.scales_by_id.get(scale.of)

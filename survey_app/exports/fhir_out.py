@@ -7,7 +7,8 @@ dates; otherwise the days since intake travel in an extension, as do the timepoi
 
 Every answer is of the type its Questionnaire item declares. A value that is not given (a "rather not say" to
 a number, a date that may not leave) is the primitive without its value, with an extension that says why
-(`data-absent-reason`) or what may be said instead (the days since intake).
+(`data-absent-reason`) or what may be said instead (the days since intake). An item the skip rules did not
+ask (NOT_ASKED in the long layout) is not in the response.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
-from survey_app.exports.table import Row, Variable, WriteResult
+from survey_app.exports.table import NOT_ASKED, Row, Variable, WriteResult
 
 DEFAULT_BASE = "https://recovery-outcomes.example/fhir"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
@@ -139,7 +140,7 @@ def questionnaire_resource(questionnaire: Questionnaire, settings: FhirSettings)
 
 def _answers(item: Item | None, row: Mapping[str, Any], settings: FhirSettings) -> list[dict[str, Any]]:
     value, value_text, declined = row["value"], row["value_text"], row["declined"]
-    if item is None:
+    if item is None or value == NOT_ASKED:  # unknown, or not asked by the skip rules: no answer
         return []
     if item.type.is_choice or item.type is ItemType.MULTIPLE_CHOICE:
         codes = [int(code) for code in str(value_text).split(";")] if value_text else [int(value)]
@@ -166,7 +167,9 @@ def _coding_answer(item: Item, code: int, settings: FhirSettings) -> dict[str, A
 
 def _response(
     rows: list[dict[str, Any]], questionnaire: Questionnaire, settings: FhirSettings
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
+    """The QuestionnaireResponse of one session's rows for one questionnaire; None when nothing was answered
+    (every row an item not asked)."""
     first = rows[0]
     sections: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -175,6 +178,8 @@ def _response(
         if item is None or not answers:
             continue
         sections.setdefault(item.section_id, []).append({"linkId": item.id, "answer": answers})
+    if not sections:
+        return None
     identity = f"{first['pseudonym']}/{first['session']}/{questionnaire.key}/{questionnaire.version}"
     extensions: list[dict[str, Any]] = [
         {"url": settings.extension("days-since-intake"), "valueInteger": first["days_since_intake"]},
@@ -242,6 +247,8 @@ def write_fhir_bundle(
     for group in _grouped(variables, _counting(rows, result)):
         questionnaire = questionnaires[(group[0]["questionnaire"], int(group[0]["version"]))]
         resource = _response(group, questionnaire, settings)
+        if resource is None:
+            continue
         entry = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
         stream.write(separator + json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
         separator = ",\n"

@@ -1,6 +1,7 @@
 """Parquet (pyarrow, zstd), written a row group at a time; labels travel in the field metadata.
 
-Numbers are int64 or double, dates date32 (days since 1970-01-01), everything else strings.
+Numbers are int64 or double, dates date32 (days since 1970-01-01), everything else strings. Codes that stand
+for a missing answer ("rather not say", NOT_ASKED) are listed in the field's `missing_codes`.
 
 pyarrow runs in a helper process (`helper_process`): the exporting process sends it the rows in batches, so
 pyarrow never loads there. The helper holds one row group: its values as Python lists, then as Arrow arrays.
@@ -35,6 +36,8 @@ def _schema(variables: Sequence[Variable]) -> Any:
         metadata = {"label": variable.label}
         if variable.value_labels:
             metadata["value_labels"] = json.dumps({str(k): v for k, v in variable.value_labels.items()})
+        if variable.missing_codes:
+            metadata["missing_codes"] = json.dumps(list(variable.missing_codes))
         fields.append(pa.field(variable.name, kind, nullable=True, metadata=metadata))
     return pa.schema(fields)
 

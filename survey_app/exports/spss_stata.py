@@ -10,6 +10,8 @@ never load in the exporting process; the rows are encoded here.
 - SPSS: system file with bytecode compression (what SPSS writes by default), UTF-8, bias 100.
 - Stata: format 118 (Stata 14 and later), numbers as doubles, text as strN (N <= 2045 bytes); a longer text
   value is cut at a character boundary and counted (the codebook says so).
+- NOT_ASKED (an item the skip rules did not ask) is a user-missing value in SPSS, like the "rather not say"
+  codes, and the extended missing value `.a` in Stata, labelled in both.
 - Dates are numbers with a date format: in SPSS seconds since 14 October 1582 shown as DATE11, in Stata days
   since 1 January 1960 shown as %td.
 """
@@ -24,7 +26,16 @@ from typing import Any, BinaryIO
 
 from survey_app.exports.names import spss_names, stata_names
 from survey_app.exports.readstat_dictionary import write_dictionary
-from survey_app.exports.table import DATE, NUMBER, TEXT, Row, Variable, WriteResult, cut_utf8
+from survey_app.exports.table import (
+    DATE,
+    NOT_ASKED,
+    NUMBER,
+    TEXT,
+    Row,
+    Variable,
+    WriteResult,
+    cut_utf8,
+)
 
 SAV_LABEL_BYTES = 256
 SAV_VALUE_LABEL_BYTES = 120
@@ -224,9 +235,9 @@ def write_sav(
             variable_format={names[v.name]: _sav_format(v) for v in variables},
             variable_measure={names[v.name]: v.measure for v in variables},
             missing_ranges={
-                names[v.name]: [float(code) for code in v.missing_codes]
+                names[v.name]: [float(code) if v.kind == NUMBER else str(code) for code in v.missing_codes]
                 for v in variables
-                if v.kind == NUMBER and 0 < len(v.missing_codes) <= 3
+                if v.kind != DATE and 0 < len(v.missing_codes) <= 3
             },
             row_compress=True,
         ),
@@ -254,6 +265,9 @@ def write_sav(
 
 # ---------------------------------------------------------------- Stata
 _DTA_MISSING_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0000000000000))[0]
+#: Stata's extended missing value `.a`, which stands for NOT_ASKED.
+_DTA_NOT_ASKED_TAG = "a"
+_DTA_NOT_ASKED_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0010000000000))[0]
 _DTA_DOUBLE = 65526
 
 
@@ -266,6 +280,22 @@ def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
     n_at = data.index(b"<N>") + 3
     (variables,) = struct.unpack_from("<H", data, data.index(b"<K>") + 3)
     return map_at, offsets, n_at, variables
+
+
+def _not_asked_in_stata(variable: Variable) -> bool:
+    return variable.kind == NUMBER and NOT_ASKED in variable.missing_codes
+
+
+def _dta_value_labels(
+    variables: Sequence[Variable], names: dict[str, str]
+) -> dict[str, dict[float | str, str]]:
+    """The value labels, with NOT_ASKED's label on `.a` where the variable can hold it."""
+    labels: dict[str, dict[float | str, str]] = {}
+    for name, values in _value_labels(variables, names).items():
+        labels[name] = {
+            (_DTA_NOT_ASKED_TAG if code == NOT_ASKED else code): text for code, text in values.items()
+        }
+    return labels
 
 
 def write_dta(
@@ -282,7 +312,10 @@ def write_dta(
             column_labels={
                 k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
             },
-            variable_value_labels=_value_labels(variables, names),
+            variable_value_labels=_dta_value_labels(variables, names),
+            missing_user_values={
+                names[v.name]: [_DTA_NOT_ASKED_TAG] for v in variables if _not_asked_in_stata(v)
+            },
             variable_format={names[v.name]: DTA_DATE_FORMAT for v in variables if v.kind == DATE},
             version=DTA_VERSION,
         ),
@@ -307,6 +340,7 @@ def write_dta(
         if v.kind == TEXT
     ]
     number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
+    not_asked_columns = [index for index, v in enumerate(variables) if _not_asked_in_stata(v)]
     date_columns = [index for index, v in enumerate(variables) if v.kind == DATE]
     with path.open("r+b") as out:
         out.truncate(data_start)
@@ -314,6 +348,9 @@ def write_dta(
         pack = row_format.pack
         for row in rows:
             cells = list(row)
+            for index in not_asked_columns:
+                if cells[index] == NOT_ASKED:
+                    cells[index] = _DTA_NOT_ASKED_DOUBLE
             for index in number_columns:
                 cells[index] = _DTA_MISSING_DOUBLE if cells[index] is None else float(cells[index])
             for index in date_columns:

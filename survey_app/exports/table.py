@@ -15,6 +15,10 @@ TEXT = "text"
 #: A calendar date (values are `datetime.date`): SPSS DATE11, Stata %td, Parquet date32, ISO 8601 in CSV.
 DATE = "date"
 KINDS = (NUMBER, TEXT, DATE)
+#: The code of an item the skip rules did not ask (outside every option code and checked against every
+#: number item's range before an export); a text column holds it as text. Stata gets `.a` instead.
+NOT_ASKED = 99999
+NOT_ASKED_LABEL = "Not asked (skip logic)"
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,8 @@ class Variable:
     integer: bool = False
     decimals: int = 0
     value_labels: Mapping[int, str] = field(default_factory=dict)
-    #: Codes that mean "rather not say": declared as user-missing values in SPSS (at most three).
+    #: Codes that mean "rather not say" or NOT_ASKED: declared as user-missing values in SPSS (at most three;
+    #: a text variable's as text), NOT_ASKED as the extended missing value `.a` in Stata.
     missing_codes: tuple[int, ...] = ()
     measure: str = "scale"
     #: Text whose values can never start a spreadsheet formula (keys checked by the database, hex digests).

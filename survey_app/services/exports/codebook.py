@@ -15,12 +15,21 @@ from typing import Any
 from survey_app.domain.questionnaire import Item, Questionnaire, Scale, localise
 from survey_app.exports.csv_out import RISKY_FIRST_CHARACTERS
 from survey_app.exports.names import spss_names, stata_names
-from survey_app.exports.table import Variable
+from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, Variable
 
 CODEBOOK_FORMAT = 1
 CSV_RULE = (
     "Text cells that start with = + - @ or a control character (TAB, CR, LF, ...) could run as spreadsheet "
     "formulas; they were written with a leading apostrophe (for example '=1+1). Numbers were never changed."
+)
+MISSING_RULE = (
+    f"An empty cell is missing: not answered, not in the session, or not scored. {NOT_ASKED} "
+    f"('{NOT_ASKED_LABEL}') marks an item the questionnaire's skip rules did not ask, given the session's "
+    "answers (in the long layout, a row of its own; an item asked but not answered has no row): a "
+    "user-missing value in SPSS, the extended missing value .a in Stata's numeric columns, listed in "
+    "missing_codes in Parquet, the number itself in CSV, and in a text column the same digits as text. A "
+    "calendar-date column stays empty; its days-since-intake column has the code. FHIR responses leave such "
+    "items out. 'Rather not say' codes are marked missing in each item's values."
 )
 DATE_RULE = (
     "Variables of type date are calendar dates: SPSS DATE11, Stata %td, Parquet date32, CSV YYYY-MM-DD. They "
@@ -177,7 +186,7 @@ def build_codebook(
             "pseudonym": PSEUDONYM_RULE,
             "csv_cells": CSV_RULE,
             "csv_risky_first_characters": sorted(repr(c)[1:-1] for c in RISKY_FIRST_CHARACTERS),
-            "missing": "An empty cell is missing: not asked, not answered, or not scored.",
+            "missing": MISSING_RULE,
             "dates": DATE_RULE,
         },
         "notes": list(notes),

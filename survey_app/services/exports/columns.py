@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.sql import Subquery
 
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
-from survey_app.exports.table import DATE, TEXT, Variable
+from survey_app.exports.table import DATE, NOT_ASKED, TEXT, Variable
 from survey_app.models.assessment import SESSION_MODES, AssessmentSession
 from survey_app.models.people import Client, ClientIdentity
 from survey_app.models.research import ExportProject
+from survey_app.services.exports.projects import ExportError
 
 YES_NO = {0: "No", 1: "Yes"}
 #: Name, label and width of each identifier column (width 0: a calendar date).
@@ -197,6 +198,22 @@ def answer_value(item: Item, raw: Any, intake: dt.date, calendar_dates: bool) ->
         raw = int(raw)
     declined = 1 if isinstance(raw, int) and raw in item.missing_codes else 0
     return AnswerValue(raw, None, declined)
+
+
+def check_not_asked_code(questionnaires: Iterable[Questionnaire]) -> None:
+    """ExportError when an item in scope accepts NOT_ASKED as an answer: the code would mean two things."""
+    for questionnaire in questionnaires:
+        for item in questionnaire.items:
+            low, high = item.minimum, item.maximum
+            in_range = (
+                item.type.is_number and low is not None and high is not None and low <= NOT_ASKED <= high
+            )
+            if NOT_ASKED in item.codes or in_range:
+                raise ExportError(
+                    f"Item {item.id} of {questionnaire.label} accepts {NOT_ASKED}, the code exports give an "
+                    "item the skip rules did not ask, so its answers cannot be exported. Export the scores "
+                    "layout or leave the questionnaire out, and tell an administrator."
+                )
 
 
 def option_labels(item: Item, language: str) -> dict[int, str]:

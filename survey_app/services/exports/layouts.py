@@ -17,8 +17,9 @@ from sqlalchemy import Select, Text, cast, func, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
-from survey_app.exports.table import NUMBER, Row, Variable
-from survey_app.models.assessment import Answer, AssessmentSession, Score
+from survey_app.domain.scoring import conditional_items, hidden_items
+from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, Row, Variable
+from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
 from survey_app.models.programme import Programme, Site, Timepoint
 from survey_app.services.exports.columns import (
@@ -27,6 +28,7 @@ from survey_app.services.exports.columns import (
     administration_variables,
     answer_value,
     calendar_date,
+    check_not_asked_code,
     decode_raw,
     identifier_columns,
     identifier_variables,
@@ -158,14 +160,22 @@ class _Sessions:
 
 # ---------------------------------------------------------------- long
 def answers_query(selection: Selection) -> Select[*tuple[Any, ...]]:
-    """One row per answer of the selection, by session, questionnaire version and item id (an index)."""
+    """One row per answer of the selection, by session, questionnaire version and item id (an index), and
+    one row with no item for a questionnaire of a session without answers (its skip rules still hide)."""
+    asked = SessionQuestionnaire
     return (
-        select(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
-        .where(
-            Answer.session_id.in_(session_ids(selection)),
-            Answer.questionnaire_version_id.in_(selection.version_ids),
+        select(asked.session_id, asked.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
+        .select_from(asked)
+        .outerjoin(
+            Answer,
+            (Answer.session_id == asked.session_id)
+            & (Answer.questionnaire_version_id == asked.questionnaire_version_id),
         )
-        .order_by(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id)
+        .where(
+            asked.session_id.in_(session_ids(selection)),
+            asked.questionnaire_version_id.in_(selection.version_ids),
+        )
+        .order_by(asked.session_id, asked.questionnaire_version_id, Answer.item_id)
     )
 
 
@@ -179,7 +189,13 @@ def long_variables(selection: Selection, questionnaires: dict[int, Questionnaire
         key_text("questionnaire", "Questionnaire key", 40),
         whole("version", "Questionnaire version", measure="ordinal"),
         key_text("item", "Item id (see the codebook for its text and value labels)", 64),
-        Variable("value", "Raw answer code or number (dates: days since intake)", NUMBER),
+        Variable(
+            "value",
+            f"Raw answer code or number (dates: days since intake; {NOT_ASKED}: not asked)",
+            NUMBER,
+            value_labels={NOT_ASKED: NOT_ASKED_LABEL},
+            missing_codes=(NOT_ASKED,),
+        ),
         text(
             "value_text",
             "Answer that is not a single number: codes of a multiple choice as 1;3"
@@ -197,8 +213,9 @@ def long_variables(selection: Selection, questionnaires: dict[int, Questionnaire
 
 
 def long_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
-    """The long layout: one row per answer."""
+    """The long layout: one row per answer, and one per item the skip rules did not ask."""
     questionnaires = questionnaires_of(selection)
+    check_not_asked_code(questionnaires.values())
     query = answers_query(selection)
     variables = long_variables(selection, questionnaires)
     rows = _long_rows(session, selection, query, questionnaires, pseudonym)
@@ -235,24 +252,32 @@ def _long_groups(
 def _grouped_answers(
     rows: Iterator[Any], sessions: _Sessions, plans: dict[int, _ItemPlan], calendar: bool
 ) -> Iterator[list[Row]]:
-    """Answer rows (ordered by session, version and item id) as export rows, one list per group."""
+    """Answer rows (ordered by session, version and item id; item None for a questionnaire of the session
+    without answers) as export rows, one list per group."""
     current_session = current_version = -1
     facts: SessionFacts | None = None
+    plan: _ItemPlan | None = None
     items: dict[str, _PlannedItem] = {}
     slots: list[Row | None] = []
+    given: dict[str, Any] | None = None
     head: Row = ()
     tail: Row = ()
     for session_id, version_id, item_id, raw in rows:
         if version_id != current_version or session_id != current_session:
-            if any(slots):
-                yield list(filter(None, slots))
+            if plan is not None and (group := plan.group(slots, given, head, tail, calendar)):
+                yield group
             if session_id != current_session:
                 facts, tail = sessions.find(session_id)
                 current_session = session_id
             plan = plans[version_id]
             current_version, items, slots = version_id, plan.items, [None] * plan.size
+            given = {} if plan.conditional else None
             assert facts is not None
             head = (*facts.values, plan.key, plan.version)
+        if item_id is None:
+            continue  # a questionnaire of the session with no answer at all
+        if given is not None:
+            given[item_id] = decode_raw(raw)  # the skip rules may look at any answer, exported or not
         planned = items.get(item_id)
         if planned is None:
             continue  # not asked in this version, or free text that is not allowed: never exported
@@ -261,8 +286,8 @@ def _grouped_answers(
             assert facts is not None
             cells = planned.cells(raw, facts.intake, calendar)
         slots[planned.index] = head + cells + tail
-    if any(slots):
-        yield list(filter(None, slots))
+    if plan is not None and (group := plan.group(slots, given, head, tail, calendar)):
+        yield group
 
 
 @dataclass
@@ -293,20 +318,38 @@ class _PlannedItem:
             return (self.item.id, value.number, value.text, value.date, value.declined)
         return (self.item.id, value.number, value.text, value.declined)
 
+    def not_asked(self, calendar: bool) -> Row:
+        """The cells of the item when the skip rules did not ask it."""
+        return (self.item.id, NOT_ASKED, None, *((None,) if calendar else ()), 0)
+
 
 class _ItemPlan:
     """One questionnaire version's exported items, by id, with their position in published order."""
 
-    def __init__(self, questionnaire: Questionnaire | None, free_text: bool) -> None:
-        self.key = questionnaire.key if questionnaire else ""
-        self.version = questionnaire.version if questionnaire else 0
-        items = questionnaire.items if questionnaire else ()
-        self.size = len(items)
+    def __init__(self, questionnaire: Questionnaire, free_text: bool) -> None:
+        self.questionnaire = questionnaire
+        self.key = questionnaire.key
+        self.version = questionnaire.version
+        self.size = len(questionnaire.items)
         self.items = {
             item.id: _PlannedItem(index, item)
-            for index, item in enumerate(items)
+            for index, item in enumerate(questionnaire.items)
             if free_text or item.type is not ItemType.TEXT
         }
+        #: Whether skip rules may hide an item (then each session's answers are kept to evaluate them).
+        self.conditional = bool(conditional_items(questionnaire))
+
+    def group(
+        self, slots: list[Row | None], given: dict[str, Any] | None, head: Row, tail: Row, calendar: bool
+    ) -> list[Row]:
+        """The rows of one session's answers, with NOT_ASKED for each item the skip rules hid (whatever
+        answer to it may be stored), in published order."""
+        if given is not None:
+            for item_id in hidden_items(self.questionnaire, given):
+                planned = self.items.get(item_id)
+                if planned is not None:
+                    slots[planned.index] = head + planned.not_asked(calendar) + tail
+        return [row for row in slots if row is not None]
 
 
 def _flush(pending: list[tuple[int, Row]]) -> Iterator[Row]:

@@ -27,7 +27,8 @@ from sqlalchemy import Text, cast, func, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
-from survey_app.exports.table import NUMBER, Row, Variable
+from survey_app.domain.scoring import conditional_items, hidden_items
+from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, TEXT, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
 from survey_app.models.programme import Programme, Site, Timepoint
@@ -35,6 +36,7 @@ from survey_app.questionnaires.diff import scores_comparable
 from survey_app.services.exports.columns import (
     answer_value,
     calendar_date,
+    check_not_asked_code,
     decode_raw,
     identifier_columns,
     identifier_variables,
@@ -242,14 +244,18 @@ def _plan_items(
             if item.type is ItemType.TEXT and not selection.project.allow_free_text:
                 continue
             members[groups.find((q.version, item.id))].append((q.version, item))
+    conditional = {(q.version, item_id) for _, q in versions for item_id in conditional_items(q)}
     for (first, first_id), group in members.items():
         item = group[-1][1]
+        hideable = any((v, member.id) in conditional for v, member in group)
         name = (
             first_id if first_id.startswith(f"{versions[0][1].key}_") else f"{versions[0][1].key}_{first_id}"
         )
         name = _prefix(name, first, lowest)
         for tp in timepoints:
-            column = plan.add(_item_variable(f"{name}_{tp}", item, tp, language, [v for v, _ in group]))
+            column = plan.add(
+                _item_variable(f"{name}_{tp}", item, tp, language, [v for v, _ in group], hideable)
+            )
             dated = None
             if item.type is ItemType.DATE and selection.project.allow_calendar_dates:
                 label = f"{localise(item.text, language)}, date [{tp}]"
@@ -260,22 +266,35 @@ def _plan_items(
                     plan.item_dates[(ids[v], member.id, tp)] = dated
 
 
-def _item_variable(name: str, item: Item, tp: str, language: str, versions: list[int]) -> Variable:
+def _item_variable(
+    name: str, item: Item, tp: str, language: str, versions: list[int], hideable: bool
+) -> Variable:
+    """An item's column; `hideable`: skip rules may hide it, so it can hold NOT_ASKED (labelled, missing)."""
     label = f"{localise(item.text, language)} [{tp}]"
     details = {"item": item.id, "versions": versions, "timepoint": tp, "type": item.type.value}
-    if item.type is ItemType.MULTIPLE_CHOICE:
-        return text(name, label, multiple_choice_width(item), **details)
-    if item.type is ItemType.TEXT:
-        return text(name, label, min(item.max_length * 4, 32767), **details)
+    not_asked = {NOT_ASKED: NOT_ASKED_LABEL} if hideable else {}
+    if item.type in (ItemType.MULTIPLE_CHOICE, ItemType.TEXT):
+        width = multiple_choice_width(item) if item.type is ItemType.MULTIPLE_CHOICE else item.max_length * 4
+        return Variable(
+            name,
+            label,
+            TEXT,
+            width=min(max(width, len(str(NOT_ASKED)) if hideable else 1), 32767),
+            measure="nominal",
+            value_labels=not_asked,
+            missing_codes=tuple(not_asked),
+            details=details,
+        )
+    missing = tuple(sorted(item.missing_codes)) + tuple(not_asked)
     return Variable(
         name,
         label,
         NUMBER,
         integer=True,
-        value_labels=option_labels(item, language),
+        value_labels={**option_labels(item, language), **not_asked},
         measure="nominal" if item.type is ItemType.YES_NO else "ordinal" if item.type.is_choice else "scale",
-        missing_codes=tuple(sorted(item.missing_codes)),
-        details={**details, "missing_codes": sorted(item.missing_codes)},
+        missing_codes=missing,
+        details={**details, "missing_codes": list(missing)},
     )
 
 
@@ -338,6 +357,8 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
 def wide_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
     """The wide layout: one row per client with a scheduled session in scope."""
     questionnaires = questionnaires_of(selection)
+    if selection.request.include_items:
+        check_not_asked_code(questionnaires.values())
     plan = wide_plan(session, selection, questionnaires)
     clients = _client_query(selection)
     expected = int(session.scalar(select(func.count()).select_from(clients.subquery())) or 0)
@@ -464,22 +485,62 @@ def _fill_items(
     rows: dict[int, list[Any]],
     intakes: dict[int, Any],
 ) -> None:
-    found = session.execute(
-        select(
-            Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
-        ).where(
-            Answer.session_id.in_(list(sessions)), Answer.questionnaire_version_id.in_(selection.version_ids)
+    found = [
+        (session_id, version_id, item_id, decode_raw(raw))
+        for session_id, version_id, item_id, raw in session.execute(
+            select(
+                Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
+            ).where(
+                Answer.session_id.in_(list(sessions)),
+                Answer.questionnaire_version_id.in_(selection.version_ids),
+            )
         )
-    )
+    ]
+    hidden = _hidden(session, questionnaires, list(sessions), found)
+    for (session_id, version_id), item_ids in hidden.items():
+        client_id, tp = sessions[session_id][0], sessions[session_id][1]
+        for item_id in item_ids:
+            column = plan.items.get((version_id, item_id, tp))
+            if column is not None:
+                kind = plan.variables[column].kind
+                rows[client_id][column] = NOT_ASKED if kind == NUMBER else str(NOT_ASKED)
     calendar = selection.project.allow_calendar_dates
-    for session_id, version_id, item_id, raw in found:
+    for session_id, version_id, item_id, stored in found:
         client_id, tp = sessions[session_id][0], sessions[session_id][1]
         column = plan.items.get((version_id, item_id, tp))
-        if column is None:
-            continue
+        if column is None or item_id in hidden.get((session_id, version_id), ()):
+            continue  # not exported, or an answer kept from before the skip rules hid the item
         item = questionnaires[version_id].item(item_id)
-        value = answer_value(item, decode_raw(raw), intakes[client_id], calendar)
+        value = answer_value(item, stored, intakes[client_id], calendar)
         rows[client_id][column] = value.text if plan.variables[column].kind != NUMBER else value.number
         dated = plan.item_dates.get((version_id, item_id, tp))
         if dated is not None:
             rows[client_id][dated] = value.date
+
+
+def _hidden(
+    session: DbSession,
+    questionnaires: dict[int, Questionnaire],
+    session_ids: list[int],
+    found: list[tuple[int, int, str, Any]],
+) -> dict[tuple[int, int], frozenset[str]]:
+    """The items the skip rules hid, per (session, questionnaire version) whose version has skip rules."""
+    conditional = {vid for vid, q in questionnaires.items() if conditional_items(q)}
+    if not conditional:
+        return {}
+    given: dict[tuple[int, int], dict[str, Any]] = defaultdict(dict)
+    for session_id, version_id, item_id, value in found:
+        if version_id in conditional:
+            given[(session_id, version_id)][item_id] = value
+    asked = session.execute(
+        select(SessionQuestionnaire.session_id, SessionQuestionnaire.questionnaire_version_id).where(
+            SessionQuestionnaire.session_id.in_(session_ids),
+            SessionQuestionnaire.questionnaire_version_id.in_(conditional),
+        )
+    )
+    return {
+        (session_id, version_id): hidden_items(
+            questionnaires[version_id], given.get((session_id, version_id), {})
+        )
+        for session_id, version_id in asked
+    }
