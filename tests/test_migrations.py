@@ -31,7 +31,7 @@ EXPECTED_TABLES = {
     "session_notes", "alert_acknowledgements", "alert_settings", "alert_recipients", "client_status_changes",
     "client_anchor_changes",
     # research exports
-    "export_projects", "export_project_members", "export_runs",
+    "export_projects", "export_project_members", "export_runs", "export_run_clients",
     # security and privacy
     "staff_mfa", "staff_recovery_codes", "consent_records", "court_shares", "privacy_settings",
     "client_erasures",
@@ -196,3 +196,30 @@ def test_sessions_stored_before_keep_the_schedule_their_timepoint_has_at_the_upg
             ),
             {"token": "a" * 64, "now": values["now"]},
         )
+
+
+def test_export_runs_from_before_0013_are_marked_as_holding_anyone(empty_app: Flask) -> None:
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="0012")
+        with _db.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'O', CURRENT_TIMESTAMP)")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO export_projects (id, organisation_id, name, secret_salt, created_at) "
+                    "VALUES (1, 1, 'P', :salt, CURRENT_TIMESTAMP)"
+                ),
+                {"salt": "a" * 64},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO export_runs (public_id, project_id, via, layout, format, options, "
+                    "started_at, heartbeat_at) VALUES (:run, 1, 'web', 'long', 'csv', '{}', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"run": "r" * 36},
+            )
+        flask_migrate.upgrade(revision="0013")
+        with _db.engine.connect() as conn:
+            assert not conn.execute(text("SELECT clients_recorded FROM export_runs")).scalar_one()

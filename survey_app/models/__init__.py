@@ -27,7 +27,7 @@ from survey_app.models.people import (
 from survey_app.models.programme import Organisation, Programme, Site, Timepoint, TimepointQuestionnaire
 from survey_app.models.questionnaire import QuestionnaireKey, QuestionnaireVersion
 from survey_app.models.reports import ReportBatch, ReportSettings
-from survey_app.models.research import ExportProject, ExportProjectMember, ExportRun
+from survey_app.models.research import ExportProject, ExportProjectMember, ExportRun, ExportRunClient
 from survey_app.models.security import (
     ClientErasure,
     ConsentRecord,
@@ -69,6 +69,7 @@ __all__ = [
     "ExportProject",
     "ExportProjectMember",
     "ExportRun",
+    "ExportRunClient",
     "Organisation",
     "PrivacySettings",
     "Programme",

@@ -134,8 +134,22 @@ class ExportRun(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Whether the clients the file holds are recorded (`ExportRunClient`); false while it runs, and for
+    #: runs from before they were recorded: such a run may hold anyone of its organisation.
+    clients_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     project: Mapped[ExportProject] = relationship()
 
     def __repr__(self) -> str:
         return f"<ExportRun {self.public_id} {self.status}>"
+
+
+class ExportRunClient(Base):
+    """A client whose data a finished export holds, so that erasing the client removes only its packages."""
+
+    __tablename__ = "export_run_clients"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

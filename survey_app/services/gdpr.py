@@ -213,6 +213,10 @@ def erase_client(
     basis = settings.research_legal_basis if settings else None
     keep_research = bool(basis) and has_consent(session, client.id, "research")
     actor_type = "staff" if actor_id else "system"
+    if site is not None:  # before the client's rows go: the runs' lists of clients are among them
+        withdraw_after_erasure(
+            session, site.organisation_id, client.id, research_data_kept=keep_research, actor_id=actor_id
+        )
     removed = _erase_linked_rows(session, client, keep_research)
     _unlink_client(client)
     session.add(
@@ -226,10 +230,6 @@ def erase_client(
         )
     )
     session.flush()
-    if site is not None:
-        withdraw_after_erasure(
-            session, site.organisation_id, research_data_kept=keep_research, actor_id=actor_id
-        )
     identifying = {name: count for name, count in removed.items() if name not in RESEARCH_TABLES}
     research = {name: count for name, count in removed.items() if name in RESEARCH_TABLES}
     record_event(

@@ -109,8 +109,8 @@ def test_erasing_a_client_removes_the_packages_with_identifiers(
         db.session, admin, export_world.project, identifiers=True, free_text=False, calendar_dates=False
     )
     with_names = _package(client, db, csrf_token, export_world)
-    erase_client(db.session, export_world.clients["carol"])  # no research consent: nothing of hers is kept
-    assert _removals(db) == ["client_erased", "client_erased"]
+    erase_client(db.session, export_world.clients["carol"])  # never consented: in neither package
+    assert _removals(db) == []
     db.session.flush()
     erase = app.test_cli_runner().invoke(args=["gdpr", "erase", export_world.clients["bob"].code, "--yes"])
     assert erase.exit_code == 0, erase.output
@@ -133,3 +133,24 @@ def test_retention_deletes_packages_past_their_days(
     assert result.exit_code == 0, result.output
     assert "Research export packages expired: 1; files deleted: 1." in result.output
     assert not _zip(app, old).exists() and _zip(app, recent).exists()
+
+
+def test_erasing_a_client_removes_only_the_packages_that_hold_them(
+    app: Flask,
+    client: FlaskClient,
+    db: SQLAlchemy,
+    csrf_token: Callable[..., str],
+    export_world: World,
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    both = _package(client, db, csrf_token, export_world)  # alice (site A) and bob (site B)
+    _export(client, csrf_token, export_world, questionnaire="who5", site="=BRUS")
+    only_bob = db.session.scalars(select(ExportRun).order_by(ExportRun.id.desc())).first()
+    assert only_bob is not None and only_bob.status == "done" and only_bob.id != both.id
+    still_running = start_run(
+        db.session, export_world.project, ExportRequest("long", "csv"), requested_by=None, via="web"
+    )
+    erase_client(db.session, export_world.clients["alice"])
+    assert removed_reason(both) == "client_erased" and removed_reason(still_running) == "client_erased"
+    assert removed_reason(only_bob) is None  # alice is not in it: it stays
+    assert _removals(db) == ["client_erased", "client_erased"]

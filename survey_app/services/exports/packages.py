@@ -2,11 +2,13 @@
 
 A package can be downloaded for `PACKAGE_KEEP_DAYS` days (app config `RESEARCH_PACKAGE_DAYS`) after its
 export finished. It goes at once when an admin withdraws an allowance it was made with (identifiers, free
-text or calendar dates), and when a client of the project's organisation is erased: then every package made
-with identifiers goes, and, if the client's research data is not kept, every package of the organisation.
-A package still being made goes too. A removed run keeps its row, marked with the reason (`removed_reason`),
-so its page can say why the package is gone; each removal is audited (`research.package_removed`). The files
-themselves are deleted by `delete_removed_files`, after the removal is committed.
+text or calendar dates), and when a client it holds is erased: then it goes if it was made with identifiers,
+or if the client's research data is not kept. A finished run records the clients it holds
+(`ExportRunClient`); a package still being made, or made before runs recorded their clients, may hold
+anyone of its organisation and is treated so. A removed run keeps its row, marked with the reason
+(`removed_reason`), so its page can say why the package is gone; each removal is audited
+(`research.package_removed`). The files themselves are deleted by `delete_removed_files`, after the removal
+is committed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import ColumnElement, select
 
 from survey_app.db import DbSession
 from survey_app.models.base import utcnow
-from survey_app.models.research import ExportProject, ExportRun
+from survey_app.models.research import ExportProject, ExportRun, ExportRunClient
 from survey_app.services.audit import record_event
 
 PACKAGE_KEEP_DAYS = 7
@@ -118,12 +120,26 @@ def withdraw_after_allowance_change(
 
 
 def withdraw_after_erasure(
-    session: DbSession, organisation_id: int, *, research_data_kept: bool, actor_id: int | None
+    session: DbSession,
+    organisation_id: int,
+    client_id: int,
+    *,
+    research_data_kept: bool,
+    actor_id: int | None,
 ) -> int:
-    """Remove the packages a just-erased client of the organisation may be in; returns how many."""
+    """Remove the packages the client being erased is in (call it before the client's rows go): those made
+    with identifiers, or all of them if the client's research data is not kept; returns how many."""
     projects = select(ExportProject.id).where(ExportProject.organisation_id == organisation_id)
     runs = _packages(session, ExportRun.project_id.in_(projects))
-    due = [run for run in runs if not research_data_kept or _made_with(run, "identifiers")]
+    holding = set(
+        session.scalars(select(ExportRunClient.run_id).where(ExportRunClient.client_id == client_id))
+    )
+    due = [
+        run
+        for run in runs
+        if (run.id in holding or not run.clients_recorded)
+        and (not research_data_kept or _made_with(run, "identifiers"))
+    ]
     for run in due:
         remove_package(session, run, "client_erased", actor_id=actor_id)
     return len(due)

@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from survey_app.db import DbSession
 from survey_app.domain.scoring import SCORER_VERSION
 from survey_app.exports.csv_out import write_csv
@@ -25,13 +27,13 @@ from survey_app.exports.parquet_out import write_parquet
 from survey_app.exports.spss_stata import write_dta, write_sav
 from survey_app.exports.table import ProgressCallback, WriteResult, counted
 from survey_app.models.base import utcnow
-from survey_app.models.research import ExportProject, ExportRun
+from survey_app.models.research import ExportProject, ExportRun, ExportRunClient
 from survey_app.services.audit import record_event
 from survey_app.services.exports.codebook import build_codebook
 from survey_app.services.exports.layouts import Table, long_table, scores_table
 from survey_app.services.exports.packages import allowances_of
 from survey_app.services.exports.projects import pseudonymiser
-from survey_app.services.exports.selection import ExportRequest, Selection
+from survey_app.services.exports.selection import ExportRequest, Selection, selection_client_ids
 from survey_app.services.exports.wide import wide_table
 
 EXTENSIONS = {"csv": "csv", "sav": "sav", "dta": "dta", "parquet": "parquet", "fhir": "json"}
@@ -48,6 +50,8 @@ class ExportOutcome:
     size: int
     codebook: dict[str, Any]
     written: WriteResult = field(default_factory=WriteResult)
+    #: Ids of the clients whose sessions the selection covers (read in the export's own transaction).
+    client_ids: list[int] = field(default_factory=list)
 
 
 def app_version() -> str:
@@ -180,7 +184,8 @@ def write_export(
     json_path.write_text(json.dumps(codebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     html_path.write_text(render_html(codebook), encoding="utf-8")
     files += [json_path, html_path]
-    return ExportOutcome(files, written.rows, digest, size, codebook, written)
+    clients = selection_client_ids(session, selection)
+    return ExportOutcome(files, written.rows, digest, size, codebook, written, clients)
 
 
 def _provenance(
@@ -236,11 +241,17 @@ def finish_run(
     file_name: str | None = None,
     package_sha256: str | None = None,
 ) -> None:
-    """Mark the run done with its counts and checksum, and audit the export (ids, counts, checksums only)."""
+    """Mark the run done with its counts, checksum and clients, and audit the export (ids, counts, checksums
+    only)."""
     now = utcnow()
     run.status, run.finished_at, run.heartbeat_at = "done", now, now
     run.rows_written = run.rows_total = outcome.rows
     run.sha256, run.file_size, run.file_name = outcome.sha256, outcome.size, file_name
+    if outcome.client_ids:
+        session.execute(
+            insert(ExportRunClient), [{"run_id": run.id, "client_id": cid} for cid in outcome.client_ids]
+        )
+    run.clients_recorded = True
     session.flush()
     extra: dict[str, Any] = {"rows": outcome.rows, "sha256": outcome.sha256, "bytes": outcome.size}
     if package_sha256:

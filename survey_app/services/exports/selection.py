@@ -217,6 +217,18 @@ def session_conditions(selection: Selection) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def selection_client_ids(session: DbSession, selection: Selection) -> list[int]:
+    """Ids of the clients with a session in the selection: everyone whose data an export of it can hold."""
+    query = (
+        select(AssessmentSession.client_id)
+        .distinct()
+        .join(Client, Client.id == AssessmentSession.client_id)
+        .join(Site, Site.id == Client.site_id)
+        .where(*session_conditions(selection))
+    )
+    return list(session.scalars(query))
+
+
 def distinct_sorted(values: Sequence[str]) -> tuple[str, ...]:
     """Unique values, sorted."""
     return tuple(sorted(set(values)))
