@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.models.base import Base, UTCDateTime, in_check, utcnow
@@ -59,6 +59,10 @@ class ClientModeSession(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(20))
+    #: Wrong passwords typed on this device since the right one (``survey_app.services.tablet_password``).
+    failed_password_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Until then this device takes no password at all, not even the right one.
+    password_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     assessment: Mapped[AssessmentSession] = relationship()
 

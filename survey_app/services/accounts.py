@@ -49,6 +49,7 @@ __all__ = [
     "SignInResult",
     "StaffSessionLookup",
     "authenticate",
+    "burn_verify_time",
     "check_password_policy",
     "complete_sign_in",
     "create_staff_user",
@@ -143,7 +144,7 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _burn_verify_time(password: str) -> None:
+def burn_verify_time(password: str) -> None:
     """Spend the time of one verification, so unknown emails answer as slowly as known ones."""
     global _dummy_hash
     if _dummy_hash is None:
@@ -274,11 +275,11 @@ def authenticate(
     clean_email = normalise_email(email)
     user = session.scalar(select(StaffUser).where(StaffUser.email == clean_email).with_for_update())
     if user is None:
-        _burn_verify_time(password)
+        burn_verify_time(password)
         _sign_in_failed(session, None, clean_email, "unknown_email", ip)
         return SignInResult("wrong_credentials")
     if user.is_locked(now):
-        _burn_verify_time(password)
+        burn_verify_time(password)
         _sign_in_failed(session, user, clean_email, "locked", ip)
         return SignInResult("locked")
     if not verify_password(user.password_hash, password):

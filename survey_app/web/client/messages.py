@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from survey_app.domain.answers import validate_answer
 from survey_app.domain.questionnaire import Item, ItemType, localise
@@ -79,10 +80,21 @@ def hand_over_problem(code: str, detail: str = "") -> tuple[str, int]:
     return problems.get(code, (_("The session cannot be started: %(reason)s", reason=detail), 409))
 
 
-def password_problem(outcome: str) -> str:
+def password_problem(outcome: str, *, minutes: int = 0) -> str:
     """The message when the counsellor's password did not unlock or end client mode."""
+    if outcome == "waiting":
+        return ngettext(
+            "Too many wrong passwords on this device. Please wait %(num)d minute, then the counsellor can "
+            "type their password again.",
+            "Too many wrong passwords on this device. Please wait %(num)d minutes, then the counsellor can "
+            "type their password again.",
+            max(minutes, 1),
+        )
     if outcome == "locked":
-        return _("Too many wrong passwords. Please wait 15 minutes and try again.")
+        return _(
+            "The counsellor's account is locked after too many wrong sign-ins. Please wait 15 minutes and "
+            "try again."
+        )
     if outcome == "no_counsellor":
         return _("The counsellor who started client mode can no longer unlock it. Please close this browser.")
     return _("That password is not right. Please try again.")

@@ -15,6 +15,7 @@ activity). Otherwise the counsellor signs in again, second factor included.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
@@ -35,6 +36,7 @@ from survey_app.services.client_access import (
     parked_staff_session,
     rotate_client_mode_token,
 )
+from survey_app.services.tablet_password import check_counsellor_password
 from survey_app.web.auth.session import SESSION_VERSION_KEY
 from survey_app.web.client import bp
 from survey_app.web.client.context import (
@@ -95,17 +97,28 @@ def _locked_page(error: str | None = None) -> str:
     )
 
 
-def _counsellor_password_ok(row: ClientModeSession) -> tuple[StaffUser | None, str | None]:
-    """The counsellor who handed over, when the posted password is theirs; else a message."""
-    staff = db.session.get(StaffUser, row.started_by) if row.started_by else None
-    if staff is None:
-        return None, password_problem("no_counsellor")
+def _counsellor_password_ok(row: ClientModeSession) -> tuple[StaffUser | None, str | None, int, int]:
+    """The counsellor who handed over, when the posted password is theirs; else a message and its status.
+
+    The last value is how many seconds the device waits before it takes a password again (0: it does not).
+    """
     password = request.form.get("password", "")[: accounts.MAX_PASSWORD_LENGTH * 4]
-    result = accounts.authenticate(db.session, staff.email, password, ip=request.remote_addr)
-    db.session.commit()  # the failed-attempt count and the audit event are kept either way
-    if not result.ok:
-        return None, password_problem(result.outcome)
-    return staff, None
+    result = check_counsellor_password(db.session, row, password, ip=request.remote_addr)
+    db.session.commit()  # the device's count of wrong passwords and the audit event are kept either way
+    if result.ok:
+        return result.staff, None, 200, 0
+    if result.outcome == "waiting":
+        seconds = math.ceil(result.wait.total_seconds()) if result.wait else 0
+        return None, password_problem("waiting", minutes=result.wait_minutes), 429, seconds
+    return None, password_problem(result.outcome), 403, 0
+
+
+def _refused(body: str, status: int, retry_after: int) -> Response:
+    """The page again with the password's problem; ``Retry-After`` when the device waits."""
+    response = make_response(body, status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _staff_limits() -> tuple[timedelta, timedelta]:
@@ -139,29 +152,28 @@ def _unlock(row: ClientModeSession) -> None:
 
 
 @bp.post("/unlock")
-def unlock() -> Response | tuple[str, int]:
+def unlock() -> Response:
     """The counsellor's password unlocks the screen for the same client, with a new session id."""
     row = client_mode_row()
-    staff, problem = _counsellor_password_ok(row)
+    staff, problem, status, retry_after = _counsellor_password_ok(row)
     if staff is None:
-        return _locked_page(problem), 403
+        return _refused(_locked_page(problem), status, retry_after)
     _counsellor_was_here(row)
     _unlock(row)
     return redirect(url_for("client.welcome"))
 
 
 @bp.route("/leave", methods=["GET", "POST"])
-def leave() -> Response | str | tuple[str, int]:
+def leave() -> Response | str:
     """The counsellor's password, to end client mode: then the leaving page sends what the device keeps."""
     row = client_mode_row()
     if request.method == "GET":
         return render_template("client/leave.html", page_title=_("End client mode"), client_mode=None)
-    staff, problem = _counsellor_password_ok(row)
+    staff, problem, status, retry_after = _counsellor_password_ok(row)
     if staff is None:
         template = "client/locked.html" if row.locked_at else "client/leave.html"
-        return render_template(
-            template, page_title=_("End client mode"), error=problem, client_mode=None
-        ), 403
+        page = render_template(template, page_title=_("End client mode"), error=problem, client_mode=None)
+        return _refused(page, status, retry_after)
     _counsellor_was_here(row)
     if row.locked_at is not None:  # from the lock screen: open it to send the sealed answers first
         _unlock(row)
