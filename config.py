@@ -120,12 +120,17 @@ def ensure_instance_folder(path: Path) -> None:
         ) from None
 
 
+#: Options of every database engine: an error's message (logged, and in tracebacks) names no bound values,
+#: which may be a client's answers or name.
+ENGINE_DEFAULTS: dict[str, Any] = {"hide_parameters": True}
+
+
 def engine_options(url: str) -> dict[str, Any]:
     """Return SQLALCHEMY_ENGINE_OPTIONS for the database the URL points at."""
     if url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+        return {**ENGINE_DEFAULTS, "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
     # SQLite: pragmas and BEGIN IMMEDIATE are installed by survey_app.db.configure_engine().
-    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    return {**ENGINE_DEFAULTS, "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -34,7 +34,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, TypeAlias
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -229,11 +229,31 @@ def _on_postgresql_begin(conn: Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
 
+def _without_server_detail(context: ExceptionContext) -> None:
+    """Keep only PostgreSQL's primary message in an error's text: its DETAIL may quote the row's values.
+
+    A unique violation says ``Key (name)=(...) already exists``, which ``hide_parameters`` does not hide;
+    the detail stays readable in the driver error's ``diag`` for code that needs it.
+    """
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary or not getattr(diag, "message_detail", None):
+        return
+    full = str(original)
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception  # its message already quotes the driver's
+    if wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+        wrapped.args = (wrapped.args[0].replace(full, primary), *wrapped.args[1:])
+
+
 def configure_engine(engine: Engine) -> None:
-    """Install the SQLite connect/begin hooks, or PostgreSQL's snapshot hook, on ``engine`` (idempotent)."""
+    """Install the SQLite connect/begin hooks, or PostgreSQL's snapshot and error hooks, on ``engine``."""
     if engine.dialect.name == "postgresql":
         if not event.contains(engine, "begin", _on_postgresql_begin):
             event.listen(engine, "begin", _on_postgresql_begin)
+        if not event.contains(engine, "handle_error", _without_server_detail):
+            event.listen(engine, "handle_error", _without_server_detail)
         return
     if engine.dialect.name != "sqlite":
         return

@@ -33,7 +33,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+#: Every engine (the default one and any bind) hides bound values from its errors, whatever the config
+#: passes: an IntegrityError would otherwise log a client's answers or name.
+db = SQLAlchemy(model_class=Base, engine_options={"hide_parameters": True})
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
