@@ -135,11 +135,11 @@ def export_command(
     try:
         outcome = _write(selection, run_id, secret, out, quiet)
     except ExportError as error:  # a reason found while reading (a clashing column, an ambiguous code)
-        fail_run(db.session, run, str(error), actor_id=None)
+        fail_run(db.session, run, error.reason, actor_id=None)
         db.session.commit()
         _fail(str(error), code=1)
-    except Exception:
-        fail_run(db.session, run, "failed while writing", actor_id=None)
+    except Exception as error:
+        fail_run(db.session, run, "error", actor_id=None, error=type(error).__name__)
         db.session.commit()
         raise
     finish_run(db.session, run, outcome, actor_id=None, file_name=out.name)

@@ -159,6 +159,10 @@ def test_an_admin_creates_a_project_adds_a_researcher_and_sets_allowances(
     assert {"research.project_create", "research.member_add", "research.allowances_change"} <= set(actions)
 
 
+def _failure_event(db: SQLAlchemy) -> AuditEvent:
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == "research.export_failed")).one()
+
+
 def test_an_export_that_cannot_start_is_marked_failed_with_the_reason_and_audited(
     client: FlaskClient,
     db: SQLAlchemy,
@@ -171,9 +175,44 @@ def test_an_export_that_cannot_start_is_marked_failed_with_the_reason_and_audite
     response = _export(client, csrf_token, export_world, questionnaire="who5")
     assert response.status_code == 302
     run = db.session.scalars(select(ExportRun)).one()
+    assert run.error == "research_key"  # a reason code, said in the language of whoever reads the page
     status = client.get(f"/research/runs/{run.public_id}/status").get_json()
     assert status["status"] == "failed" and status["download_url"] is None
     assert "RESEARCH_PSEUDONYM_KEY" in status["error"] and "administrator" in status["error"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The export failed." in page and "RESEARCH_PSEUDONYM_KEY" in page
-    assert "research.export_failed" in db.session.scalars(select(AuditEvent.action)).all()
+    dutch = client.get(response.headers["Location"], headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert "De export is mislukt." in dutch and "beheerder" in dutch and "administrator" not in dutch
+    french = client.get(
+        f"/research/runs/{run.public_id}/status", headers={"Accept-Language": "fr"}
+    ).get_json()
+    assert "RESEARCH_PSEUDONYM_KEY" in french["error"] and "administrateur" in french["error"]
+    event = _failure_event(db)
+    assert event.ip == "127.0.0.1" and event.actor_id == export_world.researcher.id
+    assert event.details["reason"] == "research_key"
+
+
+def test_an_export_that_breaks_says_so_in_the_page_language_and_logs_the_detail(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    csrf_token: Callable[..., str],
+    export_world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("disk quota of /exports reached")
+
+    monkeypatch.setattr("survey_app.web.research.jobs.write_export", broken)
+    _sign_in(client, db, export_world.researcher)
+    with pytest.raises(RuntimeError):  # run inline in the tests, so the error comes through
+        _export(client, csrf_token, export_world, questionnaire="who5")
+    run = db.session.scalars(select(ExportRun)).one()
+    assert run.status == "failed" and run.error == "error"
+    assert "disk quota of /exports reached" in caplog.text  # the detail is for the log
+    page = client.get(f"/research/runs/{run.public_id}", headers={"Accept-Language": "fr"})
+    html = page.get_data(as_text=True)
+    assert "L'export a échoué." in html.replace("&#39;", "'") and "disk quota" not in html
+    event = _failure_event(db)
+    assert event.ip == "127.0.0.1" and event.details["reason"] == "error"
+    assert event.details["error"] == "RuntimeError"

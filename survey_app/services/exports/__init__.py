@@ -18,6 +18,7 @@ from survey_app.services.exports.projects import (
 )
 from survey_app.services.exports.runs import (
     EXTENSIONS,
+    FAILURE_REASONS,
     ExportOutcome,
     companion,
     fail_run,
@@ -39,6 +40,7 @@ from survey_app.services.exports.selection import (
 
 __all__ = [
     "EXTENSIONS",
+    "FAILURE_REASONS",
     "ExportAccessError",
     "ExportError",
     "ExportFilters",

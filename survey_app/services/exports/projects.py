@@ -35,7 +35,15 @@ EXPORTER_ROLES = ("researcher",)
 
 
 class ExportError(ValueError):
-    """An export or project request that cannot be carried out as asked (the message is safe to show)."""
+    """An export or project request that cannot be carried out as asked (the message is safe to show).
+
+    ``reason`` is what a failed run keeps of it (one of ``runs.FAILURE_REASONS``), so that its page can say it
+    in the reader's language; the message itself goes to the log.
+    """
+
+    def __init__(self, message: str, reason: str = "request") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ExportAccessError(PermissionError):
@@ -56,9 +64,11 @@ def load_research_key(instance_path: Path, environ: Mapping[str, str] | None = N
         try:
             key = bytes.fromhex(value)
         except ValueError:
-            raise ExportError(f"{RESEARCH_KEY_ENV} is not hexadecimal. {_KEY_FIX}") from None
+            raise ExportError(f"{RESEARCH_KEY_ENV} is not hexadecimal. {_KEY_FIX}", "research_key") from None
         if len(key) < 32:
-            raise ExportError(f"{RESEARCH_KEY_ENV} is shorter than 64 hexadecimal digits. {_KEY_FIX}")
+            raise ExportError(
+                f"{RESEARCH_KEY_ENV} is shorter than 64 hexadecimal digits. {_KEY_FIX}", "research_key"
+            )
         return key
     path = instance_path / RESEARCH_KEY_FILE
     if not path.exists():

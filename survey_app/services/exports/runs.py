@@ -38,6 +38,9 @@ from survey_app.services.exports.wide import wide_table
 
 EXTENSIONS = {"csv": "csv", "sav": "sav", "dta": "dta", "parquet": "parquet", "fhir": "json"}
 HtmlRenderer = Callable[[Mapping[str, Any]], str]
+#: Why a run failed, as its row keeps it: a request that cannot be carried out, a research key that is missing
+#: or wrong, two columns of the wide layout with one name, or an unexpected error (its detail is in the log).
+FAILURE_REASONS = ("request", "research_key", "duplicate_column", "error")
 
 
 @dataclass
@@ -268,9 +271,19 @@ def finish_run(
     )
 
 
-def fail_run(session: DbSession, run: ExportRun, message: str, *, actor_id: int | None) -> None:
-    """Mark the run failed with a short reason (no data in it), and audit the attempt."""
-    run.status, run.finished_at, run.error = "failed", utcnow(), message[:500]
+def fail_run(
+    session: DbSession,
+    run: ExportRun,
+    reason: str,
+    *,
+    actor_id: int | None,
+    ip: str | None = None,
+    error: str | None = None,
+) -> None:
+    """Mark the run failed with a reason code, and audit it (with the kind of ``error``, never its text)."""
+    if reason not in FAILURE_REASONS:
+        raise ValueError(f"unknown export failure reason {reason!r}; use one of {', '.join(FAILURE_REASONS)}")
+    run.status, run.finished_at, run.error = "failed", utcnow(), reason
     session.flush()
     record_event(
         session,
@@ -279,7 +292,8 @@ def fail_run(session: DbSession, run: ExportRun, message: str, *, actor_id: int 
         actor_id=actor_id,
         object_type="export_run",
         object_id=run.id,
-        details=_audit_details(run),
+        ip=ip,
+        details=_audit_details(run, reason=reason, **({"error": error} if error else {})),
     )
 
 

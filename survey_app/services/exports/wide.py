@@ -89,7 +89,8 @@ class _Plan:
         if variable.name.lower() in self.taken:
             raise ExportError(
                 f"Two columns of the wide layout would both be named {variable.name}. Export the long or "
-                "scores layout, and ask an administrator to rename the scale or item in the questionnaire."
+                "scores layout, and ask an administrator to rename the scale or item in the questionnaire.",
+                "duplicate_column",
             )
         self.taken.add(variable.name.lower())
         self.variables.append(variable)

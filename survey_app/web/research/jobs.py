@@ -91,9 +91,9 @@ def execute_run(
 ) -> None:
     """Write the export of a committed run, pack it, and record the outcome (commits).
 
-    Whatever stops it, from checking the request to packing the zip, marks the run failed and audits that.
-    An `ExportError` (a reason the researcher or an administrator can act on) is shown as it is; any other
-    error is logged and, when run inline, raised again.
+    Whatever stops it, from checking the request to packing the zip, marks the run failed with a reason code
+    (its page says it in the reader's language) and audits that, with the researcher's address. The detail
+    goes to the log: an `ExportError`'s message, or any other error's traceback (raised again when inline).
     """
     with app.app_context():
         run = db.session.get(ExportRun, run_id)
@@ -103,10 +103,11 @@ def execute_run(
         try:
             _write_and_pack(app, run, project, request, work, actor_id=actor_id, ip=ip, background=background)
         except ExportError as error:
-            _record_failure(run_id, f"The export could not run: {error}", actor_id)
-        except Exception:
+            current_app.logger.warning("research export %s could not run: %s", public_id, error)
+            _record_failure(run_id, error.reason, actor_id, ip=ip)
+        except Exception as error:
             current_app.logger.exception("research export %s failed", public_id)
-            _record_failure(run_id, "The export stopped with an error; it has been logged.", actor_id)
+            _record_failure(run_id, "error", actor_id, ip=ip, error=type(error).__name__)
             if not background:
                 raise
         finally:
@@ -164,11 +165,13 @@ def _write_and_pack(
     db.session.commit()
 
 
-def _record_failure(run_id: int, message: str, actor_id: int) -> None:
+def _record_failure(
+    run_id: int, reason: str, actor_id: int, *, ip: str | None, error: str | None = None
+) -> None:
     db.session.rollback()
     failed = db.session.get(ExportRun, run_id)
     if failed is not None:
-        fail_run(db.session, failed, message, actor_id=actor_id)
+        fail_run(db.session, failed, reason, actor_id=actor_id, ip=ip, error=error)
         db.session.commit()
 
 

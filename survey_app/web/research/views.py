@@ -42,6 +42,7 @@ from survey_app.services.exports.packages import (
     package_gone,
     removed_reason,
 )
+from survey_app.services.exports.projects import RESEARCH_KEY_ENV
 from survey_app.services.exports.selection import LABEL_LANGUAGES
 from survey_app.services.questionnaire_owners import visible_to
 from survey_app.web.access import signed_in_staff
@@ -70,6 +71,32 @@ def _removal_messages() -> dict[str, str]:
         ),
         "client_erased": _("This export's package has been deleted: a client's data in it has been erased."),
     }
+
+
+def _failure_message(reason: str | None) -> str:
+    """What a failed run's page says of its reason code, in the reader's language."""
+    messages = {
+        "research_key": _(
+            "The research key of this installation (%(name)s) is missing or not valid. An administrator "
+            "must set it to 64 or more hexadecimal digits; then start the export again.",
+            name=RESEARCH_KEY_ENV,
+        ),
+        "duplicate_column": _(
+            "Two columns of the wide layout would have the same name. Export the long or scores layout, "
+            "and ask an administrator to rename the scale or item in the questionnaire."
+        ),
+        "request": _(
+            "The export could not be carried out as asked. Check the choices and start it again; if it "
+            "fails again, an administrator finds the reason in the log."
+        ),
+    }
+    return messages.get(
+        reason or "",
+        _(
+            "The export stopped with an error, which has been logged. Start it again, or ask an "
+            "administrator."
+        ),
+    )
 
 
 def _keep_days() -> int:
@@ -322,7 +349,7 @@ def _state(run: ExportRun) -> dict[str, Any]:
         "download_url": url_for("research.download", public_id=run.public_id)
         if run.status == "done"
         else None,
-        "error": run.error,
+        "error": _failure_message(run.error) if run.status == "failed" else None,
     }
 
 
