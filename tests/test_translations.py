@@ -9,6 +9,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from flask.testing import FlaskClient
 
 from tests.conftest import PROJECT_ROOT
 
@@ -45,3 +46,16 @@ def test_french_counts_of_two_and_more_are_in_french() -> None:
     assert french.ngettext("%(num)d day", "%(num)d days", 1) == "%(num)d jour"
     assert french.ngettext("%(num)d day", "%(num)d days", 2) == "%(num)d jours"
     assert french.ngettext("%(num)d day", "%(num)d days", 25) == "%(num)d jours"
+
+
+@pytest.mark.parametrize(
+    ("language", "brand", "sign_in"),
+    [("nl", "Herstelresultaten", "Aanmelden"), ("fr", "Résultats du rétablissement", "Se connecter")],
+)
+def test_the_brand_and_the_page_titles_are_in_the_page_language(
+    client: FlaskClient, language: str, brand: str, sign_in: str
+) -> None:
+    page = client.get("/auth/sign-in", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert f'<span class="brand">{brand}</span>' in page
+    assert f"<title>{sign_in} · {brand}</title>" in page
+    assert "Recovery outcomes" not in page
