@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,3 +224,40 @@ def test_export_runs_from_before_0013_are_marked_as_holding_anyone(empty_app: Fl
         flask_migrate.upgrade(revision="0013")
         with _db.engine.connect() as conn:
             assert not conn.execute(text("SELECT clients_recorded FROM export_runs")).scalar_one()
+
+
+def test_programme_texts_are_filled_from_what_is_stored(empty_app: Flask) -> None:
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="0013")
+        with _db.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'O', CURRENT_TIMESTAMP)")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO programmes (id, organisation_id, key, name, description, created_at) VALUES "
+                    "(1, 1, 'drug_treatment_court', 'Drug Treatment Court', 'Ours', CURRENT_TIMESTAMP), "
+                    "(2, 1, 'aftercare', 'Aftercare', '', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO timepoints (id, programme_id, key, label, position, anchor, "
+                    "offset_days, window_before_days, window_after_days) VALUES "
+                    "(1, 1, 't3m', '3 months', 0, 'intake', 91, 0, 0), "
+                    "(2, 1, 't0', 'First talk', 1, 'intake', 0, 0, 0), "
+                    "(3, 2, 't0', 'Intake', 0, 'intake', 0, 0, 0)"
+                )
+            )
+        flask_migrate.upgrade()
+        with _db.engine.connect() as conn:
+            names = dict(conn.execute(text("SELECT id, name_texts FROM programmes")).all())
+            descriptions = dict(conn.execute(text("SELECT id, description_texts FROM programmes")).all())
+            labels = dict(conn.execute(text("SELECT id, label_texts FROM timepoints")).all())
+    as_json = {key: json.loads(value) if isinstance(value, str) else value for key, value in names.items()}
+    assert as_json[1]["nl"] == "Drugbehandelingskamer" and as_json[2] == {"en": "Aftercare"}
+    described = {k: json.loads(v) if isinstance(v, str) else v for k, v in descriptions.items()}
+    assert described == {1: {"en": "Ours"}, 2: {"en": ""}}  # a description of its own is kept as it is
+    labelled = {k: json.loads(v) if isinstance(v, str) else v for k, v in labels.items()}
+    assert labelled[1] == {"en": "3 months", "nl": "3 maanden", "fr": "3 mois"}
+    assert labelled[2] == {"en": "First talk"} and labelled[3] == {"en": "Intake"}  # renamed, or not bundled

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 #: How many days ahead "due this week" looks (today included).
 WEEK = 7
@@ -94,6 +94,12 @@ class TimepointPlan:
     offset_days: int
     window_before_days: int
     window_after_days: int
+    #: The label in every language the programme gives (``label`` is the English one).
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language``, else in English."""
+        return self.labels.get(language) or self.labels.get("en") or self.label
 
     def window_for(self, anchor_date: dt.date) -> tuple[dt.date, dt.date, dt.date]:
         """(window start, target, window end) for an anchor date."""

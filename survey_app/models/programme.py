@@ -17,12 +17,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey_app.models.base import LANGUAGES, Base, UTCDateTime, in_check, key_format_checks, utcnow
+from survey_app.models.base import (
+    LANGUAGES,
+    Base,
+    JSONValue,
+    UTCDateTime,
+    in_check,
+    key_format_checks,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from survey_app.models.people import StaffUser
 
-__all__ = ["Organisation", "Programme", "Site", "Timepoint", "TimepointQuestionnaire"]
+__all__ = ["Organisation", "Programme", "Site", "Timepoint", "TimepointQuestionnaire", "in_language"]
+
+
+def in_language(texts: dict[str, str] | None, language: str, fallback: str) -> str:
+    """The text in ``language``, else in English, else ``fallback`` (the English text stored beside it)."""
+    texts = texts or {}
+    return texts.get(language) or texts.get("en") or fallback
+
+
+def _texts_column() -> Mapped[dict[str, str]]:
+    """A text in every language, ``{"en": ..., "nl": ..., "fr": ...}`` (empty: only the English column)."""
+    return mapped_column(JSONValue(), default=dict, server_default="{}")
 
 
 class Organisation(Base):
@@ -85,14 +104,25 @@ class Programme(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     key: Mapped[str] = mapped_column(String(40))
+    #: The name and description in English; ``name_texts`` and ``description_texts`` hold every language.
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    name_texts: Mapped[dict[str, str]] = _texts_column()
+    description_texts: Mapped[dict[str, str]] = _texts_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="programmes")
     timepoints: Mapped[list[Timepoint]] = relationship(
         back_populates="programme", order_by="Timepoint.position", cascade="all, delete-orphan"
     )
+
+    def name_in(self, language: str) -> str:
+        """The programme's name in ``language``, else in English."""
+        return in_language(self.name_texts, language, self.name)
+
+    def description_in(self, language: str) -> str:
+        """The programme's description in ``language``, else in English."""
+        return in_language(self.description_texts, language, self.description)
 
 
 class Timepoint(Base):
@@ -113,7 +143,9 @@ class Timepoint(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(40))
+    #: The label in English; ``label_texts`` holds it in every language.
     label: Mapped[str] = mapped_column(String(200))
+    label_texts: Mapped[dict[str, str]] = _texts_column()
     position: Mapped[int] = mapped_column(Integer)
     anchor: Mapped[str] = mapped_column(String(40), default="intake", server_default="intake")
     offset_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -126,6 +158,10 @@ class Timepoint(Base):
         order_by="TimepointQuestionnaire.position",
         cascade="all, delete-orphan",
     )
+
+    def label_in(self, language: str) -> str:
+        """The timepoint's label in ``language``, else in English."""
+        return in_language(self.label_texts, language, self.label)
 
 
 class TimepointQuestionnaire(Base):

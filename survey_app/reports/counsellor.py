@@ -131,7 +131,7 @@ def _facts(record: ClientRecord, words: ReportWords, name: str) -> tuple[Fact, .
     if name:
         facts.append(Fact(_("Name"), name))
     facts += [
-        Fact(_("Programme"), client.programme.name),
+        Fact(_("Programme"), client.programme.name_in(words.language)),
         Fact(_("Site"), client.site.name),
         Fact(_("Counsellor"), client.counsellor.display_name if client.counsellor else _("none yet")),
         Fact(_("Status"), words.statuses.get(client.status, client.status)),
@@ -170,7 +170,7 @@ def _schedule(record: ClientRecord, words: ReportWords) -> tuple[ScheduleRow, ..
             window = f"{words.date(entry.window_start)} \u2013 {words.date(entry.window_end)}"
         rows.append(
             ScheduleRow(
-                entry.timepoint.label,
+                entry.timepoint.label_in(words.language),
                 words.date(entry.target),
                 window,
                 words.states[entry.state.value],
@@ -190,7 +190,7 @@ def _flags(record: ClientRecord, words: ReportWords) -> tuple[FlagRow, ...]:
             if questionnaire
             else alert.flag.flag_id
         )
-        where = alert.timepoint_label or words.extra_session
+        where = alert.timepoint_label_in(words.language) or words.extra_session
         if alert.reported_at:
             where += f", {words.date(words.local_date(alert.reported_at))}"
         if alert.acknowledgement is not None:
@@ -262,7 +262,7 @@ def _scale_title(trend: ScaleTrend, language: str) -> str:
 
 def _charts(record: ClientRecord, words: ReportWords) -> tuple[Chart, ...]:
     texts = words.chart_texts()
-    waves = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    waves = {timepoint.id: timepoint.label_in(words.language) for timepoint in record.timepoints}
     missed = missed_waves(record.schedule)
     charts = []
     for instrument in record.instruments:
@@ -291,7 +291,7 @@ def _notes(record: ClientRecord, words: ReportWords) -> tuple[NoteRow, ...]:
     for row in reversed(record.sessions):
         for view in row.notes:
             day = words.date(words.local_date(row.session.started_at))
-            session = f"{row.timepoint_label or words.extra_session}, {day}"
+            session = f"{row.timepoint_label_in(words.language) or words.extra_session}, {day}"
             written = _(
                 "%(when)s by %(name)s", when=words.moment(view.note.created_at), name=view.author_name or "?"
             )

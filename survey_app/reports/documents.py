@@ -92,7 +92,7 @@ def _facts(
         heading=heading,
         code=client.code,
         name=name,
-        author=client.programme.name,
+        author=client.programme.name_in(language),
         description=description,
         created=now.astimezone(dt.UTC).isoformat(timespec="seconds"),
         made=_("Made %(when)s", when=words.moment(now)),

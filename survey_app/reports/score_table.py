@@ -84,7 +84,7 @@ class ScoreTable:
 
 
 def _columns(record: ClientRecord, words: ReportWords) -> tuple[list[Column], int]:
-    labels = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    labels = {timepoint.id: timepoint.label_in(words.language) for timepoint in record.timepoints}
     found: dict[int, tuple[dt.datetime, Column, bool]] = {}
     for instrument in record.instruments:
         for trend in instrument.scales:
@@ -162,7 +162,7 @@ def missing_data_notes(record: ClientRecord, words: ReportWords) -> tuple[str, .
             notes.append(
                 _(
                     "%(timepoint)s: missed (the window closed on %(date)s without a session).",
-                    timepoint=entry.timepoint.label,
+                    timepoint=entry.timepoint.label_in(words.language),
                     date=words.date(entry.window_end),
                 )
             )
@@ -172,7 +172,7 @@ def missing_data_notes(record: ClientRecord, words: ReportWords) -> tuple[str, .
                 _(
                     "A session started on %(date)s (%(timepoint)s) was not submitted.",
                     date=words.date(words.local_date(row.session.started_at)),
-                    timepoint=row.timepoint_label or words.extra_session,
+                    timepoint=row.timepoint_label_in(words.language) or words.extra_session,
                 )
             )
     return tuple(notes + _scale_notes(record, words))
@@ -192,7 +192,7 @@ class _Gaps:
 
 def _gaps(record: ClientRecord, words: ReportWords) -> _Gaps:
     gaps = _Gaps()
-    labels = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    labels = {timepoint.id: timepoint.label_in(words.language) for timepoint in record.timepoints}
     for instrument in record.instruments:
         title = questionnaire_title(instrument, words.language)
         for trend in instrument.scales:

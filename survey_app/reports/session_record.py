@@ -120,7 +120,10 @@ def _facts(data: RecordData, words: ReportWords, name: str) -> tuple[tuple[str, 
         facts.append((_("Name"), name))
     facts += [
         (_("Session"), assessment.public_id),
-        (_("Timepoint"), assessment.timepoint.label if assessment.timepoint else words.extra_session),
+        (
+            _("Timepoint"),
+            assessment.timepoint.label_in(words.language) if assessment.timepoint else words.extra_session,
+        ),
         (_("Status"), words.session_statuses.get(assessment.status, assessment.status)),
         (_("Language answered in"), words.languages.get(assessment.language, assessment.language)),
         (_("How"), words.modes.get(assessment.mode, assessment.mode)),

@@ -27,7 +27,7 @@ from survey_app.domain.questionnaire import Questionnaire, localise
 from survey_app.models.assessment import AssessmentSession, ScoreFlag
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client, StaffSiteMembership, StaffUser
-from survey_app.models.programme import Site, Timepoint
+from survey_app.models.programme import Site, Timepoint, in_language
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.models.workspace import (
     ALERT_SEVERITY_SCOPES,
@@ -109,6 +109,13 @@ class AlertRow:
     client_code: str
     timepoint_label: str | None
     questionnaire: Identity
+    timepoint_texts: dict[str, str] | None = None
+
+    def timepoint_label_in(self, language: str) -> str | None:
+        """The timepoint's label in ``language`` (else English); None for an extra session."""
+        if self.timepoint_label is None:
+            return None
+        return in_language(self.timepoint_texts, language, self.timepoint_label)
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,7 @@ def open_alerts(
             QuestionnaireVersion.key,
             QuestionnaireVersion.version,
             QuestionnaireVersion.content_hash,
+            Timepoint.label_texts,
         )
         .join(AssessmentSession, AssessmentSession.id == ScoreFlag.session_id)
         .join(Client, Client.id == AssessmentSession.client_id)
@@ -188,6 +196,7 @@ def open_alerts(
             client_code=row[6],
             timepoint_label=row[7],
             questionnaire=(row[8], row[9], row[10]),
+            timepoint_texts=row[11],
         )
     return OpenAlerts([rows[flag_pk] for flag_pk in ids if flag_pk in rows], total)
 
@@ -312,6 +321,13 @@ class ClientAlert:
     timepoint_label: str | None
     acknowledgement: AlertAcknowledgement | None
     acknowledged_by_name: str | None
+    timepoint_texts: dict[str, str] | None = None
+
+    def timepoint_label_in(self, language: str) -> str | None:
+        """The timepoint's label in ``language`` (else English); None for an extra session."""
+        if self.timepoint_label is None:
+            return None
+        return in_language(self.timepoint_texts, language, self.timepoint_label)
 
 
 def client_alerts(session: DbSession, client_id: int) -> list[ClientAlert]:
@@ -324,6 +340,7 @@ def client_alerts(session: DbSession, client_id: int) -> list[ClientAlert]:
             Timepoint.label,
             AlertAcknowledgement,
             StaffUser.display_name,
+            Timepoint.label_texts,
         )
         .join(AssessmentSession, AssessmentSession.id == ScoreFlag.session_id)
         .outerjoin(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)

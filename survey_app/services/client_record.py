@@ -28,11 +28,15 @@ from survey_app.services.trends import InstrumentTrend, stored_scores, trends_fr
 
 @dataclass(frozen=True)
 class SessionRow:
-    """One session of the client, with its timepoint's label and its notes."""
+    """One session of the client, with its timepoint (none for an extra session) and its notes."""
 
     session: AssessmentSession
-    timepoint_label: str | None
+    timepoint: Timepoint | None
     notes: list[NoteView]
+
+    def timepoint_label_in(self, language: str) -> str | None:
+        """The timepoint's label in ``language`` (else English); None for an extra session."""
+        return self.timepoint.label_in(language) if self.timepoint else None
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def client_record(session: DbSession, client: Client, today: dt.date) -> ClientR
     history = sorted((row for row, _ in anchor_history), key=lambda row: (row.changed_at, row.id))
     schedule = schedule_of_client(client, plans, facts, history, today)
     step = next_action(schedule)
-    labels = {timepoint.id: timepoint.label for timepoint in timepoints}
+    by_id = {timepoint.id: timepoint for timepoint in timepoints}
     notes = notes_by_session(session, client.id)
     alerts = client_alerts(session, client.id)
     scores = stored_scores(session, client.id)
@@ -113,7 +117,7 @@ def client_record(session: DbSession, client: Client, today: dt.date) -> ClientR
         next_step=step,
         next_timepoint=next((tp for tp in timepoints if step and tp.id == step.timepoint.id), None),
         sessions=[
-            SessionRow(row, labels.get(row.timepoint_id) if row.timepoint_id else None, notes.get(row.id, []))
+            SessionRow(row, by_id.get(row.timepoint_id) if row.timepoint_id else None, notes.get(row.id, []))
             for row in sessions
         ],
         alerts=alerts,

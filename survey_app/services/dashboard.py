@@ -17,7 +17,7 @@ from survey_app.db import DbSession
 from survey_app.domain.schedule import WEEK, ScheduledTimepoint, TimepointState, next_action
 from survey_app.models.assessment import AssessmentSession, ScoreFlag
 from survey_app.models.people import Client, ClientIdentity
-from survey_app.models.programme import Timepoint
+from survey_app.models.programme import Timepoint, in_language
 from survey_app.services.alerts import OpenAlerts, open_alerts
 from survey_app.services.caseload import (
     CaseloadFilter,
@@ -71,6 +71,13 @@ class RecentSubmission:
     timepoint_label: str | None
     mode: str
     flags: int
+    timepoint_texts: dict[str, str] | None = None
+
+    def timepoint_label_in(self, language: str) -> str | None:
+        """The timepoint's label in ``language`` (else English); None for an extra session."""
+        if self.timepoint_label is None:
+            return None
+        return in_language(self.timepoint_texts, language, self.timepoint_label)
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,7 @@ def recent_submissions(
             Timepoint.label,
             AssessmentSession.mode,
             flags,
+            Timepoint.label_texts,
         )
         .join(Client, Client.id == AssessmentSession.client_id)
         .outerjoin(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)

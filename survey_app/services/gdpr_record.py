@@ -117,7 +117,7 @@ def _assessments(session: DbSession, client: Client) -> list[dict[str, Any]]:
         entry = _columns(
             assessment, ("public_id", "status", "language", "mode", "started_at", "submitted_at")
         )
-        entry["timepoint"] = timepoint.label if timepoint else None
+        entry["timepoint"] = timepoint.label_in(client.preferred_language) if timepoint else None
         entry["questionnaires"] = [
             _questionnaire_entry(session, assessment, given.questionnaire_version, client.preferred_language)
             for given in assessment.questionnaires
@@ -188,7 +188,7 @@ def client_record(session: DbSession, client: Client, *, now: dt.datetime | None
         "client": {
             **_columns(client, ("code", "status", "preferred_language", "intake_date", "created_at")),
             "site": site.name if site else None,
-            "programme": programme.name if programme else None,
+            "programme": programme.name_in(client.preferred_language) if programme else None,
         },
         "identity": _columns(
             identity, ("given_name", "family_name", "date_of_birth", "national_number", "phone")

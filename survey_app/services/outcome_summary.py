@@ -136,11 +136,15 @@ def scale_chart(
         for point in trend.points
     ]
     points += [
-        ChartPoint(when=entry.target, label=f"{entry.timepoint.label}, {texts.date(entry.target)}",
-                   wave=entry.timepoint.label, note=texts.labels.missed)
+        ChartPoint(
+            when=entry.target,
+            label=f"{entry.timepoint.label_in(language)}, {texts.date(entry.target)}",
+            wave=entry.timepoint.label_in(language),
+            note=texts.labels.missed,
+        )
         for entry in missed
         if entry.target is not None
-    ]  # fmt: skip
+    ]
     cutoff = scale.clinical_cutoff
     direction = scale.direction is Direction.HIGHER_IS_BETTER
     return ScoreChart(

@@ -10,13 +10,14 @@ saved while there is one. A timepoint with sessions cannot be removed, and a tim
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from survey_app.db import DbSession
 from survey_app.models.assessment import AssessmentSession
+from survey_app.models.base import LANGUAGES
 from survey_app.models.people import StaffUser
 from survey_app.models.programme import Programme, Timepoint, TimepointQuestionnaire
 from survey_app.models.questionnaire import QuestionnaireVersion
@@ -73,6 +74,14 @@ class TimepointDraft:
     window_before_days: int
     window_after_days: int
     battery: tuple[BatteryChoice, ...] = field(default=())
+    #: The name in Dutch and in French; empty: the English ``label`` is shown.
+    label_nl: str = ""
+    label_fr: str = ""
+
+    def label_texts(self) -> dict[str, str]:
+        """The name in every language given, as the timepoint row keeps it."""
+        given = {"en": self.label, "nl": self.label_nl, "fr": self.label_fr}
+        return {language: " ".join(text.split()) for language, text in given.items() if text.strip()}
 
 
 def _is_key(value: str) -> bool:
@@ -92,6 +101,8 @@ def draft_of(timepoint: Timepoint) -> TimepointDraft:
             BatteryChoice(entry.questionnaire_key, entry.questionnaire_version, entry.is_core)
             for entry in timepoint.battery
         ),
+        label_nl=(timepoint.label_texts or {}).get("nl", ""),
+        label_fr=(timepoint.label_texts or {}).get("fr", ""),
     )
 
 
@@ -120,6 +131,9 @@ def _schedule_problems(draft: TimepointDraft) -> list[UserMessage]:
     problems = []
     if not 1 <= len(draft.label.strip()) <= 200:
         problems.append(say(N_("Give the timepoint a name (200 characters at most)."), field="label"))
+    for name in ("label_nl", "label_fr"):
+        if len(getattr(draft, name).strip()) > 200:
+            problems.append(say(N_("A name can have 200 characters at most."), field=name))
     if draft.anchor not in ANCHORS:
         problems.append(say(N_("Choose one of the dates listed to count from."), field="anchor"))
     if not 0 <= draft.offset_days <= MAX_OFFSET_DAYS:
@@ -188,6 +202,8 @@ def _check(
 
 _FIELD_CHANGES = {
     "label": N_("Name: %(old)s → %(new)s"),
+    "label_nl": N_("Name in Dutch: %(old)s → %(new)s"),
+    "label_fr": N_("Name in French: %(old)s → %(new)s"),
     "anchor": N_("Counts from: %(old)s → %(new)s"),
     "offset_days": N_("Offset: %(old)s → %(new)s days"),
     "window_before_days": N_("Window before: %(old)s → %(new)s days"),
@@ -278,6 +294,7 @@ def save_timepoint(
         timepoint = Timepoint(key=draft.key, position=position, label=draft.label.strip())
         programme.timepoints.append(timepoint)
     timepoint.label = draft.label.strip()
+    timepoint.label_texts = draft.label_texts()
     timepoint.anchor = draft.anchor
     timepoint.offset_days = draft.offset_days
     timepoint.window_before_days = draft.window_before_days
@@ -350,10 +367,44 @@ def _programme_text(name: str, description: str) -> tuple[str, str]:
     return clean_name, description.strip()
 
 
+def _translated_texts(
+    name: str, description: str, names: Mapping[str, str], descriptions: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The name and description in every language given (English required; an empty one falls back to it)."""
+    clean_name, clean_description = _programme_text(name, description)
+    all_names, all_descriptions = {"en": clean_name}, {"en": clean_description}
+    for language in LANGUAGES:
+        if language == "en":
+            continue
+        other_name = " ".join(names.get(language, "").split())
+        other_description = descriptions.get(language, "").strip()
+        if len(other_name) > 200:
+            raise ProgrammeChangeError(
+                N_("A name can have 200 characters at most."), field=f"name_{language}"
+            )
+        if len(other_description) > 2000:
+            raise ProgrammeChangeError(
+                N_("The description can have 2000 characters at most."), field=f"description_{language}"
+            )
+        if other_name:
+            all_names[language] = other_name
+        if other_description:
+            all_descriptions[language] = other_description
+    return all_names, all_descriptions
+
+
 def create_programme(
-    session: DbSession, admin: StaffUser, key: str, name: str, description: str, *, ip: str | None = None
+    session: DbSession,
+    admin: StaffUser,
+    key: str,
+    name: str,
+    description: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    descriptions: Mapping[str, str] | None = None,
+    ip: str | None = None,
 ) -> Programme:
-    """Add a programme (without timepoints yet) to the admin's organisation."""
+    """Add a programme (no timepoints yet); ``names`` and ``descriptions`` by language besides English."""
     clean_key = key.strip()
     if not _is_key(clean_key):
         raise ProgrammeChangeError(N_("A key is lower-case letters, digits and _, such as t3m."), field="key")
@@ -362,9 +413,14 @@ def create_programme(
     )
     if session.scalar(taken) is not None:
         raise ProgrammeChangeError(N_("Another programme of your organisation has this key."), field="key")
-    clean_name, clean_description = _programme_text(name, description)
+    all_names, all_descriptions = _translated_texts(name, description, names or {}, descriptions or {})
     programme = Programme(
-        organisation_id=admin.organisation_id, key=clean_key, name=clean_name, description=clean_description
+        organisation_id=admin.organisation_id,
+        key=clean_key,
+        name=all_names["en"],
+        description=all_descriptions["en"],
+        name_texts=all_names,
+        description_texts=all_descriptions,
     )
     session.add(programme)
     session.flush()
@@ -387,13 +443,20 @@ def update_programme(
     name: str,
     description: str,
     *,
+    names: Mapping[str, str] | None = None,
+    descriptions: Mapping[str, str] | None = None,
     ip: str | None = None,
 ) -> bool:
-    """Rename a programme or change its description; False when nothing changed."""
-    clean_name, clean_description = _programme_text(name, description)
-    if (clean_name, clean_description) == (programme.name, programme.description):
+    """Rename a programme or change its description, in any language; False when nothing changed."""
+    all_names, all_descriptions = _translated_texts(name, description, names or {}, descriptions or {})
+    before = (
+        programme.name_texts or {"en": programme.name},
+        programme.description_texts or {"en": programme.description},
+    )
+    if (all_names, all_descriptions) == before:
         return False
-    programme.name, programme.description = clean_name, clean_description
+    programme.name, programme.description = all_names["en"], all_descriptions["en"]
+    programme.name_texts, programme.description_texts = all_names, all_descriptions
     session.flush()
     record_staff_event(
         session,
@@ -402,5 +465,6 @@ def update_programme(
         "programme",
         programme.id,
         ip=ip,
+        details={"languages": sorted(all_names)},
     )
     return True

@@ -5,10 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from survey_app.db import DbSession
-from survey_app.domain.questionnaire import localise
+from survey_app.domain.questionnaire import Text, localise
+from survey_app.models.base import LANGUAGES
 from survey_app.models.programme import Organisation, Programme, Timepoint, TimepointQuestionnaire
 from survey_app.programmes.definition import ProgrammeDefinition
 from survey_app.services.audit import record_event
+
+
+def _texts(text: Text) -> dict[str, str]:
+    """The text in each language the app offers, as a programme row keeps it."""
+    return {language: text[language] for language in LANGUAGES if isinstance(text.get(language), str)}
 
 
 def install_programme(
@@ -18,7 +24,7 @@ def install_programme(
     *,
     actor_id: int | None = None,
 ) -> tuple[Programme, bool]:
-    """Create the programme for the organisation unless it exists; returns (programme, created).
+    """Create the programme (its texts in every language) unless it exists; returns (programme, created).
 
     An existing programme is never rewritten here: sessions already started keep their battery.
     """
@@ -32,12 +38,15 @@ def install_programme(
         key=definition.key,
         name=localise(definition.name, "en"),
         description=localise(definition.description, "en"),
+        name_texts=_texts(definition.name),
+        description_texts=_texts(definition.description),
     )
     for position, timepoint in enumerate(definition.timepoints):
         programme.timepoints.append(
             Timepoint(
                 key=timepoint.key,
                 label=localise(timepoint.label, "en"),
+                label_texts=_texts(timepoint.label),
                 position=position,
                 anchor=timepoint.anchor,
                 offset_days=timepoint.offset_days,

@@ -70,6 +70,7 @@ def plan_of(timepoint: Timepoint) -> TimepointPlan:
         offset_days=timepoint.offset_days,
         window_before_days=timepoint.window_before_days,
         window_after_days=timepoint.window_after_days,
+        labels=dict(timepoint.label_texts or {}),
     )
 
 

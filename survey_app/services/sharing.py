@@ -148,7 +148,9 @@ def _attendance_status(
     return "due" if today >= shifted(due, -timepoint.window_before_days) else "upcoming"
 
 
-def _attendance(session: DbSession, client: Client, today: dt.date, timezone: dt.tzinfo) -> list[Attendance]:
+def _attendance(
+    session: DbSession, client: Client, today: dt.date, timezone: dt.tzinfo, language: str
+) -> list[Attendance]:
     anchors = _anchor_dates(session, client)
     sessions = {
         row.timepoint_id: row
@@ -171,14 +173,16 @@ def _attendance(session: DbSession, client: Client, today: dt.date, timezone: dt
             row.submitted_at.astimezone(timezone).date() if row is not None and row.submitted_at else None
         )
         result.append(
-            Attendance(timepoint.label, due, _attendance_status(timepoint, due, row, today), completed)
+            Attendance(
+                timepoint.label_in(language), due, _attendance_status(timepoint, due, row, today), completed
+            )
         )
     return result
 
 
-def _scored_rows(session: DbSession, client: Client) -> list[tuple[Score, str, QuestionnaireVersion]]:
+def _scored_rows(session: DbSession, client: Client) -> list[tuple[Score, Timepoint, QuestionnaireVersion]]:
     rows = session.execute(
-        select(Score, Timepoint.label, QuestionnaireVersion)
+        select(Score, Timepoint, QuestionnaireVersion)
         .join(AssessmentSession, AssessmentSession.id == Score.session_id)
         .join(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Score.questionnaire_version_id)
@@ -196,14 +200,16 @@ def _band_label(
     return localise(band.label, language) if band else None
 
 
-def _shared_scores(rows: list[tuple[Score, str, QuestionnaireVersion]], language: str) -> list[SharedScore]:
+def _shared_scores(
+    rows: list[tuple[Score, Timepoint, QuestionnaireVersion]], language: str
+) -> list[SharedScore]:
     shared = []
     for score, timepoint, version in rows:
         questionnaire = questionnaire_of(version)
         scale = questionnaire.scales_by_id.get(score.scale_id)
         shared.append(
             SharedScore(
-                timepoint,
+                timepoint.label_in(language),
                 localise(questionnaire.short_title, language) or questionnaire.key,
                 localise(scale.label, language) if scale else score.scale_id,
                 score.value,
@@ -231,7 +237,9 @@ def _summary_change(
         return None
 
 
-def _summaries(rows: list[tuple[Score, str, QuestionnaireVersion]], language: str) -> list[ScaleSummary]:
+def _summaries(
+    rows: list[tuple[Score, Timepoint, QuestionnaireVersion]], language: str
+) -> list[ScaleSummary]:
     by_scale: dict[tuple[str, str], list[tuple[Score, QuestionnaireVersion]]] = {}
     versions: dict[str, dict[int, Questionnaire]] = {}
     for score, _, version in rows:
@@ -276,7 +284,7 @@ def build_court_report(
     categories = consent.court_categories
     if not categories:
         return CourtReport(client.code, (), [])
-    report = CourtReport(client.code, categories, _attendance(session, client, today, timezone))
+    report = CourtReport(client.code, categories, _attendance(session, client, today, timezone, language))
     if "scores" in categories or "summary" in categories:
         rows = _scored_rows(session, client)
         if "scores" in categories:

@@ -337,3 +337,31 @@ def test_programmes_are_created_with_a_clear_key(
     assert again.status_code == 422 and "Another programme of your organisation has this key." in text_of(
         again
     )
+
+
+def test_programme_names_and_timepoint_labels_are_edited_in_every_language(
+    client: FlaskClient, db: SQLAlchemy, programme: Programme, post: Builder, text_of: Builder
+) -> None:
+    page = f"/admin/programmes/{programme.id}"
+    names = {"name": "Court", "name_nl": "Drugbehandelingskamer", "name_fr": "Chambre de traitement"}
+    assert post(page, {**names, "description_nl": "Voor wie"}, page=page).status_code == 302
+    db.session.expire_all()
+    assert (programme.name_in("nl"), programme.name_in("fr")) == (
+        "Drugbehandelingskamer",
+        "Chambre de traitement",
+    )
+    assert programme.description_in("nl") == "Voor wie" and programme.description_in("fr") == ""
+    assert "Drugbehandelingskamer" in text_of(client.get(page, headers={"Accept-Language": "nl"}))
+    t3m = programme.timepoints[1]
+    timepoint_page = f"/admin/programmes/{programme.id}/timepoints/{t3m.id}"
+    changed = post(timepoint_page, _form(t3m, label_nl="3 maanden", label_fr="3 mois"), page=timepoint_page)
+    assert "Name in Dutch: → 3 maanden" in text_of(changed)
+    html = changed.get_data(as_text=True)
+    carried = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    carried.pop("csrf_token")
+    assert post(timepoint_page, {**carried, "confirm": "yes"}, page=timepoint_page).status_code == 302
+    db.session.expire_all()
+    assert (t3m.label_in("en"), t3m.label_in("nl"), t3m.label_in("fr")) == ("T3M", "3 maanden", "3 mois")
+    french = text_of(client.get(page, headers={"Accept-Language": "fr"}))
+    assert "3 mois" in french and "Chambre de traitement" in french
+    assert programme.timepoints[0].label_in("nl") == "T0"  # not translated: the English label

@@ -227,3 +227,20 @@ def test_urgent_flags_at_every_session_with_notes_still_fit_four_pages(
     assert 2 <= len(pdf_pages(data)) <= 4, len(pdf_pages(data))
     text = pdf_text(data)
     assert text.count("support plan reviewed") == len(followed_fullest.sessions)  # one row per session
+
+
+@pytest.mark.parametrize("kind", ["counsellor", "client"])
+def test_the_timepoints_and_the_programme_are_named_in_the_report_language(
+    app: Flask, db: SQLAlchemy, followed: Followed, kind: str
+) -> None:
+    programme = followed.client.programme
+    programme.name_texts = {"en": programme.name, "nl": "Drugbehandelingskamer"}
+    for timepoint in programme.timepoints:
+        timepoint.label_texts = {"en": timepoint.label, "nl": f"Meting {timepoint.key}"}
+    db.session.flush()
+    dutch = pdf_text(make_pdf(app, followed.client.id, kind, "nl"))
+    assert "Drugbehandelingskamer" in dutch and "12 months" not in dutch
+    english = pdf_text(make_pdf(app, followed.client.id, kind, "en"))
+    assert programme.name in english and "Drugbehandelingskamer" not in english
+    if kind == "counsellor":  # the client's own report names no timepoint
+        assert "Meting t12m" in dutch and "12 months" in english and "Meting" not in english

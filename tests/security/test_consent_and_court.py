@@ -206,3 +206,20 @@ def test_the_client_can_see_what_was_shared(
     counsellor_view = signed_in(app.test_client(), case_file.counsellor)
     page = counsellor_view.get(f"/consent/clients/{case_file.client.code}").get_data(as_text=True)
     assert "attendance, summary" in page
+
+
+def test_the_court_reads_the_timepoints_in_its_language(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder
+) -> None:
+    _grant_court(db, case_file, share_scores=True)
+    for timepoint in case_file.client.programme.timepoints:
+        timepoint.label_texts = {"en": timepoint.label, "fr": f"Mesure {timepoint.key}"}
+    db.session.flush()
+    login_as("court_liaison", organisation=case_file.organisation)
+    page = f"/court/clients/{case_file.client.code}"
+    french = client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    keys = [timepoint.key for timepoint in case_file.client.programme.timepoints]
+    assert all(f"Mesure {key}" in french for key in keys)  # attendance and the shared scores
+    labels = [timepoint.label for timepoint in case_file.client.programme.timepoints]
+    english = client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert all(label in english for label in labels) and "Mesure" not in english

@@ -25,6 +25,7 @@ from survey_app.services.assessments import (
 )
 from survey_app.services.programmes import install_programme
 from survey_app.services.questionnaires import store_published_versions
+from survey_app.services.schedules import plan_of
 
 BANK = Path(__file__).resolve().parents[2] / "questionnaires"
 REGISTRY = QuestionnaireRegistry(BANK)
@@ -158,3 +159,13 @@ def test_starting_a_session_gives_the_chosen_versions_once(
     client.status = "withdrawn"
     with pytest.raises(AssessmentError, match="is withdrawn"):
         start_session(db.session, client, programme.timepoints[1])
+
+
+def test_installing_keeps_every_language_and_falls_back_to_english(installed: tuple) -> None:
+    _, programme = installed
+    assert (programme.name, programme.name_in("nl")) == ("Drug Treatment Court", "Drugbehandelingskamer")
+    assert programme.description_in("fr").startswith("Les personnes qui commettent")
+    t6m = programme.timepoints[2]
+    assert t6m.label == "6 months (end of programme)" and t6m.label_in("fr") == "6 mois (fin du programme)"
+    assert t6m.label_in("de") == "6 months (end of programme)"  # a language without a text: English
+    assert plan_of(t6m).label_in("nl") == "6 maanden (einde programma)"  # the schedules carry them too

@@ -99,11 +99,20 @@ class RetentionForm(FlaskForm):
 
 
 class ProgrammeForm(FlaskForm):
-    """A programme's key (only when new), name and description."""
+    """A programme's key (only when new), and its name and description in English, Dutch and French."""
 
     key = StringField(_("Key"), validators=[Optional(), Length(max=40)])
     name = StringField(_("Name"), validators=[DataRequired(_("Give the programme a name.")), Length(max=200)])
     description = TextAreaField(_("Description"), validators=[Length(max=2000)])
+    name_nl = StringField(_("Name in Dutch"), validators=[Length(max=200)])
+    description_nl = TextAreaField(_("Description in Dutch"), validators=[Length(max=2000)])
+    name_fr = StringField(_("Name in French"), validators=[Length(max=200)])
+    description_fr = TextAreaField(_("Description in French"), validators=[Length(max=2000)])
+
+    def translations(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The Dutch and French names and descriptions typed (empty ones fall back to English)."""
+        names = {"nl": self.name_nl.data or "", "fr": self.name_fr.data or ""}
+        return names, {"nl": self.description_nl.data or "", "fr": self.description_fr.data or ""}
 
 
 class BatteryRowForm(Form):
@@ -125,6 +134,8 @@ class TimepointForm(FlaskForm):
     label = StringField(
         _("Name"), validators=[DataRequired(_("Give the timepoint a name.")), Length(max=200)]
     )
+    label_nl = StringField(_("Name in Dutch"), validators=[Length(max=200)])
+    label_fr = StringField(_("Name in French"), validators=[Length(max=200)])
     anchor = SelectField(_("Counts from"), choices=list(ANCHORS))
     offset_days = IntegerField(
         _("Offset (days after that date)"),

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from survey_app.extensions import db
+from survey_app.i18n import page_language
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.programme import Programme, Timepoint
 from survey_app.services.programme_admin import (
@@ -37,7 +38,16 @@ from survey_app.web.admin import admin, bp, say, show_errors
 from survey_app.web.admin.forms import ProgrammeForm, TimepointForm
 from survey_app.web.counsellor.wording import anchor_labels
 
-_SCHEDULE_FIELDS = ("key", "label", "anchor", "offset_days", "window_before_days", "window_after_days")
+_SCHEDULE_FIELDS = (
+    "key",
+    "label",
+    "label_nl",
+    "label_fr",
+    "anchor",
+    "offset_days",
+    "window_before_days",
+    "window_after_days",
+)
 #: Form fields the confirmation page does not carry over (it sets its own).
 _NOT_CARRIED = frozenset({"csrf_token", "confirm", "edit", "fingerprint"})
 
@@ -72,9 +82,10 @@ def programme_new() -> Response | tuple[str, int]:
     errors: list[str] = []
     if form.validate_on_submit():
         try:
+            names, descriptions = form.translations()
             programme = create_programme(
                 db.session, admin(), form.key.data or "", form.name.data or "", form.description.data or "",
-                ip=request.remote_addr,
+                names=names, descriptions=descriptions, ip=request.remote_addr,
             )  # fmt: skip
         except UserFacingError as error:
             db.session.rollback()
@@ -100,13 +111,22 @@ def _session_counts(programme: Programme) -> dict[int, int]:
 def programme_edit(programme_id: int) -> Response | tuple[str, int]:
     """A programme's name and description, and its timepoints."""
     programme = _programme_or_404(programme_id)
-    form = ProgrammeForm(data={"name": programme.name, "description": programme.description})
+    names, descriptions = programme.name_texts or {}, programme.description_texts or {}
+    form = ProgrammeForm(
+        data={
+            "name": programme.name,
+            "description": programme.description,
+            **{f"name_{language}": names.get(language, "") for language in ("nl", "fr")},
+            **{f"description_{language}": descriptions.get(language, "") for language in ("nl", "fr")},
+        }
+    )
     errors: list[str] = []
     if form.validate_on_submit():
         try:
+            names, descriptions = form.translations()
             changed = update_programme(
                 db.session, admin(), programme, form.name.data or "", form.description.data or "",
-                ip=request.remote_addr,
+                names=names, descriptions=descriptions, ip=request.remote_addr,
             )  # fmt: skip
         except UserFacingError as error:
             db.session.rollback()
@@ -187,6 +207,8 @@ def _draft_from(form: TimepointForm, timepoint: Timepoint | None) -> TimepointDr
     return TimepointDraft(
         key=timepoint.key if timepoint is not None else (form.key.data or "").strip(),
         label=form.label.data or "",
+        label_nl=form.label_nl.data or "",
+        label_fr=form.label_fr.data or "",
         anchor=form.anchor.data or "",
         offset_days=form.offset_days.data or 0,
         window_before_days=form.window_before_days.data or 0,
@@ -258,7 +280,8 @@ def _timepoint_post(programme: Programme, timepoint: Timepoint | None) -> Respon
         return _confirm_page(programme, timepoint, changes, changed_meanwhile=True)
     saved = save_timepoint(db.session, admin(), programme, timepoint, draft, ip=request.remote_addr)
     db.session.commit()
-    flash(_("%(label)s saved: it applies to sessions started from now on.", label=saved.label), "info")
+    label = saved.label_in(page_language())
+    flash(_("%(label)s saved: it applies to sessions started from now on.", label=label), "info")
     return redirect(url_for("admin.programme_edit", programme_id=programme.id))
 
 
@@ -286,7 +309,7 @@ def timepoint_remove(programme_id: int, timepoint_id: int) -> Response:
     """Remove a timepoint no session was started at."""
     programme = _programme_or_404(programme_id)
     timepoint = _timepoint_or_404(programme, timepoint_id)
-    label = timepoint.label
+    label = timepoint.label_in(page_language())
     try:
         remove_timepoint(db.session, admin(), timepoint, ip=request.remote_addr)
     except UserFacingError as error:

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from survey_app.extensions import db
-from survey_app.i18n import today
+from survey_app.i18n import page_language, today
 from survey_app.models.people import Client
 from survey_app.models.programme import Programme
 from survey_app.services.caseload import StaffScope, counsellor_choices, site_choices
@@ -48,7 +48,9 @@ def _register_form(current: StaffScope) -> tuple[RegisterForm, tuple[str, ...]]:
     form.site.choices = [SelectChoice(site.id, site.name) for site in sites]
     if request.method == "GET" and sites:
         form.preferred_language.data = sites[0].default_language
-    form.programme.choices = [SelectChoice(programme.id, programme.name) for programme in programmes]
+    form.programme.choices = [
+        SelectChoice(programme.id, programme.name_in(page_language())) for programme in programmes
+    ]
     form.counsellor.choices = _counsellor_choices(current)
     plans = [
         plan for items in programme_plans(db.session, current.organisation_id).values() for plan in items

@@ -33,7 +33,7 @@ from survey_app.web.counsellor.forms import AcknowledgeForm, NoteForm, StatusFor
 def charts_of(record: ClientRecord, language: str) -> dict[tuple[str, str], Markup]:
     """Every scale's chart as inline SVG (built from escaped text only, so safe to insert)."""
     texts = words.chart_texts()
-    waves = {timepoint.id: timepoint.label for timepoint in record.timepoints}
+    waves = {timepoint.id: timepoint.label_in(language) for timepoint in record.timepoints}
     missed = missed_waves(record.schedule)
     charts = {}
     for instrument in record.instruments:
@@ -142,7 +142,7 @@ def _session_page(client: Client, assessment: AssessmentSession, note_form: Note
         "counsellor/session_answers.html",
         client=client,
         assessment=assessment,
-        timepoint_label=assessment.timepoint.label if assessment.timepoint else None,
+        timepoint_label=assessment.timepoint.label_in(language) if assessment.timepoint else None,
         questionnaires=session_answers(db.session, assessment, language),
         notes=notes_by_session(db.session, client.id).get(assessment.id, []),
         note_form=note_form,
