@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 import pyreadstat
 import pytest
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import select
 
+from survey_app.models import ExportRun
 from tests.builders import document, text
 from tests.exports.conftest import World, _consent, _session, store_document
 
@@ -181,5 +183,8 @@ def test_an_item_that_accepts_the_not_asked_code_stops_the_item_export_with_a_me
     result, path = run_export(*LONG, "--format", "csv")
     assert result.exit_code != 0 and not path.exists()
     assert "skip_days of skip v2 accepts 99999" in result.output
+    # the run is kept failed, with a code its page says in the reader's language
+    failed = db.session.scalars(select(ExportRun).order_by(ExportRun.id.desc())).first()
+    assert failed is not None and (failed.status, failed.error) == ("failed", "not_asked_code")
     scores, _ = run_export(*WIDE[:3], "scores", *WIDE[4:], "--format", "csv", out="scores.csv")
     assert scores.exit_code == 0, scores.output

@@ -212,7 +212,8 @@ def check_not_asked_code(questionnaires: Iterable[Questionnaire]) -> None:
                 raise ExportError(
                     f"Item {item.id} of {questionnaire.label} accepts {NOT_ASKED}, the code exports give an "
                     "item the skip rules did not ask, so its answers cannot be exported. Export the scores "
-                    "layout or leave the questionnaire out, and tell an administrator."
+                    "layout or leave the questionnaire out, and tell an administrator.",
+                    "not_asked_code",
                 )
 
 

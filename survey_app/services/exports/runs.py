@@ -40,7 +40,7 @@ EXTENSIONS = {"csv": "csv", "sav": "sav", "dta": "dta", "parquet": "parquet", "f
 HtmlRenderer = Callable[[Mapping[str, Any]], str]
 #: Why a run failed, as its row keeps it: a request that cannot be carried out, a research key that is missing
 #: or wrong, two columns of the wide layout with one name, or an unexpected error (its detail is in the log).
-FAILURE_REASONS = ("request", "research_key", "duplicate_column", "error")
+FAILURE_REASONS = ("request", "research_key", "duplicate_column", "not_asked_code", "error")
 
 
 @dataclass

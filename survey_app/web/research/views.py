@@ -85,6 +85,11 @@ def _failure_message(reason: str | None) -> str:
             "Two columns of the wide layout would have the same name. Export the long or scores layout, "
             "and ask an administrator to rename the scale or item in the questionnaire."
         ),
+        "not_asked_code": _(
+            "An item of a questionnaire in this export accepts the answer code that exports give an item "
+            "the skip rules did not ask, so its answers cannot be exported. Export the scores layout or "
+            "leave that questionnaire out, and tell an administrator."
+        ),
         "request": _(
             "The export could not be carried out as asked. Check the choices and start it again; if it "
             "fails again, an administrator finds the reason in the log."
