@@ -29,7 +29,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeAlias
 
@@ -216,8 +216,26 @@ def _on_sqlite_begin(conn: Connection) -> None:
         raise
 
 
-def _on_transaction_end(conn: Connection) -> None:
-    _release_turn(conn.info)
+def _passing_the_turn(finish: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The dialect's COMMIT or ROLLBACK, then the writer turn passes on.
+
+    The ``commit`` and ``rollback`` events come before the statement, so a turn passed there let the next
+    writer begin while this one still held SQLite's lock: it then waited in SQLite's polling busy handler
+    (or, with no busy timeout, failed at once), which the turn is there to avoid.
+    """
+
+    def finish_then_pass(dbapi_connection: Any) -> None:
+        try:
+            finish(dbapi_connection)
+        finally:
+            try:
+                info = dbapi_connection.info
+            except (AttributeError, NotImplementedError):  # a bare DBAPI connection: no turn is kept on it
+                info = None
+            if info is not None:
+                _release_turn(info)
+
+    return finish_then_pass
 
 
 def _on_pool_return(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
@@ -261,8 +279,8 @@ def configure_engine(engine: Engine) -> None:
         event.listen(engine, "connect", _on_sqlite_connect)
     if not event.contains(engine, "begin", _on_sqlite_begin):
         event.listen(engine, "begin", _on_sqlite_begin)
-        for name in ("commit", "rollback"):
-            event.listen(engine, name, _on_transaction_end)
+        engine.dialect.do_commit = _passing_the_turn(engine.dialect.do_commit)  # type: ignore[method-assign,assignment]
+        engine.dialect.do_rollback = _passing_the_turn(engine.dialect.do_rollback)  # type: ignore[method-assign,assignment]
         for name in ("checkin", "invalidate"):
             event.listen(engine, name, _on_pool_return)
 

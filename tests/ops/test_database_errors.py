@@ -214,10 +214,12 @@ def test_writers_of_one_worker_take_turns_instead_of_failing_on_the_lock(unwaiti
 
 OTHER_WORKER = """
 import sys, time
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from survey_app.db import configure_engine
 engine = create_engine(f"sqlite:///{sys.argv[1]}", connect_args={"timeout": 0})
 configure_engine(engine)
+if len(sys.argv) > 2:  # a COMMIT that takes its time, as on a slow disk
+    event.listen(engine, "commit", lambda _connection: time.sleep(float(sys.argv[2])))
 with engine.begin() as connection:
     connection.execute(text("UPDATE assessment_sessions SET language = language"))
     print("holding", flush=True)
@@ -230,6 +232,18 @@ def test_writers_of_two_workers_take_turns_instead_of_failing_on_the_lock(unwait
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as other:
         assert other.stdout is not None and other.stdout.readline().strip() == "holding"
         answered = unwaiting_tablet.autosave(3)  # SQLite itself would refuse at once: its wait is 0 here
+        assert other.wait(10) == 0
+    assert answered.status_code == 200, answered.get_json()
+    assert unwaiting_tablet.stored_answers() == 1
+
+
+def test_the_next_writer_gets_its_turn_only_once_the_commit_is_done(unwaiting_tablet: Tablet) -> None:
+    command = [sys.executable, "-c", OTHER_WORKER, unwaiting_tablet.path, "0.5"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as other:
+        assert other.stdout is not None and other.stdout.readline().strip() == "holding"
+        answered = unwaiting_tablet.autosave(
+            3
+        )  # still no wait of SQLite's own: the turn must cover the commit
         assert other.wait(10) == 0
     assert answered.status_code == 200, answered.get_json()
     assert unwaiting_tablet.stored_answers() == 1
