@@ -22,7 +22,10 @@ def children() -> set[int]:
     """The processes this test process started that still exist."""
     found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found.update(int(pid) for pid in (task / "children").read_text().split())
+        try:
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+        except FileNotFoundError:  # a thread that ended while the tasks were read has no children left
+            continue
     return found
 
 
