@@ -247,7 +247,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
         copy = Path(folder) / "workspace.sqlite3"
         shutil.copyfile(cached, copy)
         with (
-            mock.patch("survey_app.web.counsellor.context.utcnow", return_value=noon),
+            mock.patch("survey_app.i18n.utcnow", return_value=noon),
             mock.patch("survey_app.web.counsellor.dashboard_views.utcnow", return_value=noon),
             _signed_in_clients(f"sqlite:///{copy}", folder) as (_, meter, browsers, codes),
         ):
