@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from survey_app.domain.logic import evaluate
+from survey_app.domain.logic import evaluate, referenced_items
 from survey_app.domain.questionnaire import Example, Method, Questionnaire, Scale
 
 SCORER_VERSION = "1.0.0"
@@ -250,6 +250,12 @@ _NOTHING_HIDDEN: frozenset[str] = frozenset()
 def hidden_items(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> frozenset[str]:
     """Ids of the items that the skip rules hide for these answers (not asked, not missing)."""
     return _effective(_plan(questionnaire), answers)[1]
+
+
+def rule_inputs(questionnaire: Questionnaire) -> frozenset[str]:
+    """Ids of the items whose answers the skip rules read: the only answers `hidden_items` depends on."""
+    rules = (rule for _, *pair in _plan(questionnaire).rules for rule in pair if rule is not None)
+    return frozenset().union(*(referenced_items(rule) for rule in rules))
 
 
 def conditional_items(questionnaire: Questionnaire) -> frozenset[str]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app.domain.scoring import NotScored, band_for, hidden_items, round_half_up, score, why_not_scored
+from survey_app.domain.scoring import (
+    NotScored,
+    band_for,
+    hidden_items,
+    round_half_up,
+    rule_inputs,
+    score,
+    why_not_scored,
+)
 from tests.builders import build, choice_item, document, text, with_scale
 
 IDS = ["q1", "q2", "q3", "q4", "q5"]
@@ -280,6 +288,14 @@ def test_a_hidden_item_counts_as_unanswered_in_later_rules_and_its_stale_answer_
     assert result.scales["follow_up"].value is None
     shown = score(questionnaire, {"q1": 3, "q2": 1, "q3": 1, "q4": 4, "q5": 2})
     assert shown.scales["follow_up"].value == 6
+
+
+def test_the_skip_rules_read_only_their_inputs_so_the_other_answers_change_nothing() -> None:
+    questionnaire = build(_skip_document())
+    assert rule_inputs(questionnaire) == {"q1", "q4"}
+    everything = {"q1": 1, "q2": 3, "q3": 2, "q4": 4, "q5": 4}
+    inputs_only = {item: value for item, value in everything.items() if item in rule_inputs(questionnaire)}
+    assert hidden_items(questionnaire, inputs_only) == hidden_items(questionnaire, everything) == {"q4", "q5"}
 
 
 def test_a_declined_answer_counts_as_missing_never_as_its_code() -> None:

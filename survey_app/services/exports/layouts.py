@@ -17,7 +17,7 @@ from sqlalchemy import Select, Text, cast, func, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
-from survey_app.domain.scoring import conditional_items, hidden_items
+from survey_app.domain.scoring import conditional_items, hidden_items, rule_inputs
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -260,6 +260,7 @@ def _grouped_answers(
     items: dict[str, _PlannedItem] = {}
     slots: list[Row | None] = []
     given: dict[str, Any] | None = None
+    inputs: frozenset[str] = frozenset()
     head: Row = ()
     tail: Row = ()
     for session_id, version_id, item_id, raw in rows:
@@ -271,13 +272,13 @@ def _grouped_answers(
                 current_session = session_id
             plan = plans[version_id]
             current_version, items, slots = version_id, plan.items, [None] * plan.size
-            given = {} if plan.conditional else None
+            given, inputs = ({} if plan.conditional else None), plan.rule_inputs
             assert facts is not None
             head = (*facts.values, plan.key, plan.version)
         if item_id is None:
             continue  # a questionnaire of the session with no answer at all
-        if given is not None:
-            given[item_id] = decode_raw(raw)  # the skip rules may look at any answer, exported or not
+        if given is not None and item_id in inputs:  # exported or not, the skip rules read it
+            given[item_id] = decode_raw(raw)
         planned = items.get(item_id)
         if planned is None:
             continue  # not asked in this version, or free text that is not allowed: never exported
@@ -338,6 +339,8 @@ class _ItemPlan:
         }
         #: Whether skip rules may hide an item (then each session's answers are kept to evaluate them).
         self.conditional = bool(conditional_items(questionnaire))
+        #: The items whose answers the skip rules read (the only answers kept to evaluate them).
+        self.rule_inputs = rule_inputs(questionnaire)
 
     def group(
         self, slots: list[Row | None], given: dict[str, Any] | None, head: Row, tail: Row, calendar: bool
