@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey_app.domain.questionnaire import localise
 from survey_app.models.base import (
     LANGUAGES,
     Base,
@@ -35,8 +36,7 @@ __all__ = ["Organisation", "Programme", "Site", "Timepoint", "TimepointQuestionn
 
 def in_language(texts: dict[str, str] | None, language: str, fallback: str) -> str:
     """The text in ``language``, else in English, else ``fallback`` (the English text stored beside it)."""
-    texts = texts or {}
-    return texts.get(language) or texts.get("en") or fallback
+    return localise(texts, language) or fallback
 
 
 def _texts_column() -> Mapped[dict[str, str]]:
