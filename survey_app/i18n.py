@@ -15,10 +15,11 @@ import datetime as dt
 from pathlib import Path
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale, get_timezone
+from flask_babel import Babel, get_locale, get_timezone, gettext
 
 from survey_app.models.base import utcnow
 from survey_app.services.caseload import local_today
+from survey_app.services.user_messages import InLanguages, UserFacingError, UserMessage
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "nl", "fr")
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "fr": "Français"}
@@ -38,6 +39,25 @@ def select_language() -> str:
 def page_language() -> str:
     """The language code for `<html lang>`."""
     return str(get_locale() or "en")
+
+
+def translated(message: UserMessage) -> str:
+    """A service's message in the page's language, with the words and admin texts it names in it too."""
+    language = page_language()
+    values: dict[str, str | int] = {}
+    for name, value in message.values.items():
+        if isinstance(value, UserMessage):
+            values[name] = translated(value)
+        elif isinstance(value, InLanguages):
+            values[name] = value.text_in(language)
+        else:
+            values[name] = value
+    return gettext(message.text, **values)
+
+
+def translated_error(error: UserFacingError) -> str:
+    """All of a refusal's messages in the page's language, as one text."""
+    return " ".join(translated(message) for message in error.messages)
 
 
 def timezone() -> dt.tzinfo:

@@ -13,10 +13,23 @@ from survey_app.models.programme import Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.services.audit import record_event
 from survey_app.services.questionnaires import find_versions
+from survey_app.services.user_messages import N_, InLanguages, UserFacingError, UserMessage
 
 
-class AssessmentError(ValueError):
+class AssessmentError(UserFacingError):
     """A session cannot be started as asked; the message says why and what to do."""
+
+
+#: The client statuses as the refusal names them.
+_CLIENT_STATUSES = {
+    "paused": N_("Paused"),
+    "withdrawn": N_("Withdrawn"),
+    "completed": N_("Programme completed"),
+}
+
+
+def _label(timepoint: Timepoint) -> InLanguages:
+    return InLanguages(timepoint.label_texts or {}, timepoint.label)
 
 
 def resolve_battery(
@@ -26,7 +39,11 @@ def resolve_battery(
     keys = {entry.questionnaire_key for entry in timepoint.battery}
     unknown = sorted(set(leave_out) - keys)
     if unknown:
-        raise AssessmentError(f"{', '.join(unknown)} is not in the battery of {timepoint.label}")
+        raise AssessmentError(
+            N_("%(keys)s is not in the battery of %(timepoint)s."),
+            keys=", ".join(unknown),
+            timepoint=_label(timepoint),
+        )
     core = sorted(
         entry.questionnaire_key
         for entry in timepoint.battery
@@ -34,8 +51,9 @@ def resolve_battery(
     )
     if core:
         raise AssessmentError(
-            f"{', '.join(core)} is core at {timepoint.label} and cannot be left out; "
-            "only optional questionnaires can"
+            N_("%(keys)s is core at %(timepoint)s and cannot be left out; only optional questionnaires can."),
+            keys=", ".join(core),
+            timepoint=_label(timepoint),
         )
     chosen = [entry for entry in timepoint.battery if entry.questionnaire_key not in leave_out]
     stored = find_versions(session, [(e.questionnaire_key, e.questionnaire_version) for e in chosen])
@@ -45,8 +63,11 @@ def resolve_battery(
         if row is None:
             wanted = f" v{entry.questionnaire_version}" if entry.questionnaire_version else ""
             raise AssessmentError(
-                f"{entry.questionnaire_key}{wanted} is not stored in the database; "
-                "run: flask questionnaires load"
+                N_(
+                    "The questionnaire %(key)s is not stored in the database. Ask whoever runs the "
+                    "installation to load it (flask questionnaires load)."
+                ),
+                key=f"{entry.questionnaire_key}{wanted}",
             )
         versions.append(row)
     return versions
@@ -89,11 +110,26 @@ def start_session(
 ) -> AssessmentSession:
     """Open a session at a timepoint with its battery (less optional left-outs) and its schedule of now."""
     if client.status != "active":
-        raise AssessmentError(f"client {client.code} is {client.status}; only active clients start sessions")
+        raise AssessmentError(
+            N_(
+                "Client %(code)s is not active (%(status)s): only active clients start sessions. Change "
+                "their status on their page first."
+            ),
+            code=client.code,
+            status=UserMessage(_CLIENT_STATUSES.get(client.status, client.status)),
+        )
     if timepoint.programme_id != client.programme_id:
-        raise AssessmentError(f"{timepoint.label} is not a timepoint of client {client.code}'s programme")
+        raise AssessmentError(
+            N_("%(timepoint)s is not a timepoint of client %(code)s's programme."),
+            timepoint=_label(timepoint),
+            code=client.code,
+        )
     if live_session(session, client, timepoint) is not None:
-        raise AssessmentError(f"client {client.code} already has a session at {timepoint.label}")
+        raise AssessmentError(
+            N_("Client %(code)s already has a session at %(timepoint)s."),
+            code=client.code,
+            timepoint=_label(timepoint),
+        )
     versions = resolve_battery(session, timepoint, leave_out=leave_out)
     assessment = AssessmentSession(
         client_id=client.id,

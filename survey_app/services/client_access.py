@@ -32,6 +32,7 @@ from survey_app.models.people import Client, StaffSession, StaffUser
 from survey_app.models.programme import Site, Timepoint
 from survey_app.services.assessments import AssessmentError, live_session, start_session
 from survey_app.services.audit import record_event
+from survey_app.services.user_messages import UserFacingError
 
 __all__ = [
     "HAND_OVER_ROLES",
@@ -64,11 +65,15 @@ ClientModeState = Literal["active", "locked", "ended"]
 
 
 class HandOverError(ValueError):
-    """The session cannot be handed over as asked; ``code`` says why (the view words it)."""
+    """The session cannot be handed over as asked; ``code`` says why (the view words it).
 
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(detail or code)
+    ``reason`` is the refusal of a session that could not start, worded for the counsellor.
+    """
+
+    def __init__(self, code: str, reason: UserFacingError | None = None) -> None:
+        super().__init__(str(reason) if reason else code)
         self.code = code
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ def start_or_resume(
     try:
         return start_session(session, client, timepoint, mode=mode, created_by=staff.id, leave_out=leave_out)
     except AssessmentError as error:
-        raise HandOverError("cannot_start", str(error)) from None
+        raise HandOverError("cannot_start", error) from None
 
 
 def open_client_mode(

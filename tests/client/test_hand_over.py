@@ -210,3 +210,21 @@ def test_the_hand_over_partial_renders_both_buttons_with_csrf(
     assert (
         'name="return_to" value="/counsellor/clients/X"' in html and 'name="leave_out" value="fisi"' in html
     )
+
+
+def test_a_refused_start_is_worded_in_the_counsellors_language_with_the_timepoints_own_name(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    first = world.timepoints[0]
+    first.label_texts = {"en": "Intake", "nl": "Instroom", "fr": "Admission"}
+    db.session.flush()
+    sign_in(client, db, world.counsellor)
+    data = {"csrf_token": page_csrf(client), "timepoint_id": str(first.id), "leave_out": "who5"}
+    response = client.post(
+        f"/client-mode/start/{world.client.code}", data=data, headers={"Accept-Language": "nl"}
+    )
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert "De sessie kan niet starten: who5 is een kernvragenlijst bij Instroom" in text
+    assert "is core at" not in text
+    assert db.session.scalar(select(func.count()).select_from(AssessmentSession)) == 0

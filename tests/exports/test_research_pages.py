@@ -73,6 +73,20 @@ def test_an_unknown_questionnaire_in_the_form_is_a_400_with_a_message(
     assert db.session.scalars(select(ExportRun)).all() == []
 
 
+def test_a_refused_export_request_is_worded_in_the_researchers_language(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    response = _export(client, csrf_token, export_world, questionnaire="nosuch")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Questionnaire inconnu : nosuch." in text
+    assert "Unknown questionnaire" not in text
+    dates = {"submitted_from": "2026-05-01", "submitted_to": "2026-04-01"}
+    response = _export(client, csrf_token, export_world, **dates)
+    assert "La date de début est postérieure à la date de fin." in response.get_data(as_text=True)
+
+
 def test_a_researcher_cannot_reach_another_project_its_runs_or_the_allowances(
     client: FlaskClient,
     db: SQLAlchemy,

@@ -157,7 +157,7 @@ def test_starting_a_session_gives_the_chosen_versions_once(
     with pytest.raises(AssessmentError, match="already has a session at Intake"):
         start_session(db.session, client, intake)
     client.status = "withdrawn"
-    with pytest.raises(AssessmentError, match="is withdrawn"):
+    with pytest.raises(AssessmentError, match=r"is not active \(Withdrawn\)"):
         start_session(db.session, client, programme.timepoints[1])
 
 

@@ -26,6 +26,7 @@ from survey_app.models.people import StaffUser
 from survey_app.models.research import ExportProject, ExportProjectMember
 from survey_app.services.audit import record_event
 from survey_app.services.exports.packages import ALLOWANCES, allowances_of, withdraw_after_allowance_change
+from survey_app.services.user_messages import N_, MessageValue, UserFacingError, UserMessage
 
 RESEARCH_KEY_ENV = "RESEARCH_PSEUDONYM_KEY"
 RESEARCH_KEY_FILE = "research_key"
@@ -34,15 +35,15 @@ MANAGER_ROLES = ("admin",)
 EXPORTER_ROLES = ("researcher",)
 
 
-class ExportError(ValueError):
+class ExportError(UserFacingError):
     """An export or project request that cannot be carried out as asked (the message is safe to show).
 
     ``reason`` is what a failed run keeps of it (one of ``runs.FAILURE_REASONS``), so that its page can say it
     in the reader's language; the message itself goes to the log.
     """
 
-    def __init__(self, message: str, reason: str = "request") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, reason: str = "request", **values: MessageValue) -> None:
+        super().__init__(messages=[UserMessage(message, values)])
         self.reason = reason
 
 
@@ -169,12 +170,12 @@ def create_project(
         raise ExportAccessError("only an admin may create an export project")
     clean = " ".join(name.split())
     if not clean or len(clean) > 200:
-        raise ExportError("The project needs a name of 1 to 200 characters.")
+        raise ExportError(N_("The project needs a name of 1 to 200 characters."))
     taken = select(ExportProject.id).where(
         ExportProject.organisation_id == admin.organisation_id, ExportProject.name == clean
     )
     if session.scalar(taken) is not None:
-        raise ExportError(f"A project called {clean!r} already exists.")
+        raise ExportError(N_("A project called %(name)s already exists. Choose another name."), name=clean)
     project = ExportProject(
         organisation_id=admin.organisation_id,
         name=clean,
@@ -240,7 +241,12 @@ def add_member(
     _require_manager(admin, project)
     user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or user.organisation_id != project.organisation_id or user.role not in EXPORTER_ROLES:
-        raise ExportError("There is no researcher with that email in this organisation.")
+        raise ExportError(
+            N_(
+                "There is no researcher with that email in this organisation. Check the address, or ask an "
+                "admin to give that person the researcher role."
+            )
+        )
     if not is_member(session, project, user):
         session.add(ExportProjectMember(project_id=project.id, staff_user_id=user.id, added_by=admin.id))
         session.flush()

@@ -27,6 +27,7 @@ from survey_app.models.security import ClientErasure
 from survey_app.services.consent import clients_with_consent
 from survey_app.services.exports.projects import ExportError
 from survey_app.services.questionnaire_owners import visible_to
+from survey_app.services.user_messages import N_
 
 LABEL_LANGUAGES = ("en", "nl", "fr")
 _VERSION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(?::|\s+v|\s*v)\s*(\d+)\s*$")
@@ -99,7 +100,10 @@ def parse_version(text: str) -> tuple[str, int]:
     """`who5:2` or `who5 v2` -> ("who5", 2); ExportError for anything else."""
     match = _VERSION.match(text.lower())
     if not match:
-        raise ExportError(f"Version {text!r} is not understood; write it as key:version, for example who5:1.")
+        raise ExportError(
+            N_("Version %(version)s is not understood: write it as key:version, for example who5:1."),
+            version=text,
+        )
     return match.group(1), int(match.group(2))
 
 
@@ -113,9 +117,18 @@ def split_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+#: What a filter names that the project's data does not hold, by kind of filter.
+_UNKNOWN = {
+    "questionnaire": N_("Unknown questionnaire: %(unknown)s. Known questionnaires: %(known)s."),
+    "site": N_("Unknown site: %(unknown)s. Known sites: %(known)s."),
+    "version": N_("Unknown version: %(unknown)s. Known versions: %(known)s."),
+    "timepoint": N_("Unknown timepoint: %(unknown)s. Known timepoints: %(known)s."),
+}
+
+
 def _known(kind: str, unknown: Iterable[str], known: Iterable[str]) -> ExportError:
-    listed = ", ".join(sorted(set(known))) or "none"
-    return ExportError(f"Unknown {kind}: {', '.join(sorted(set(unknown)))}. Known {kind}s: {listed}.")
+    listed = ", ".join(sorted(set(known))) or "-"
+    return ExportError(_UNKNOWN[kind], unknown=", ".join(sorted(set(unknown))), known=listed)
 
 
 def _versions_in_scope(
@@ -165,16 +178,28 @@ def check_request(
 ) -> Selection:
     """Check a request against the project's data; ExportError with a clear message when it cannot run."""
     if request.layout not in EXPORT_LAYOUTS:
-        raise ExportError(f"Unknown layout {request.layout!r}; choose one of {', '.join(EXPORT_LAYOUTS)}.")
+        raise ExportError(
+            N_("Unknown layout %(layout)s: choose one of %(choices)s."),
+            layout=request.layout,
+            choices=", ".join(EXPORT_LAYOUTS),
+        )
     if request.format not in EXPORT_FORMATS:
-        raise ExportError(f"Unknown format {request.format!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+        raise ExportError(
+            N_("Unknown format %(format)s: choose one of %(choices)s."),
+            format=request.format,
+            choices=", ".join(EXPORT_FORMATS),
+        )
     if request.format == "fhir" and request.layout != "long":
-        raise ExportError("FHIR exports carry answers: use the long layout with the fhir format.")
+        raise ExportError(N_("FHIR exports carry answers: use the long layout with the fhir format."))
     if request.label_language not in LABEL_LANGUAGES:
-        raise ExportError(f"Labels can be in {', '.join(LABEL_LANGUAGES)}, not {request.label_language!r}.")
+        raise ExportError(
+            N_("Labels can be in %(choices)s, not %(language)s."),
+            choices=", ".join(LABEL_LANGUAGES),
+            language=request.label_language,
+        )
     filters = request.filters
     if filters.submitted_from and filters.submitted_to and filters.submitted_from > filters.submitted_to:
-        raise ExportError("The start date comes after the end date.")
+        raise ExportError(N_("The start date comes after the end date."))
     versions = _versions_in_scope(session, project, filters)
     site_ids, timepoint_ids = _ids_for(session, project, filters)
     return Selection(project, request, versions, site_ids, timepoint_ids, as_of)

@@ -9,11 +9,11 @@ service and audited there.
 from __future__ import annotations
 
 from flask import Blueprint, abort
-from flask_babel import gettext
 from flask_wtf import FlaskForm
 
+from survey_app.i18n import translated as say
 from survey_app.models.people import StaffUser
-from survey_app.services.user_messages import UserFacingError, UserMessage
+from survey_app.services.user_messages import UserFacingError
 from survey_app.web.access import require_roles, signed_in_staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,15 +31,6 @@ def admin() -> StaffUser:
     if user is None:
         abort(403)
     return user
-
-
-def say(message: UserMessage) -> str:
-    """A service's message in the page's language (with the words it names translated too)."""
-    values = {
-        name: say(value) if isinstance(value, UserMessage) else value
-        for name, value in message.values.items()
-    }
-    return gettext(message.text, **values)
 
 
 def show_errors(form: FlaskForm, error: UserFacingError) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db, login_manager
+from survey_app.i18n import translated_error
 from survey_app.models.assessment import AssessmentSession
 from survey_app.models.people import Client, StaffSession, StaffUser
 from survey_app.services import access_codes, accounts
@@ -76,7 +77,7 @@ def _start(client: Client, mode: str) -> AssessmentSession:
 
 def _problem(error: HandOverError, return_to: str | None) -> tuple[str, int]:
     db.session.rollback()
-    message, status = hand_over_problem(error.code, str(error))
+    message, status = hand_over_problem(error.code, translated_error(error.reason) if error.reason else "")
     return render_template("client/hand_over_problem.html", message=message, return_to=return_to), status
 
 

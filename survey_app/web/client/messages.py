@@ -64,7 +64,7 @@ def code_problem(outcome: str) -> tuple[str, int]:
     return problems.get(outcome, problems["wrong"])
 
 
-def hand_over_problem(code: str, detail: str = "") -> tuple[str, int]:
+def hand_over_problem(code: str, reason: str = "") -> tuple[str, int]:
     """The message and status for a hand-over the counsellor asked for that cannot happen."""
     problems = {
         "unknown_timepoint": (_("That timepoint is not part of this client's programme."), 404),
@@ -77,7 +77,7 @@ def hand_over_problem(code: str, detail: str = "") -> tuple[str, int]:
             409,
         ),
     }
-    return problems.get(code, (_("The session cannot be started: %(reason)s", reason=detail), 409))
+    return problems.get(code, (_("The session cannot be started: %(reason)s", reason=reason), 409))
 
 
 def password_problem(outcome: str, *, minutes: int = 0) -> str:

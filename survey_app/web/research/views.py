@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db, login_manager
+from survey_app.i18n import translated_error
 from survey_app.models.base import utcnow
 from survey_app.models.people import StaffUser
 from survey_app.models.programme import Programme, Site, Timepoint
@@ -45,6 +46,7 @@ from survey_app.services.exports.packages import (
 from survey_app.services.exports.projects import RESEARCH_KEY_ENV
 from survey_app.services.exports.selection import LABEL_LANGUAGES
 from survey_app.services.questionnaire_owners import visible_to
+from survey_app.services.user_messages import N_
 from survey_app.web.access import signed_in_staff
 from survey_app.web.research import bp
 from survey_app.web.research.jobs import (
@@ -169,7 +171,7 @@ def create() -> Response:
     except ExportAccessError:
         abort(403)
     except ExportError as error:
-        flash(str(error), "error")
+        flash(translated_error(error), "error")
         return redirect(url_for("research.index"))
     db.session.commit()
     flash(_("Project created. Add its researchers below."), "success")
@@ -257,7 +259,7 @@ def members(project_id: int) -> Response:
     except ExportAccessError:
         abort(403)
     except ExportError as error:
-        flash(str(error), "error")
+        flash(translated_error(error), "error")
         return redirect(url_for("research.project_page", project_id=project.id))
     db.session.commit()
     flash(_("Researcher added."), "success")
@@ -284,7 +286,7 @@ def _date(name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ExportError(_("Dates are written as YYYY-MM-DD.")) from None
+        raise ExportError(N_("Dates are written as YYYY-MM-DD.")) from None
 
 
 def _export_request() -> ExportRequest:
@@ -318,7 +320,7 @@ def export(project_id: int) -> Response | tuple[str, int]:
         check_request(db.session, project, export_request, as_of=utcnow())
     except ExportError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(translated_error(error), "error")
         return project_page(project_id), 400
     run = start_run(db.session, project, export_request, requested_by=user.id, via="web")
     run_id, public_id, actor_id = run.id, run.public_id, user.id
