@@ -8,10 +8,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
 
+from survey_app.i18n import translated_error
 from survey_app.models import AuditEvent, Programme, QuestionnaireVersion, Timepoint, TimepointQuestionnaire
 from survey_app.services.assessments import start_session
 from survey_app.services.programme_admin import (
@@ -184,6 +186,18 @@ def test_a_timepoint_with_sessions_stays(
     assert [tp.key for tp in programme.timepoints] == ["t0"]
     assert db.session.scalar(select(func.count()).select_from(TimepointQuestionnaire).where(
         TimepointQuestionnaire.timepoint_id == t3m.id)) == 0  # fmt: skip
+
+
+def test_the_refusal_names_the_timepoint_in_the_readers_language(
+    app: Flask, db: SQLAlchemy, world: AdminWorld, programme: Programme, make_client: Builder
+) -> None:
+    t0 = programme.timepoints[0]
+    t0.label_texts = {"en": "T0", "nl": "Instroom", "fr": "Admission"}
+    start_session(db.session, make_client(site=world.site, programme=programme), t0)
+    with pytest.raises(UserFacingError) as refused:
+        remove_timepoint(db.session, world.admin, t0)
+    with app.test_request_context(headers={"Accept-Language": "nl"}):
+        assert translated_error(refused.value).startswith("Bij Instroom werden al sessies gestart")
 
 
 # ---------------------------------------------------------------- the pages
