@@ -86,6 +86,7 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
         path = CACHE / f"demo-{clients}.sqlite3"
         url = f"sqlite:///{path}"
         if marker.exists() and path.exists():
+            _flask(url, instance, "db", "upgrade")  # a database built before a new migration gets it
             return url
         for leftover in CACHE.glob(f"demo-{clients}.sqlite3*"):
             leftover.unlink()
@@ -94,10 +95,13 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
         url = postgres_url(name)
         with _postgres_admin() as admin:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if exists and marker.exists():
-                return url
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
+            built = bool(exists) and marker.exists()
+            if not built:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{name}"')
+        if built:
+            _flask(url, instance, "db", "upgrade")  # a database built before a new migration gets it
+            return url
     else:
         raise ValueError(f"backend must be sqlite or postgres, not {backend!r}")
     marker.unlink(missing_ok=True)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
-from bench.demo_db import POSTGRES_SERVER, postgres_available
+from bench.demo_db import POSTGRES_SERVER, ROOT, _flask, demo_database, postgres_available
+from survey_app.services.schema_version import head_revisions
 
 
 def test_whether_postgresql_answers_is_a_yes_or_no(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(postgres_available(), bool)
     monkeypatch.setattr("bench.demo_db.POSTGRES_SERVER", POSTGRES_SERVER.rsplit(":", 1)[0] + ":9/postgres")
     assert postgres_available() is False  # nothing listens on port 9: a "no", not a crash
+
+
+def test_a_cached_demo_database_gets_the_migrations_made_after_it_was_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bench.demo_db.CACHE", tmp_path)
+    path = tmp_path / "demo-5.sqlite3"
+    instance = tmp_path / "instance-sqlite-5"
+    _flask(f"sqlite:///{path}", instance, "db", "upgrade", "0013")  # as built before the last migration
+    (tmp_path / "demo-sqlite-5.done").touch()
+    assert demo_database(5) == f"sqlite:///{path}"
+    with sqlite3.connect(path) as connection:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert {revision} == head_revisions(str(ROOT / "migrations"))
