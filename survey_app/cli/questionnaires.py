@@ -1,4 +1,4 @@
-"""`flask questionnaires ...`: lint, publish, load, diff, score, rci and rescore.
+"""`flask questionnaires ...`: lint, publish, load, diff, score, rci, rescore, owners and set-owner.
 
 The output of `score` and `rci` is a stable contract that other tools depend on.
 """
@@ -32,7 +32,12 @@ from survey_app.questionnaires.registry import (
     publication_problems,
 )
 from survey_app.services.audit import record_event
-from survey_app.services.questionnaire_owners import KeyNotYours
+from survey_app.services.questionnaire_owners import (
+    KeyNotYours,
+    OwnerChangeRefused,
+    change_owner,
+    key_owners,
+)
 from survey_app.services.questionnaire_publishing import publishing
 from survey_app.services.questionnaires import store_published_versions
 from survey_app.services.scoring import RescoreReport, count_rescore_sessions, plan_rescore, rescore_batch
@@ -65,6 +70,17 @@ def _questionnaire(key: str, version: int | None) -> Questionnaire:
         _fail(str(error.args[0]))
     except PublicationError as error:
         _fail(str(error))
+
+
+def _organisation(name: str) -> Organisation:
+    found = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if found is None:
+        _fail(f"no organisation called {name!r}")
+    return found
+
+
+def _owner_text(organisation: str | None) -> str:
+    return "shared" if organisation is None else organisation
 
 
 def _collect_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -208,11 +224,7 @@ def load_command() -> None:
 )
 def publish_command(path: Path, organisation: str | None) -> None:
     """Check a new version's file, record its hash as published and store it in the database."""
-    organisation_id = None
-    if organisation is not None:
-        organisation_id = db.session.scalar(select(Organisation.id).where(Organisation.name == organisation))
-        if organisation_id is None:
-            _fail(f"no organisation called {organisation!r}")
+    organisation_id = None if organisation is None else _organisation(organisation).id
     try:
         with publishing(db.session, _directory(), path, organisation_id=organisation_id) as published:
             db.session.commit()
@@ -266,3 +278,38 @@ def rescore_command(key: str | None) -> None:
         f"Re-scored {report.sessions} questionnaire(s) in sessions with scorer {SCORER_VERSION}: "
         f"{report.changed_scores} score(s) changed."
     )
+
+
+@questionnaires_cli.command("owners")
+def owners_command() -> None:
+    """List every questionnaire key in the database with its owner and its latest version."""
+    owners = key_owners(db.session)
+    if not owners:
+        click.echo("No questionnaires in the database yet: run `flask questionnaires load`.")
+        return
+    width = max(len("key"), *(len(owner.key) for owner in owners))
+    click.echo(f"{'key':<{width}}  latest  owner")
+    for owner in owners:
+        latest = f"v{owner.latest_version}"
+        click.echo(f"{owner.key:<{width}}  {latest:<6}  {_owner_text(owner.organisation)}")
+
+
+@questionnaires_cli.command("set-owner")
+@click.argument("key")
+@click.option("--organisation", help="The organisation (by name) whose own questionnaire the key becomes.")
+@click.option("--shared", is_flag=True, help="Share the key with every organisation.")
+def set_owner_command(key: str, organisation: str | None, shared: bool) -> None:
+    """Change who owns a questionnaire key: an organisation, or every organisation (shared); audited."""
+    if (organisation is None) != shared:
+        _fail("give either --organisation NAME or --shared, for example: set-owner who5 --shared")
+    new_owner = None if organisation is None else _organisation(organisation)
+    try:
+        change = change_owner(db.session, key, new_owner)
+        db.session.commit()
+    except OwnerChangeRefused as error:
+        db.session.rollback()
+        _fail(str(error), code=1)
+    if not change.changed:
+        click.echo(f"{key} is {_owner_text(change.after)} already; nothing changed.")
+        return
+    click.echo(f"{key}: the owner was {_owner_text(change.before)}, now {_owner_text(change.after)}.")
