@@ -200,20 +200,35 @@ def rci_command(key: str, scale_id: str, before: float, after: float, version: i
 
 
 @questionnaires_cli.command("load")
-def load_command() -> None:
+@click.option(
+    "--organisation",
+    help="Load for this organisation (by name): a key new to the database becomes its own. Default: shared.",
+)
+def load_command(organisation: str | None) -> None:
     """Store every published questionnaire version in the database (safe to run again)."""
+    owner = None if organisation is None else _organisation(organisation).id
     registry = _registry()
     published = registry.published()
     try:
         with click.progressbar(
             length=len(published), label="Storing questionnaire versions", file=sys.stderr
         ) as bar:
-            report = store_published_versions(db.session, registry, on_progress=lambda _entry: bar.update(1))
+            report = store_published_versions(
+                db.session, registry, owner=owner, on_progress=lambda _entry: bar.update(1)
+            )
         db.session.commit()
     except (PublicationError, QuestionnaireError) as error:
         db.session.rollback()
         _fail(str(error), code=1)
     click.echo(f"{len(report.stored)} version(s) stored, {len(report.already_stored)} already stored.")
+    if report.made_own:
+        click.echo(f"Now {organisation}'s own: {', '.join(report.made_own)}.")
+    if report.kept_owners:
+        kept = ", ".join(f"{key} ({_owner_text(held)})" for key, held in report.kept_owners.items())
+        click.echo(
+            f"Kept the owner they had, not made {organisation}'s own: {kept}. "
+            "`flask questionnaires set-owner KEY --organisation NAME` changes an owner."
+        )
 
 
 @questionnaires_cli.command("publish")

@@ -15,8 +15,9 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
 from survey_app.models import AuditEvent, Organisation, QuestionnaireKey, StaffUser, TimepointQuestionnaire
+from survey_app.questionnaires.registry import record_publication
 from survey_app.services.questionnaires import find_version
-from tests.admin.support import who5_v2
+from tests.admin.support import new_form, who5_v2
 from tests.admin.test_questionnaire_owners import readable
 
 Builder = Callable[..., Any]
@@ -197,3 +198,51 @@ def test_a_key_another_organisations_clients_answered_stays_with_its_owner(
     assert "k10 stays the own questionnaire of 'Court C'." in result.output
     assert owner_of(db, "k10") == court_c.id and owner_changes(db) == []
     assert run(app, "set-owner", "k10", "--shared").exit_code == 0  # sharing takes nothing away
+
+
+def court_form(questionnaire_dir: Path, key: str) -> None:
+    """Add v1 of a new questionnaire ``key`` to the folder's published files, as a deployment brings it."""
+    path = questionnaire_dir / key / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text(new_form(key), encoding="utf-8")
+    record_publication(questionnaire_dir, path)
+
+
+def test_load_for_an_organisation_makes_only_new_keys_its_own_and_says_which_keep_their_owner(
+    app: Flask,
+    db: SQLAlchemy,
+    questionnaire_dir: Path,
+    loaded: None,
+    court_a: Organisation,
+    make_organisation: Builder,
+) -> None:
+    court_c = make_organisation("Court C")
+    db.session.get_one(QuestionnaireKey, "rses").organisation_id = court_c.id
+    db.session.flush()
+    court_form(questionnaire_dir, "a_intake")
+    court_form(questionnaire_dir, "a_exit")
+
+    result = run(app, "load", "--organisation", "Court A")
+
+    assert result.exit_code == 0, result.output
+    assert "2 version(s) stored, 14 already stored." in result.output
+    assert "Now Court A's own: a_exit, a_intake." in result.output
+    assert "Kept the owner they had, not made Court A's own: arq (shared)," in result.output
+    assert "rses (Court C)" in result.output and "who5 (shared)" in result.output
+    assert "`flask questionnaires set-owner KEY --organisation NAME` changes an owner." in result.output
+    listed = listed_owners(app)
+    assert listed["a_intake"] == listed["a_exit"] == ("v1", "Court A")
+    assert listed["rses"] == ("v1", "Court C") and listed["who5"] == ("v1", "shared")
+    assert owner_changes(db) == []
+
+    again = run(app, "load", "--organisation", "Court A")
+    assert again.exit_code == 0 and "0 version(s) stored, 16 already stored." in again.output
+    assert "Now Court A's own" not in again.output and "a_intake" not in again.output
+
+
+def test_load_for_an_unknown_organisation_stores_nothing(
+    app: Flask, db: SQLAlchemy, questionnaire_dir: Path
+) -> None:
+    result = run(app, "load", "--organisation", "Court Z")
+    assert result.exit_code == 2 and "no organisation called 'Court Z'" in result.output
+    assert "No questionnaires in the database yet" in run(app, "owners").output
