@@ -2,9 +2,11 @@
 
 A key belongs to an organisation when its admin published its first version on the admin pages; the
 questionnaires the deployer installs on the command line (``flask questionnaires``) are shared by every
-organisation. An organisation's admin publishes versions of its own keys and of new keys only (a new key
-then belongs to it); the command line publishes any key. An organisation sees and uses its own
-questionnaires and the shared ones, never another organisation's.
+organisation, unless installed with ``--organisation``. An organisation's admin publishes versions of its
+own keys and of new keys only (a new key then belongs to it); the command line publishes any key. An
+organisation sees and uses its own questionnaires and the shared ones, never another organisation's. The
+deployer lists the owners and changes them on the command line (``key_owners``, ``change_owner``): a key
+becomes one organisation's own only while no other organisation gives it in a programme or has answers to it.
 """
 
 from __future__ import annotations
