@@ -23,6 +23,7 @@ from survey_app.questionnaires.problems import QuestionnaireError
 from survey_app.questionnaires.registry import PublicationError, QuestionnaireRegistry
 from survey_app.services.accounts import hash_password
 from survey_app.services.demo import demo_accounts, demo_exists, seed_demo
+from survey_app.services.programmes import ProgrammeInstallError
 from survey_app.services.questionnaires import store_published_versions
 
 demo_cli = AppGroup("demo", help="Load demo data for trying the app.")
@@ -92,16 +93,21 @@ def seed_command(clients: int, if_empty: bool, seed: int, today: dt.datetime | N
         db.session.rollback()
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
-    with click.progressbar(length=clients, label="Creating demo clients", file=sys.stderr) as bar:
-        report = seed_demo(
-            db.session,
-            definition,
-            clients=clients,
-            password_hash=hash_password(password),
-            today=(today.date() if today else dt.date.today()),
-            seed=seed,
-            on_progress=bar.update,
-        )
+    try:
+        with click.progressbar(length=clients, label="Creating demo clients", file=sys.stderr) as bar:
+            report = seed_demo(
+                db.session,
+                definition,
+                clients=clients,
+                password_hash=hash_password(password),
+                today=(today.date() if today else dt.date.today()),
+                seed=seed,
+                on_progress=bar.update,
+            )
+    except ProgrammeInstallError as error:
+        db.session.rollback()
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
     db.session.commit()
     credentials = _write_credentials(password)
     enrol_demo_accounts([email for _, email in demo_accounts()], credentials)

@@ -1,4 +1,4 @@
-"""`flask questionnaires ...`: lint, publish, load, diff, score, rci and rescore.
+"""`flask questionnaires ...`: lint, publish, load, diff, score, rci, rescore, owners and set-owner.
 
 The output of `score` and `rci` is a stable contract that other tools depend on.
 """
@@ -32,7 +32,12 @@ from survey_app.questionnaires.registry import (
     publication_problems,
 )
 from survey_app.services.audit import record_event
-from survey_app.services.questionnaire_owners import KeyNotYours
+from survey_app.services.questionnaire_owners import (
+    KeyNotYours,
+    OwnerChangeRefused,
+    change_owner,
+    key_owners,
+)
 from survey_app.services.questionnaire_publishing import publishing
 from survey_app.services.questionnaires import store_published_versions
 from survey_app.services.scoring import RescoreReport, count_rescore_sessions, plan_rescore, rescore_batch
@@ -65,6 +70,17 @@ def _questionnaire(key: str, version: int | None) -> Questionnaire:
         _fail(str(error.args[0]))
     except PublicationError as error:
         _fail(str(error))
+
+
+def _organisation(name: str) -> Organisation:
+    found = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if found is None:
+        _fail(f"no organisation called {name!r}")
+    return found
+
+
+def _owner_text(organisation: str | None) -> str:
+    return "shared" if organisation is None else organisation
 
 
 def _collect_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -184,20 +200,35 @@ def rci_command(key: str, scale_id: str, before: float, after: float, version: i
 
 
 @questionnaires_cli.command("load")
-def load_command() -> None:
+@click.option(
+    "--organisation",
+    help="Load for this organisation (by name): a key new to the database becomes its own. Default: shared.",
+)
+def load_command(organisation: str | None) -> None:
     """Store every published questionnaire version in the database (safe to run again)."""
+    owner = None if organisation is None else _organisation(organisation).id
     registry = _registry()
     published = registry.published()
     try:
         with click.progressbar(
             length=len(published), label="Storing questionnaire versions", file=sys.stderr
         ) as bar:
-            report = store_published_versions(db.session, registry, on_progress=lambda _entry: bar.update(1))
+            report = store_published_versions(
+                db.session, registry, owner=owner, on_progress=lambda _entry: bar.update(1)
+            )
         db.session.commit()
     except (PublicationError, QuestionnaireError) as error:
         db.session.rollback()
         _fail(str(error), code=1)
     click.echo(f"{len(report.stored)} version(s) stored, {len(report.already_stored)} already stored.")
+    if report.made_own:
+        click.echo(f"Now {organisation}'s own: {', '.join(report.made_own)}.")
+    if report.kept_owners:
+        kept = ", ".join(f"{key} ({_owner_text(held)})" for key, held in report.kept_owners.items())
+        click.echo(
+            f"Kept the owner they had, not made {organisation}'s own: {kept}. "
+            "`flask questionnaires set-owner KEY --organisation NAME` changes an owner."
+        )
 
 
 @questionnaires_cli.command("publish")
@@ -208,11 +239,7 @@ def load_command() -> None:
 )
 def publish_command(path: Path, organisation: str | None) -> None:
     """Check a new version's file, record its hash as published and store it in the database."""
-    organisation_id = None
-    if organisation is not None:
-        organisation_id = db.session.scalar(select(Organisation.id).where(Organisation.name == organisation))
-        if organisation_id is None:
-            _fail(f"no organisation called {organisation!r}")
+    organisation_id = None if organisation is None else _organisation(organisation).id
     try:
         with publishing(db.session, _directory(), path, organisation_id=organisation_id) as published:
             db.session.commit()
@@ -266,3 +293,38 @@ def rescore_command(key: str | None) -> None:
         f"Re-scored {report.sessions} questionnaire(s) in sessions with scorer {SCORER_VERSION}: "
         f"{report.changed_scores} score(s) changed."
     )
+
+
+@questionnaires_cli.command("owners")
+def owners_command() -> None:
+    """List every questionnaire key in the database with its owner and its latest version."""
+    owners = key_owners(db.session)
+    if not owners:
+        click.echo("No questionnaires in the database yet: run `flask questionnaires load`.")
+        return
+    width = max(len("key"), *(len(owner.key) for owner in owners))
+    click.echo(f"{'key':<{width}}  latest  owner")
+    for owner in owners:
+        latest = f"v{owner.latest_version}"
+        click.echo(f"{owner.key:<{width}}  {latest:<6}  {_owner_text(owner.organisation)}")
+
+
+@questionnaires_cli.command("set-owner")
+@click.argument("key")
+@click.option("--organisation", help="The organisation (by name) whose own questionnaire the key becomes.")
+@click.option("--shared", is_flag=True, help="Share the key with every organisation.")
+def set_owner_command(key: str, organisation: str | None, shared: bool) -> None:
+    """Change who owns a questionnaire key: an organisation, or every organisation (shared); audited."""
+    if (organisation is None) != shared:
+        _fail("give either --organisation NAME or --shared, for example: set-owner who5 --shared")
+    new_owner = None if organisation is None else _organisation(organisation)
+    try:
+        change = change_owner(db.session, key, new_owner)
+        db.session.commit()
+    except OwnerChangeRefused as error:
+        db.session.rollback()
+        _fail(str(error), code=1)
+    if not change.changed:
+        click.echo(f"{key} is {_owner_text(change.after)} already; nothing changed.")
+        return
+    click.echo(f"{key}: the owner was {_owner_text(change.before)}, now {_owner_text(change.after)}.")

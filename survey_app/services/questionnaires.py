@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Questionnaire, localise
-from survey_app.models.questionnaire import QuestionnaireVersion
+from survey_app.models.programme import Organisation
+from survey_app.models.questionnaire import QuestionnaireKey, QuestionnaireVersion
 from survey_app.questionnaires.loader import content_hash, load_questionnaire_text
 from survey_app.questionnaires.registry import PublicationError, PublishedFile, QuestionnaireRegistry
 from survey_app.questionnaires.yaml_source import read_yaml
@@ -24,10 +25,17 @@ from survey_app.services.questionnaire_owners import record_owner
 
 @dataclass
 class StoreReport:
-    """What `store_published_versions` did: versions stored now and versions already stored."""
+    """What `store_published_versions` did: versions stored now and versions already stored.
+
+    ``made_own`` lists the keys new to the database that became the owner's asked for; ``kept_owners`` names
+    the keys that kept an owner other than the one asked for: key -> the name of the organisation that owns it
+    (None: shared).
+    """
 
     stored: list[str] = field(default_factory=list)
     already_stored: list[str] = field(default_factory=list)
+    made_own: list[str] = field(default_factory=list)
+    kept_owners: dict[str, str | None] = field(default_factory=dict)
 
 
 def store_published_versions(
@@ -35,16 +43,25 @@ def store_published_versions(
     registry: QuestionnaireRegistry,
     *,
     published_by: int | None = None,
+    owner: int | None = None,
     on_progress: Callable[[PublishedFile], None] | None = None,
 ) -> StoreReport:
-    """Store every published file that the database does not hold yet; refuse any that differs from it."""
+    """Store every published file that the database does not hold yet; refuse any that differs from it.
+
+    A key new to the database becomes ``owner``'s (an organisation's id; None: shared by every organisation);
+    a key the database knows keeps its owner (a stored key without a recorded owner is shared).
+    """
     stored = {
         (row.key, row.version): row.content_hash
         for row in session.execute(
             select(QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.content_hash)
         )
     }
+    owners = {row.key: row.organisation_id for row in session.scalars(select(QuestionnaireKey))}
+    known = {key: owners.get(key) for key, _ in stored} | owners
     report = StoreReport()
+    if owner is not None:
+        report.kept_owners = _kept_owners(session, known, registry.keys(), owner)
     for entry in registry.published():
         label = f"{entry.key} v{entry.version}"
         digest = stored.get((entry.key, entry.version))
@@ -56,11 +73,25 @@ def store_published_versions(
                 )
             report.already_stored.append(label)
         else:
-            store_version(session, registry, entry, published_by=published_by)
+            new_owner = owner if entry.key not in known else None
+            store_version(session, registry, entry, published_by=published_by, owner=new_owner)
+            if new_owner is not None and entry.key not in report.made_own:
+                report.made_own.append(entry.key)
             report.stored.append(label)
         if on_progress is not None:
             on_progress(entry)
     return report
+
+
+def _kept_owners(
+    session: DbSession, known: dict[str, int | None], keys: Iterable[str], owner: int
+) -> dict[str, str | None]:
+    """The keys among ``keys`` the database knows with an owner other than ``owner``: key -> owner's name."""
+    kept = {key: known[key] for key in sorted(keys) if key in known and known[key] != owner}
+    ids = {organisation_id for organisation_id in kept.values() if organisation_id is not None}
+    query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+    names = {organisation_id: name for organisation_id, name in session.execute(query)}
+    return {key: None if held is None else names[held] for key, held in kept.items()}
 
 
 def store_version(

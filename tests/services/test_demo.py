@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ from sqlalchemy import func, select
 from survey_app.demo.answers import simulate_answers
 from survey_app.domain.answers import validate_answers
 from survey_app.domain.scoring import hidden_items, score
-from survey_app.models import Answer, AssessmentSession, Client, Score
+from survey_app.models import Answer, AssessmentSession, Client, Organisation, QuestionnaireKey, Score
 from survey_app.questionnaires.registry import QuestionnaireRegistry
 from survey_app.services.accounts import verify_password
+from survey_app.services.demo import DEMO_ORGANISATION
+from survey_app.services.questionnaires import store_published_versions
 
 BANK = Path(__file__).resolve().parents[2] / "questionnaires"
 REGISTRY = QuestionnaireRegistry(BANK)
@@ -146,3 +149,20 @@ def test_the_demo_is_refused_in_production(tmp_path: Path) -> None:
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 1
     assert "not loaded in production" in result.output
+
+
+def test_the_demo_is_refused_when_its_programme_gives_another_organisations_questionnaire(
+    app: Flask, db: SQLAlchemy, make_organisation: Callable[..., Organisation]
+) -> None:
+    store_published_versions(db.session, REGISTRY)
+    db.session.get_one(QuestionnaireKey, "k10").organisation_id = make_organisation("Court A").id
+    db.session.commit()
+
+    result = seed(app, "--clients", "1")
+
+    assert result.exit_code == 1
+    assert f"programme drug_treatment_court cannot be installed for '{DEMO_ORGANISATION}'" in result.output
+    assert "k10 (timepoints t0, t3m, t6m, t12m) is the own questionnaire of 'Court A'" in result.output
+    assert "`flask questionnaires set-owner KEY --shared`" in result.output
+    assert db.session.scalar(select(func.count(Client.id))) == 0
+    assert db.session.scalar(select(Organisation).where(Organisation.name == DEMO_ORGANISATION)) is None

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import select
 
-from survey_app.models import Client, Organisation
+from survey_app.models import Client, Organisation, Programme, QuestionnaireKey
 from survey_app.programmes.definition import (
     DEFAULT_PROGRAMME,
     ProgrammeDefinitionError,
@@ -23,7 +24,7 @@ from survey_app.services.assessments import (
     resolve_battery,
     start_session,
 )
-from survey_app.services.programmes import install_programme
+from survey_app.services.programmes import ProgrammeInstallError, install_programme
 from survey_app.services.questionnaires import store_published_versions
 from survey_app.services.schedules import plan_of
 
@@ -108,6 +109,28 @@ def test_installing_twice_leaves_the_programme_alone(db: SQLAlchemy, installed: 
     )
     assert (again.id, created) == (programme.id, False)
     assert [t.key for t in programme.timepoints] == ["t0", "t3m", "t6m", "t12m"]
+
+
+def test_a_programme_may_not_give_another_organisations_own_questionnaire(
+    db: SQLAlchemy, make_organisation: Callable[..., Organisation]
+) -> None:
+    store_published_versions(db.session, REGISTRY)
+    court_a, court_b = make_organisation("Court A"), make_organisation("Court B")
+    for key in ("phq9", "arq"):
+        db.session.get_one(QuestionnaireKey, key).organisation_id = court_a.id
+    definition = load_programme_definition(DEFAULT_PROGRAMME, REGISTRY.versions)
+
+    with pytest.raises(ProgrammeInstallError) as refused:
+        install_programme(db.session, court_b, definition)
+
+    message = str(refused.value)
+    assert message.startswith("programme drug_treatment_court cannot be installed for 'Court B': ")
+    assert "arq (timepoints t0, t3m, t6m, t12m) is the own questionnaire of 'Court A'" in message
+    assert "phq9 (timepoints t0, t3m, t6m, t12m) is the own questionnaire of 'Court A'" in message
+    assert "gives only its organisation's own questionnaires and the shared ones" in message
+    assert db.session.scalar(select(Programme).where(Programme.organisation_id == court_b.id)) is None
+    programme, created = install_programme(db.session, court_a, definition)  # its own and the shared ones
+    assert created and programme.organisation_id == court_a.id
 
 
 def test_a_counsellor_may_leave_out_optional_questionnaires_only(db: SQLAlchemy, installed: tuple) -> None:
