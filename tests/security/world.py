@@ -173,6 +173,7 @@ def _session(
     moment = utcnow() - dt.timedelta(days=10 if status == "submitted" else 0)
     row = AssessmentSession(
         client_id=client.id,
+        site_id=client.site_id,
         timepoint_id=timepoint.id,
         language="en",
         mode="tablet",
