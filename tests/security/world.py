@@ -241,6 +241,7 @@ def _finished_batch(session: Any, app: Flask, user: StaffUser) -> ReportBatch:
         kind="counsellor",
         language="en",
         status="done",
+        client_ids=[],
         total=1,
         done=1,
         finished_at=utcnow(),
