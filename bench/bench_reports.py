@@ -69,7 +69,7 @@ def _programme(session: Any) -> tuple[Any, Any]:
 
 def _session(
     session: Any,
-    client_id: int,
+    client: Any,
     timepoint_id: int,
     moment: dt.datetime,
     forms: list[Any],
@@ -82,7 +82,8 @@ def _session(
     from survey_app.services.scoring import score_session
 
     assessment = AssessmentSession(
-        client_id=client_id,
+        client_id=client.id,
+        site_id=client.site_id,
         timepoint_id=timepoint_id,
         language="en",
         mode="tablet",
@@ -132,7 +133,7 @@ def build_database(app: Any, clients: int) -> list[int]:
             for timepoint, (_, days) in zip(programme.timepoints, WAVES, strict=True):
                 moment = dt.datetime.combine(intake + dt.timedelta(days=days + 2), dt.time(10), dt.UTC)
                 wellbeing = -1.0 + days / 200 + rng.gauss(0, 0.4)
-                _session(db.session, client.id, timepoint.id, moment, forms, wellbeing, rng)
+                _session(db.session, client, timepoint.id, moment, forms, wellbeing, rng)
         db.session.commit()
         db.engine.dispose()
     return ids

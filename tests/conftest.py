@@ -419,6 +419,7 @@ def make_assessment_session(
         versions = list(versions) if versions is not None else [make_questionnaire_version()]
         session_row = AssessmentSession(
             client_id=client.id,
+            site_id=fields.pop("site_id", client.site_id),
             timepoint_id=timepoint.id if timepoint else None,
             language=fields.pop("language", "en"),
             mode=fields.pop("mode", "tablet"),

@@ -261,3 +261,24 @@ def test_programme_texts_are_filled_from_what_is_stored(empty_app: Flask) -> Non
     labelled = {k: json.loads(v) if isinstance(v, str) else v for k, v in labels.items()}
     assert labelled[1] == {"en": "3 months", "nl": "3 maanden", "fr": "3 mois"}
     assert labelled[2] == {"en": "First talk"} and labelled[3] == {"en": "Intake"}  # renamed, or not bundled
+
+
+def test_sessions_stored_before_0015_are_placed_at_their_client_s_current_site(empty_app: Flask) -> None:
+    values = {"now": "2026-04-01 10:00:00", "first": "1" * 36, "second": "2" * 36}
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="0010")
+        with _db.engine.begin() as conn:
+            for statement in _ROWS_BEFORE_0011:
+                conn.execute(text(statement), {k: v for k, v in values.items() if f":{k}" in statement})
+            conn.execute(
+                text(
+                    "INSERT INTO sites (id, organisation_id, name, code, created_at)"
+                    " VALUES (2, 1, 'B', 'B', :now)"
+                ),
+                {"now": values["now"]},
+            )
+            conn.execute(text("UPDATE clients SET site_id = 2"))  # moved before the sites were recorded
+        flask_migrate.upgrade()
+        with _db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, site_id FROM assessment_sessions ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [(1, 2), (2, 2)]

@@ -89,6 +89,8 @@ class AssessmentSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: The client's site when the session started: where it was taken, kept when the client moves later.
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     timepoint_id: Mapped[int | None] = mapped_column(ForeignKey("timepoints.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
     language: Mapped[str] = mapped_column(String(2))

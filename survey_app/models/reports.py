@@ -69,6 +69,9 @@ class ReportBatch(Base):
     language: Mapped[str | None] = mapped_column(String(2))
     #: The filter as asked: site id, timepoint key, date range (ISO dates); never names or health values.
     filters: Mapped[dict[str, Any]] = mapped_column(JSONValue(), default=dict)
+    #: The clients whose reports the ZIP holds, checked again at each download; NULL for batches made before
+    #: they were recorded.
+    client_ids: Mapped[list[int] | None] = mapped_column(JSONValue())
     status: Mapped[str] = mapped_column(String(10), default="running", server_default="running")
     total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -108,7 +108,7 @@ def start_session(
     created_by: int | None = None,
     leave_out: Collection[str] = (),
 ) -> AssessmentSession:
-    """Open a session at a timepoint with its battery (less optional left-outs) and its schedule of now."""
+    """Open a session at a timepoint: its battery (less optional left-outs), schedule and site of now."""
     if client.status != "active":
         raise AssessmentError(
             N_(
@@ -133,6 +133,7 @@ def start_session(
     versions = resolve_battery(session, timepoint, leave_out=leave_out)
     assessment = AssessmentSession(
         client_id=client.id,
+        site_id=client.site_id,
         timepoint_id=timepoint.id,
         language=language or client.preferred_language,
         mode=mode,

@@ -150,6 +150,7 @@ class _PlannedSession:
     submitted_at: dt.datetime | None
     language: str
     mode: str
+    site_id: int
 
 
 class _Seeder:
@@ -260,7 +261,9 @@ class _Seeder:
             if due > self.today or (status == "withdrawn" and timepoint.position > 1):
                 break
             in_window = (self.today - due).days <= timepoint.window_after_days
-            plan = self._plan_session(number, timepoint, due, in_window, wellbeing, language)
+            plan = self._plan_session(
+                number, timepoint, due, in_window, wellbeing, language, site_id=self.sites[site_index].id
+            )
             if plan is not None:
                 plans.append(plan)
             wellbeing += trend + rng.gauss(0.0, 0.35)
@@ -274,6 +277,8 @@ class _Seeder:
         in_window: bool,
         wellbeing: float,
         language: str,
+        *,
+        site_id: int,
     ) -> _PlannedSession | None:
         rng = self.rng
         if rng.random() > COMPLETION.get(timepoint.key, 0.7) and not in_window:
@@ -297,6 +302,7 @@ class _Seeder:
             None if open_now else started + dt.timedelta(minutes=rng.randint(12, 45)),
             language,
             rng.choices(("tablet", "interview", "own_device"), (0.8, 0.15, 0.05))[0],
+            site_id,
         )
 
     def _insert_returning(self, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -313,6 +319,7 @@ class _Seeder:
             {
                 "public_id": _uuid(self.rng),
                 "client_id": client_ids[plan.client_index - first],
+                "site_id": plan.site_id,
                 "timepoint_id": plan.timepoint.id,
                 "due_anchor": plan.timepoint.anchor,
                 "due_offset_days": plan.timepoint.offset_days,

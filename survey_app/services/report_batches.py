@@ -10,7 +10,7 @@ same names.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "BATCH_LIMIT",
     "BatchFilter",
     "BatchJob",
+    "check_batch_download",
     "fail_batch",
     "finish_batch",
     "mark_batch_progress",
@@ -180,15 +181,17 @@ def start_batch(
     language: str | None,
     wanted: BatchFilter,
     total: int,
+    client_ids: Collection[int],
     ip: str | None = None,
 ) -> ReportBatch:
-    """Record a new running batch (audited with its filter and size; the caller commits)."""
+    """Record a new running batch and the clients it holds (audited: filter and size; the caller commits)."""
     batch = ReportBatch(
         organisation_id=organisation_id,
         requested_by=requested_by,
         kind=kind,
         language=language,
         filters=wanted.to_json(),
+        client_ids=sorted(set(client_ids)),
         total=total,
     )
     session.add(batch)
@@ -208,6 +211,47 @@ def start_batch(
         },
     )
     return batch
+
+
+#: Why a batch download is refused, by the reason recorded in the audit log.
+DOWNLOAD_REFUSALS = {
+    "clients_out_of_sight": N_(
+        "This batch holds reports of clients you no longer see (they moved to another site or to another "
+        "counsellor), so it cannot be downloaded. Start a new batch: it holds only the clients you see now."
+    ),
+    "clients_not_recorded": N_(
+        "This batch was made before its clients were recorded, so it cannot be downloaded. "
+        "Start a new batch: it holds only the clients you see now."
+    ),
+}
+
+
+def check_batch_download(
+    session: DbSession, batch: ReportBatch, visible: Select[Any], *, actor_id: int, ip: str | None = None
+) -> None:
+    """Refuse (ReportError, audited) a download unless the reader still sees every client of the batch.
+
+    `visible` is the query of the clients the reader may see now: a client who moved to another site or
+    counsellor since the batch was made is out of it, and so the whole ZIP is refused.
+    """
+    reason = "clients_not_recorded"
+    if batch.client_ids is not None:
+        wanted = set(batch.client_ids)
+        seen = set(session.scalars(visible.where(Client.id.in_(sorted(wanted))).with_only_columns(Client.id)))
+        if not wanted - seen:
+            return
+        reason = "clients_out_of_sight"
+    record_event(
+        session,
+        "report.batch_download_refused",
+        actor_type="staff",
+        actor_id=actor_id,
+        object_type="report_batch",
+        object_id=batch.id,
+        ip=ip,
+        details={"reason": reason, "reports": batch.done},
+    )
+    raise ReportError(DOWNLOAD_REFUSALS[reason])
 
 
 def mark_batch_progress(batch: ReportBatch, done: int, failed: int) -> None:

@@ -18,18 +18,19 @@ from sqlalchemy import Select, select
 from survey_app.db import DbSession
 from survey_app.domain.change import ReliableChangeNotAvailable, reliable_change
 from survey_app.domain.questionnaire import Questionnaire, Scale, localise
-from survey_app.domain.schedule import TimepointPlan, as_due, shifted
+from survey_app.domain.schedule import ScheduledTimepoint
 from survey_app.models.assessment import AssessmentSession, Score
 from survey_app.models.base import utcnow
-from survey_app.models.people import Client, ClientAnchorDate, StaffSiteMembership, StaffUser
+from survey_app.models.people import Client, StaffSiteMembership, StaffUser
 from survey_app.models.programme import Site, Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.models.security import CourtShare
+from survey_app.models.workspace import ClientAnchorChange
 from survey_app.services.audit import record_event
 from survey_app.services.consent import ConsentState, clients_with_consent, consent_for
 from survey_app.services.erased_clients import not_erased
 from survey_app.services.questionnaires import questionnaire_of
-from survey_app.services.schedules import plan_of, session_fact
+from survey_app.services.schedules import plan_of, schedule_of_client, session_fact
 from survey_app.services.trends import versions_comparable
 
 __all__ = [
@@ -124,60 +125,47 @@ def court_client(session: DbSession, user: StaffUser, code: str) -> Client | Non
     return session.scalar(_court_clients_query(session, user).where(Client.code == code.strip().upper()))
 
 
-def _anchor_dates(session: DbSession, client: Client) -> dict[str, dt.date]:
-    dates = dict(
-        session.execute(
-            select(ClientAnchorDate.anchor, ClientAnchorDate.date).where(
-                ClientAnchorDate.client_id == client.id
-            )
-        ).all()
-    )
-    dates.setdefault("intake", client.intake_date)
-    return dates
-
-
-def _attendance_status(
-    timepoint: TimepointPlan, due: dt.date | None, row: AssessmentSession | None, today: dt.date
-) -> str:
-    if row is not None:
-        return "completed" if row.status == "submitted" else "started"
-    if due is None:
+def _attendance_status(entry: ScheduledTimepoint, today: dt.date) -> str:
+    if entry.session is not None:
+        return "completed" if entry.session.is_submitted else "started"
+    if entry.window_start is None or entry.window_end is None:
         return "upcoming"
-    if today > shifted(due, timepoint.window_after_days):
+    if today > entry.window_end:
         return "missed"
-    return "due" if today >= shifted(due, -timepoint.window_before_days) else "upcoming"
+    return "due" if today >= entry.window_start else "upcoming"
 
 
 def _attendance(
     session: DbSession, client: Client, today: dt.date, timezone: dt.tzinfo, language: str
 ) -> list[Attendance]:
-    anchors = _anchor_dates(session, client)
-    sessions = {
-        row.timepoint_id: row
-        for row in session.scalars(
-            select(AssessmentSession).where(
-                AssessmentSession.client_id == client.id, AssessmentSession.status != "cancelled"
-            )
+    """Each timepoint as the client's page dates it: a done one by the schedule and anchors of its day."""
+    sessions = session.scalars(
+        select(AssessmentSession).where(
+            AssessmentSession.client_id == client.id, AssessmentSession.status != "cancelled"
         )
-    }
+    )
     timepoints = session.scalars(
         select(Timepoint).where(Timepoint.programme_id == client.programme_id).order_by(Timepoint.position)
     )
-    result = []
-    for stored in timepoints:
-        row = sessions.get(stored.id)
-        timepoint = as_due(plan_of(stored), session_fact(row) if row is not None else None)
-        anchor = anchors.get(timepoint.anchor)
-        due = shifted(anchor, timepoint.offset_days) if anchor else None
-        completed = (
-            row.submitted_at.astimezone(timezone).date() if row is not None and row.submitted_at else None
+    history = session.scalars(
+        select(ClientAnchorChange)
+        .where(ClientAnchorChange.client_id == client.id)
+        .order_by(ClientAnchorChange.changed_at, ClientAnchorChange.id)
+    ).all()
+    schedule = schedule_of_client(
+        client, [plan_of(row) for row in timepoints], [session_fact(row) for row in sessions], history, today
+    )
+    return [
+        Attendance(
+            entry.timepoint.label_in(language),
+            entry.target,
+            _attendance_status(entry, today),
+            entry.session.submitted_at.astimezone(timezone).date()
+            if entry.session is not None and entry.session.submitted_at is not None
+            else None,
         )
-        result.append(
-            Attendance(
-                timepoint.label_in(language), due, _attendance_status(timepoint, due, row, today), completed
-            )
-        )
-    return result
+        for entry in schedule
+    ]
 
 
 def _scored_rows(session: DbSession, client: Client) -> list[tuple[Score, Timepoint, QuestionnaireVersion]]:

@@ -268,7 +268,8 @@ class Live:
             staff = db.session.get(StaffUser, world.counsellor_id)
             assert staff is not None
             batch = start_batch(db.session, organisation_id=staff.organisation_id, requested_by=staff.id,
-                                kind="record", language=None, wanted=BatchFilter(), total=total)  # fmt: skip
+                                kind="record", language=None, wanted=BatchFilter(), total=total,
+                                client_ids=())  # fmt: skip
             public_id = batch.public_id
             db.session.commit()
         return public_id

@@ -132,6 +132,7 @@ class World:
         chosen = {key: (versions or {}).get(key) or bank_version(key) for key in answers}
         session = AssessmentSession(
             client_id=client.id,
+            site_id=client.site_id,
             timepoint_id=timepoint.id if timepoint else None,
             language=language,
             mode="tablet",

@@ -14,6 +14,7 @@ from survey_app.services.assessments import start_session
 from survey_app.services.client_record import client_record
 from survey_app.services.consent import consent_for, record_consent
 from survey_app.services.programme_admin import BatteryChoice, draft_of, save_timepoint
+from survey_app.services.schedules import change_anchor_dates
 from survey_app.services.sharing import build_court_report
 from tests.counsellor.conftest import TODAY, World, bank_version
 from tests.counsellor.test_client_page import at, page_of, section
@@ -96,3 +97,27 @@ def test_the_timeline_dashboard_and_court_summary_agree_after_the_change(
     three = timeline.split("3 months</h3>", 1)[1].split("</li>", 1)[0]
     assert "state-completed" in three
     assert re.search(r"Target date: [^<]*\b" + str((INTAKE + dt.timedelta(days=91)).day) + r"\b", three)
+
+
+def test_the_court_dates_a_completed_timepoint_as_the_client_page_does_after_the_intake_date_moves(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    done, _ = _done_on_day_92(workspace, db)
+    _move_three_months_to_day_100(workspace, db)
+    later_intake = {"intake": INTAKE + dt.timedelta(days=10)}
+    change_anchor_dates(db.session, done, later_intake, actor_id=workspace.counsellor.id)
+    record_consent(db.session, done, "court", True)
+    db.session.flush()
+
+    attendance = build_court_report(
+        db.session, done, consent_for(db.session, done.id, "court"), today=TODAY, timezone=dt.UTC
+    ).attendance
+    three_months = next(row for row in attendance if row.timepoint == "3 months")
+    assert (three_months.due, three_months.status, three_months.completed_on) == (
+        day(91),
+        "completed",
+        day(92),
+    )
+    assert _three_months(workspace, db, done) == (TimepointState.COMPLETED, day(77), day(91), day(105))
+    six_months = next(row for row in attendance if row.timepoint == "6 months")
+    assert six_months.due == later_intake["intake"] + dt.timedelta(days=182)  # not done: the new intake date

@@ -150,6 +150,7 @@ def _session(
     moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.UTC)
     row = AssessmentSession(
         client_id=client.id,
+        site_id=client.site_id,
         timepoint_id=timepoint.id if timepoint else None,
         language="nl",
         mode="tablet",

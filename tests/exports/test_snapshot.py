@@ -46,10 +46,13 @@ def committed_app(fresh_database_url: str, tmp_path: Path) -> Iterator[Flask]:
     dispose_engines(app)
 
 
-def _submitted(client_id: int, timepoint_id: int, version_id: int, day: dt.date) -> AssessmentSession:
+def _submitted(
+    client_id: int, site_id: int, timepoint_id: int, version_id: int, day: dt.date
+) -> AssessmentSession:
     moment = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
     row = AssessmentSession(
         client_id=client_id,
+        site_id=site_id,
         timepoint_id=timepoint_id,
         language="nl",
         mode="tablet",
@@ -93,7 +96,7 @@ def _one_client_at_t0(app: Flask) -> dict[str, int]:
             )
         )
         t0, t3m = programme.timepoints
-        first = _submitted(client.id, t0.id, who5.id, dt.date(2026, 1, 6))
+        first = _submitted(client.id, site.id, t0.id, who5.id, dt.date(2026, 1, 6))
         session.add(first)
         session.flush()
         session.add_all(
@@ -104,7 +107,7 @@ def _one_client_at_t0(app: Flask) -> dict[str, int]:
         score_session(session, first)
         session.add(ExportProject(organisation_id=organisation.id, name="P"))
         session.commit()
-        return {"client_id": client.id, "timepoint_id": t3m.id, "version_id": who5.id}
+        return {"client_id": client.id, "site_id": site.id, "timepoint_id": t3m.id, "version_id": who5.id}
 
 
 def test_a_session_committed_during_a_wide_export_is_not_in_it(

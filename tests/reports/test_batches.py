@@ -92,6 +92,7 @@ def _committed_world(url: str, instance: Path) -> list[str]:
             session.flush()
             assessment = AssessmentSession(
                 client_id=client.id,
+                site_id=client.site_id,
                 timepoint_id=programme.timepoints[0].id,
                 language="en",
                 mode="tablet",

@@ -81,6 +81,7 @@ def _session(
     now = utcnow()
     session = AssessmentSession(
         client_id=followed.client.id,
+        site_id=followed.client.site_id,
         language=language,
         mode="interview",
         status="submitted",

@@ -3,6 +3,7 @@ the links from the workspace, the names setting, and a batch with its progress a
 
 from __future__ import annotations
 
+import html
 import io
 import zipfile
 
@@ -10,7 +11,9 @@ import pytest
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
-from survey_app.models import AuditEvent, ClientIdentity, ReportBatch
+from survey_app.models import AuditEvent, Client, ClientIdentity, ReportBatch
+from survey_app.services.caseload import scope_of
+from survey_app.services.client_moves import move_client
 from tests.counsellor.conftest import World, phq9, who5
 from tests.reports.conftest import pdf_text
 
@@ -171,3 +174,45 @@ def test_a_batch_with_nothing_to_make_says_so(workspace: World) -> None:
     assert "start date is after the end date" in response.get_data(as_text=True)
     response = workspace.browser.post("/reports/batches", data={"csrf_token": token, "kind": "client"})
     assert response.status_code == 422 and "nothing to make" in response.get_data(as_text=True)
+
+
+def _batch_of_site_a(db: SQLAlchemy, workspace: World) -> ReportBatch:
+    """The site lead of site A makes a batch of the 3-month reports of two of its clients."""
+    for client in (workspace.client_of(workspace.counsellor), workspace.client_of(workspace.colleague)):
+        workspace.submit(client, workspace.t3m, ANSWERS)
+    workspace.sign_in(workspace.lead)
+    token = workspace.token("/reports/batches")
+    response = workspace.browser.post(
+        "/reports/batches",
+        data={"csrf_token": token, "kind": "counsellor", "language": "en", "timepoint": "t3m"},
+    )
+    assert response.status_code == 302
+    batch = db.session.scalar(select(ReportBatch).order_by(ReportBatch.id.desc()))
+    assert batch is not None and batch.total == 2
+    return batch
+
+
+def test_a_batch_made_before_a_client_moved_away_is_refused_to_the_old_site_s_lead(
+    db: SQLAlchemy, workspace: World
+) -> None:
+    batch = _batch_of_site_a(db, workspace)
+    download = f"/reports/batches/{batch.public_id}/download"
+    with workspace.browser.get(download) as first:
+        assert first.mimetype == "application/zip"  # every client is still in sight
+    moving = db.session.scalars(select(Client).where(Client.counsellor_id == workspace.counsellor.id)).one()
+    workspace.counsellor.sites = [workspace.site_a, workspace.site_b]
+    scope = scope_of(db.session, workspace.counsellor)
+    move_client(db.session, scope, moving, workspace.site_b.id, workspace.counsellor.id)
+    db.session.commit()
+
+    refused = workspace.browser.get(download)
+    assert refused.status_code == 403 and refused.mimetype == "text/html"
+    assert "clients you no longer see" in html.unescape(refused.get_data(as_text=True))
+    dutch = workspace.browser.get(download, headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert "cliënten die u niet meer ziet" in html.unescape(dutch)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "report.batch_download_refused")
+    ).all()
+    assert len(events) == 2 and events[0].actor_id == workspace.lead.id
+    assert events[0].details == {"reason": "clients_out_of_sight", "reports": 2}
+    assert events[0].ip == "127.0.0.1"

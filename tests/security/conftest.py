@@ -98,6 +98,7 @@ def case_file(
         moment = datetime(2025, 1 + 3 * index, 8, 10, 0, tzinfo=UTC)
         row = AssessmentSession(
             client_id=client.id,
+            site_id=client.site_id,
             timepoint_id=timepoint.id,
             language="en",
             mode="tablet",

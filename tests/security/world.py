@@ -173,6 +173,7 @@ def _session(
     moment = utcnow() - dt.timedelta(days=10 if status == "submitted" else 0)
     row = AssessmentSession(
         client_id=client.id,
+        site_id=client.site_id,
         timepoint_id=timepoint.id,
         language="en",
         mode="tablet",
@@ -240,6 +241,7 @@ def _finished_batch(session: Any, app: Flask, user: StaffUser) -> ReportBatch:
         kind="counsellor",
         language="en",
         status="done",
+        client_ids=[],
         total=1,
         done=1,
         finished_at=utcnow(),

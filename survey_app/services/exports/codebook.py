@@ -36,6 +36,11 @@ DATE_RULE = (
     "are exported only where an admin allowed calendar dates (or identifiers, for the date of birth); "
     "otherwise dates are days since the client's intake."
 )
+SITE_RULE = (
+    "site (site_<timepoint> in the wide layout) is the site where the session was taken: the client's site "
+    "when it started, kept when the client moves to another site later. The site filter selects sessions by "
+    "that site. In the wide layout, site is the client's site at intake: where their first session was taken."
+)
 PSEUDONYM_RULE = (
     "pseudonym = first 32 hexadecimal digits of HMAC-SHA256(project secret, client id). The project secret "
     "is kept outside the data and the database; pseudonyms are stable within this project and unrelated "
@@ -188,6 +193,7 @@ def build_codebook(
             "csv_risky_first_characters": sorted(repr(c)[1:-1] for c in RISKY_FIRST_CHARACTERS),
             "missing": MISSING_RULE,
             "dates": DATE_RULE,
+            "sites": SITE_RULE,
         },
         "notes": list(notes),
         "variables": variable_entries(variables),

@@ -91,7 +91,7 @@ def identifier_columns(project: ExportProject) -> list[Any]:
 def session_variables(project: ExportProject) -> list[Variable]:
     """Where and when a session was answered, and how."""
     variables = [
-        text("site", "Site code", 32),
+        text("site", "Site code where the session was taken", 32),
         key_text("programme", "Programme key", 40),
         key_text("timepoint", "Timepoint key (empty for a session outside the schedule)", 40),
         whole("session", "Session number of this client (1 = first submitted session)", measure="ordinal"),

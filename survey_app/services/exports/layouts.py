@@ -83,7 +83,7 @@ def session_query(selection: Selection) -> Select[*tuple[Any, ...]]:
             AssessmentSession.mode,
         )
         .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
+        .join(Site, Site.id == AssessmentSession.site_id)
         .join(Programme, Programme.id == Client.programme_id)
         .outerjoin(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
         .join(numbered, numbered.c.session_id == AssessmentSession.id)
@@ -100,7 +100,7 @@ def session_ids(selection: Selection) -> Select[*tuple[Any, ...]]:
     return (
         select(AssessmentSession.id)
         .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
+        .join(Site, Site.id == AssessmentSession.site_id)
         .where(*session_conditions(selection))
     )
 

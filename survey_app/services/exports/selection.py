@@ -1,10 +1,11 @@
 """What an export covers: the request (layout, format, filters) checked against the project's data.
 
-Every export reads submitted sessions only, of clients at the project's organisation's sites, who consent to
-research (`research_consent_clause`: the one place that decides), and the questionnaires that organisation
-sees (its own and the shared ones), restricted by the filters: questionnaires, versions, timepoints, sites and
-a range of submission dates. A filter naming something unknown is an error
-that says what is known; nothing is exported then.
+Every export reads submitted sessions only, taken at the project's organisation's sites, of clients who
+consent to research (`research_consent_clause`: the one place that decides), and the questionnaires that
+organisation sees (its own and the shared ones), restricted by the filters: questionnaires, versions,
+timepoints, sites and a range of submission dates. A session's site is where it was taken (the client's site
+when it started), so the site filter keeps a moved client's sessions at that site only. A filter naming
+something unknown is an error that says what is known; nothing is exported then.
 """
 
 from __future__ import annotations
@@ -222,7 +223,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 def session_conditions(selection: Selection) -> list[ColumnElement[bool]]:
-    """WHERE conditions on AssessmentSession, Client and Site (joined) for the selection."""
+    """WHERE conditions on AssessmentSession, Client and the session's Site (joined) for the selection."""
     filters = selection.request.filters
     conditions: list[ColumnElement[bool]] = [
         AssessmentSession.status == "submitted",
@@ -230,7 +231,7 @@ def session_conditions(selection: Selection) -> list[ColumnElement[bool]]:
         research_consent_clause(selection.as_of),
     ]
     if selection.site_ids:
-        conditions.append(Client.site_id.in_(selection.site_ids))
+        conditions.append(AssessmentSession.site_id.in_(selection.site_ids))
     if selection.timepoint_ids:
         conditions.append(AssessmentSession.timepoint_id.in_(selection.timepoint_ids))
     if filters.submitted_from:
@@ -248,7 +249,7 @@ def selection_client_ids(session: DbSession, selection: Selection) -> list[int]:
         select(AssessmentSession.client_id)
         .distinct()
         .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
+        .join(Site, Site.id == AssessmentSession.site_id)
         .where(*session_conditions(selection))
     )
     return list(session.scalars(query))

@@ -11,8 +11,10 @@ and `<item>_v<N>_<timepoint>`; the codebook lists every join and every split. Co
 and timepoints in scope (every version at every timepoint of the organisation's schedule, or of the timepoint
 filter), never the data, so they are the same in every export with the same filters.
 
-Clients are read in batches of `CLIENTS_PER_BATCH` (keyset on the client id), so memory stays flat. Sessions
-outside the schedule (no timepoint) have no column here: they are in the long and scores layouts.
+The client's `site` is their site at intake: where their first session was taken, whatever the filters, so a
+client who moved later stays with the site they started at; `site_<timepoint>` is where each session was
+taken. Clients are read in batches of `CLIENTS_PER_BATCH` (keyset on the client id), so memory stays flat.
+Sessions outside the schedule (no timepoint) have no column here: they are in the long and scores layouts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import aliased
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
@@ -331,7 +334,7 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
     for variable in (
         pseudonym_variable(),
         *identifier_variables(project),
-        text("site", "Site code", 32),
+        text("site", "Site code at intake (where the client's first session was taken)", 32),
         text("programme", "Programme key", 40),
     ):
         plan.add(variable)
@@ -344,6 +347,7 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
         )
         if project.allow_calendar_dates:
             plan.add(calendar_date(f"submitted_on_{tp}", f"Date the session was submitted [{tp}]"))
+        plan.add(text(f"site_{tp}", f"Site code where the session was taken [{tp}]", 32))
         plan.add(text(f"language_{tp}", f"Language of the session [{tp}]", 2))
         plan.add(text(f"mode_{tp}", f"Mode of administration [{tp}]", 20))
     by_key: dict[str, list[tuple[int, Questionnaire]]] = defaultdict(list)
@@ -367,15 +371,34 @@ def wide_table(session: DbSession, selection: Selection, pseudonym: Callable[[in
     return Table(plan.variables, rows, expected, questionnaires, plan.notes)
 
 
+def _site_at_intake() -> Any:
+    """The code of the site where the client's first session (whichever its status) was taken."""
+    first = aliased(AssessmentSession)
+    taken_at = aliased(Site)
+    return (
+        select(taken_at.code)
+        .join(first, first.site_id == taken_at.id)
+        .where(first.client_id == Client.id)
+        .order_by(first.started_at, first.id)
+        .limit(1)
+        .correlate(Client)
+        .scalar_subquery()
+    )
+
+
 def _client_query(selection: Selection) -> Any:
     query = (
         select(
-            Client.id, Client.intake_date, Site.code, Programme.key, *identifier_columns(selection.project)
+            Client.id,
+            Client.intake_date,
+            _site_at_intake(),
+            Programme.key,
+            *identifier_columns(selection.project),
         )
         .distinct()
         .select_from(AssessmentSession)
         .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
+        .join(Site, Site.id == AssessmentSession.site_id)
         .join(Programme, Programme.id == Client.programme_id)
         .where(*_scheduled(selection))
     )
@@ -421,11 +444,11 @@ def _batch_rows(
         rows[client_id] = fixed + [None] * (width - len(fixed))
         intakes[client_id] = intake
     sessions = _sessions(session, selection, list(rows))
-    for client_id, tp, submitted_at, language, mode in sessions.values():
+    for client_id, tp, submitted_at, site, language, mode in sessions.values():
         start = plan.sessions[tp]
         submitted = submitted_at.astimezone(dt.UTC).date()
         when = [submitted] if project.allow_calendar_dates else []
-        cells = [(submitted - intakes[client_id]).days, *when, language, mode]
+        cells = [(submitted - intakes[client_id]).days, *when, site, language, mode]
         rows[client_id][start : start + len(cells)] = cells
     _fill_scores(session, selection, plan, sessions, rows)
     if selection.request.include_items:
@@ -441,12 +464,13 @@ def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -
             AssessmentSession.client_id,
             Timepoint.key,
             AssessmentSession.submitted_at,
+            Site.code,
             AssessmentSession.language,
             AssessmentSession.mode,
         )
         .join(Timepoint, Timepoint.id == AssessmentSession.timepoint_id)
         .join(Client, Client.id == AssessmentSession.client_id)
-        .join(Site, Site.id == Client.site_id)
+        .join(Site, Site.id == AssessmentSession.site_id)
         .where(*_scheduled(selection), AssessmentSession.client_id.in_(client_ids))
         .order_by(AssessmentSession.submitted_at, AssessmentSession.id)
     )

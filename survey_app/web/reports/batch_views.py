@@ -30,7 +30,7 @@ from survey_app.models.programme import Programme, Site, Timepoint
 from survey_app.models.reports import ReportBatch
 from survey_app.reports.pdf import FontsMissing, check_fonts
 from survey_app.services.audit import record_event
-from survey_app.services.report_batches import BatchFilter, select_jobs, start_batch
+from survey_app.services.report_batches import BatchFilter, check_batch_download, select_jobs, start_batch
 from survey_app.services.reports import IDENTITY_ROLES, ReportError, names_enabled, set_names_enabled
 from survey_app.services.user_messages import N_
 from survey_app.web.access import signed_in_staff, visible_clients
@@ -156,6 +156,7 @@ def start() -> Response | tuple[str, int]:
         language=language,
         wanted=_filter(form, user),
         total=len(jobs),
+        client_ids={job.client_id for job in jobs},
         ip=request.remote_addr,
     )
     batch_id, public_id = batch.id, batch.public_id
@@ -216,17 +217,33 @@ def batch_status(public_id: str) -> Response:
 
 
 @bp.get("/batches/<public_id>/download")
-def download(public_id: str) -> Response:
-    """The ZIP of a finished batch (kept for a day); every download is audited."""
+def download(public_id: str) -> Response | tuple[str, int]:
+    """The ZIP of a finished batch (kept for a day) while its maker still sees every client in it; audited."""
+    user = _reader()
     batch = _batch(public_id)
     path = batch_path(_app(), batch)
     if batch.status != "done" or not path.exists():
         abort(404)
+    try:
+        check_batch_download(
+            db.session, batch, visible_clients(user), actor_id=user.id, ip=request.remote_addr
+        )
+    except ReportError as error:
+        db.session.commit()  # the refusal stays in the audit log
+        page = render_template(
+            "reports/batch.html",
+            batch=batch,
+            state=_state(batch),
+            kinds=_kind_labels(),
+            words=words,
+            refusal=_(str(error)),
+        )
+        return page, 403
     record_event(
         db.session,
         "report.batch_download",
         actor_type="staff",
-        actor_id=_reader().id,
+        actor_id=user.id,
         object_type="report_batch",
         object_id=batch.id,
         ip=request.remote_addr,
