@@ -11,7 +11,8 @@ never load in the exporting process; the rows are encoded here.
 - Stata: format 118 (Stata 14 and later), numbers as doubles, text as strN (N <= 2045 bytes); a longer text
   value is cut at a character boundary and counted (the codebook says so).
 - NOT_ASKED (an item the skip rules did not ask) is a user-missing value in SPSS, like the "rather not say"
-  codes, and the extended missing value `.a` in Stata, labelled in both.
+  codes; in Stata it is the extended missing value `.a` and the "rather not say" codes are `.b`, `.c`, ...
+  (ascending code order), each labelled with its code's label.
 - Dates are numbers with a date format: in SPSS seconds since 14 October 1582 shown as DATE11, in Stata days
   since 1 January 1960 shown as %td.
 """
@@ -265,10 +266,29 @@ def write_sav(
 
 # ---------------------------------------------------------------- Stata
 _DTA_MISSING_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0000000000000))[0]
-#: Stata's extended missing value `.a`, which stands for NOT_ASKED.
-_DTA_NOT_ASKED_TAG = "a"
-_DTA_NOT_ASKED_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0010000000000))[0]
+#: The letters of Stata's extended missing values `.a` to `.z`: `.a` stands for NOT_ASKED, the "rather not
+#: say" codes of a variable take `.b`, `.c`, ... in ascending order of code.
+_DTA_TAGS = "abcdefghijklmnopqrstuvwxyz"
 _DTA_DOUBLE = 65526
+
+
+def _dta_tag_double(tag: str) -> float:
+    """The double Stata stores for the extended missing value `.tag`."""
+    step = _DTA_TAGS.index(tag) + 1
+    value: float = struct.unpack("<d", struct.pack("<Q", 0x7FE0000000000000 + (step << 40)))[0]
+    return value
+
+
+def stata_missing_tags(variable: Variable) -> dict[int, str]:
+    """Code -> letter of the Stata extended missing value that stands for it, for a number variable's
+    missing codes: NOT_ASKED is `a`, the declined codes `b`, `c`, ... (a code past `z` stays a number)."""
+    if variable.kind != NUMBER:
+        return {}
+    declined = sorted(code for code in variable.missing_codes if code != NOT_ASKED)
+    tags = dict(zip(declined, _DTA_TAGS[1:], strict=False))
+    if NOT_ASKED in variable.missing_codes:
+        tags[NOT_ASKED] = _DTA_TAGS[0]
+    return tags
 
 
 def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
@@ -282,19 +302,15 @@ def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
     return map_at, offsets, n_at, variables
 
 
-def _not_asked_in_stata(variable: Variable) -> bool:
-    return variable.kind == NUMBER and NOT_ASKED in variable.missing_codes
-
-
 def _dta_value_labels(
     variables: Sequence[Variable], names: dict[str, str]
 ) -> dict[str, dict[float | str, str]]:
-    """The value labels, with NOT_ASKED's label on `.a` where the variable can hold it."""
+    """The value labels, each missing code's label on the extended missing value that stands for it."""
+    tags = {names[v.name]: stata_missing_tags(v) for v in variables}
     labels: dict[str, dict[float | str, str]] = {}
     for name, values in _value_labels(variables, names).items():
-        labels[name] = {
-            (_DTA_NOT_ASKED_TAG if code == NOT_ASKED else code): text for code, text in values.items()
-        }
+        tagged = tags[name]
+        labels[name] = {tagged.get(int(code), code): text for code, text in values.items()}
     return labels
 
 
@@ -314,7 +330,7 @@ def write_dta(
             },
             variable_value_labels=_dta_value_labels(variables, names),
             missing_user_values={
-                names[v.name]: [_DTA_NOT_ASKED_TAG] for v in variables if _not_asked_in_stata(v)
+                names[v.name]: sorted(tags.values()) for v in variables if (tags := stata_missing_tags(v))
             },
             variable_format={names[v.name]: DTA_DATE_FORMAT for v in variables if v.kind == DATE},
             version=DTA_VERSION,
@@ -340,7 +356,11 @@ def write_dta(
         if v.kind == TEXT
     ]
     number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
-    not_asked_columns = [index for index, v in enumerate(variables) if _not_asked_in_stata(v)]
+    tagged_columns = [
+        (index, {code: _dta_tag_double(tag) for code, tag in tags.items()})
+        for index, v in enumerate(variables)
+        if (tags := stata_missing_tags(v))
+    ]
     date_columns = [index for index, v in enumerate(variables) if v.kind == DATE]
     with path.open("r+b") as out:
         out.truncate(data_start)
@@ -348,9 +368,10 @@ def write_dta(
         pack = row_format.pack
         for row in rows:
             cells = list(row)
-            for index in not_asked_columns:
-                if cells[index] == NOT_ASKED:
-                    cells[index] = _DTA_NOT_ASKED_DOUBLE
+            for index, doubles in tagged_columns:
+                tagged = doubles.get(cells[index])
+                if tagged is not None:
+                    cells[index] = tagged
             for index in number_columns:
                 cells[index] = _DTA_MISSING_DOUBLE if cells[index] is None else float(cells[index])
             for index in date_columns:

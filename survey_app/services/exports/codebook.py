@@ -15,6 +15,7 @@ from typing import Any
 from survey_app.domain.questionnaire import Item, Questionnaire, Scale, localise
 from survey_app.exports.csv_out import RISKY_FIRST_CHARACTERS
 from survey_app.exports.names import spss_names, stata_names
+from survey_app.exports.spss_stata import stata_missing_tags
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, Variable
 
 CODEBOOK_FORMAT = 1
@@ -29,7 +30,9 @@ MISSING_RULE = (
     "user-missing value in SPSS, the extended missing value .a in Stata's numeric columns, listed in "
     "missing_codes in Parquet, the number itself in CSV, and in a text column the same digits as text. A "
     "calendar-date column stays empty; its days-since-intake column has the code. FHIR responses leave such "
-    "items out. 'Rather not say' codes are marked missing in each item's values."
+    "items out. 'Rather not say' codes are marked missing in each item's values; in Stata they are the "
+    "extended missing values .b, .c, ... in ascending order of code, labelled (each variable's "
+    "stata_missing lists them)."
 )
 DATE_RULE = (
     "Variables of type date are calendar dates: SPSS DATE11, Stata %td, Parquet date32, CSV YYYY-MM-DD. They "
@@ -150,8 +153,21 @@ def questionnaire_entry(questionnaire: Questionnaire, language: str) -> dict[str
     }
 
 
+def _missing_entries(variable: Variable) -> dict[str, Any]:
+    """How the variable's missing codes are declared in Stata (extended missing value -> code)."""
+    tags = stata_missing_tags(variable)
+    if not tags:
+        return {}
+    return {"stata_missing": {f".{tag}": code for code, tag in sorted(tags.items(), key=_by_tag)}}
+
+
+def _by_tag(entry: tuple[int, str]) -> str:
+    return entry[1]
+
+
 def variable_entries(variables: Sequence[Variable]) -> list[dict[str, Any]]:
-    """Every column: name, its SPSS and Stata names, label, type, values and what it comes from."""
+    """Every column: name, its SPSS and Stata names, label, type, values, how its missing codes are declared
+    and what it comes from."""
     spss, stata = spss_names(variables), stata_names(variables)
     return [
         {
@@ -163,6 +179,7 @@ def variable_entries(variables: Sequence[Variable]) -> list[dict[str, Any]]:
             "whole_numbers": v.integer,
             "width": v.width or None,
             "values": [{"value": code, "label": label} for code, label in v.value_labels.items()],
+            **_missing_entries(v),
             **{key: value for key, value in v.details.items()},
         }
         for v in variables
