@@ -38,6 +38,9 @@ class Variable:
     #: variable's as text), extended missing values in a Stata number column (NOT_ASKED `.a`, the others
     #: `.b`, `.c`, ...).
     missing_codes: tuple[int, ...] = ()
+    #: Lowest and highest valid value where every number between is valid (a number item; infinite ends
+    #: for one without bounds); None: only the labelled codes that are not missing codes are valid.
+    valid_range: tuple[float, float] | None = None
     measure: str = "scale"
     #: Text whose values can never start a spreadsheet formula (keys checked by the database, hex digests).
     formula_safe: bool = False

@@ -111,3 +111,36 @@ def test_stata_makes_each_declined_code_an_extended_missing_value_with_its_label
     assert plain[plain["dec_use_t0"] == 4].isna().iloc[0]["dec_feel_t0"]  # missing, not the number 8
     stata = _variables(path)["dec_feel_t0"]["stata_missing"]
     assert stata == {".a": NOT_ASKED, ".b": 7, ".c": 8, ".d": 9}
+
+
+def test_spss_declares_a_range_for_three_declined_codes_beside_the_not_asked_code(
+    declined: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE, "--format", "sav", out="wide.sav")
+    assert result.exit_code == 0, result.output
+    frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    assert meta.missing_ranges["dec_feel_t0"] == [{"lo": 7.0, "hi": 9.0}, {"lo": NOT_ASKED, "hi": NOT_ASKED}]
+    assert meta.missing_ranges["dec_days_t0"] == [
+        {"lo": 97.0, "hi": 99.0},
+        {"lo": NOT_ASKED, "hi": NOT_ASKED},
+    ]
+    ann = frame[frame["dec_use_t0"] == 4].iloc[0]
+    assert (ann["dec_feel_t0"], ann["dec_days_t0"]) == (8, 98)  # kept as codes, declared missing
+    plain, _ = pyreadstat.read_sav(str(path))
+    gone = plain[plain["dec_use_t0"] == 4].isna().iloc[0]
+    assert gone["dec_feel_t0"] and gone["dec_days_t0"]
+    assert _variables(path)["dec_feel_t0"]["spss_missing"] == {"range": [7, 9], "values": [NOT_ASKED]}
+
+
+def test_spss_declares_what_fits_when_a_valid_code_lies_between_the_declined_ones(
+    declined: World, run_export: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    result, path = run_export(*WIDE, "--format", "sav", out="wide.sav")
+    assert result.exit_code == 0, result.output
+    _, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    declared = meta.missing_ranges["dec_odd_t0"]
+    assert declared == [{"lo": v, "hi": v} for v in (7.0, 9.0, NOT_ASKED)]  # 8 is a valid answer
+    entry = _variables(path)["dec_odd_t0"]["spss_missing"]
+    assert entry["values"] == [7, 9, NOT_ASKED] and entry["not_declared"] == [97]
+    assert "97" in entry["note"]
+    assert any("dec_odd_t0" in r.getMessage() and "97" in r.getMessage() for r in caplog.records)

@@ -15,7 +15,7 @@ from typing import Any
 from survey_app.domain.questionnaire import Item, Questionnaire, Scale, localise
 from survey_app.exports.csv_out import RISKY_FIRST_CHARACTERS
 from survey_app.exports.names import spss_names, stata_names
-from survey_app.exports.spss_stata import stata_missing_tags
+from survey_app.exports.spss_stata import sav_missing, stata_missing_tags
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, Variable
 
 CODEBOOK_FORMAT = 1
@@ -32,7 +32,9 @@ MISSING_RULE = (
     "calendar-date column stays empty; its days-since-intake column has the code. FHIR responses leave such "
     "items out. 'Rather not say' codes are marked missing in each item's values; in Stata they are the "
     "extended missing values .b, .c, ... in ascending order of code, labelled (each variable's "
-    "stata_missing lists them)."
+    "stata_missing lists them); in SPSS user-missing values, declared as a range beside 99999 where an "
+    "item has more than three codes (each variable's spss_missing says how, and lists any code SPSS could "
+    "not declare)."
 )
 DATE_RULE = (
     "Variables of type date are calendar dates: SPSS DATE11, Stata %td, Parquet date32, CSV YYYY-MM-DD. They "
@@ -154,11 +156,25 @@ def questionnaire_entry(questionnaire: Questionnaire, language: str) -> dict[str
 
 
 def _missing_entries(variable: Variable) -> dict[str, Any]:
-    """How the variable's missing codes are declared in Stata (extended missing value -> code)."""
+    """How the variable's missing codes are declared in SPSS (values, a range, what could not be declared)
+    and in Stata (extended missing value -> code)."""
+    entries: dict[str, Any] = {}
+    declared = sav_missing(variable)
+    if declared.values or declared.range:
+        spss: dict[str, Any] = {"range": list(declared.range)} if declared.range else {}
+        spss["values"] = list(declared.values)
+        if declared.not_declared:
+            spss["not_declared"] = list(declared.not_declared)
+            spss["note"] = (
+                f"SPSS declares at most three missing values, or one range and one value, and a valid "
+                f"value lies between these codes: {', '.join(map(str, declared.not_declared))} "
+                "not declared missing in the SPSS file; treat them as missing yourself."
+            )
+        entries["spss_missing"] = spss
     tags = stata_missing_tags(variable)
-    if not tags:
-        return {}
-    return {"stata_missing": {f".{tag}": code for code, tag in sorted(tags.items(), key=_by_tag)}}
+    if tags:
+        entries["stata_missing"] = {f".{tag}": code for code, tag in sorted(tags.items(), key=_by_tag)}
+    return entries
 
 
 def _by_tag(entry: tuple[int, str]) -> str:

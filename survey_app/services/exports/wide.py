@@ -18,6 +18,7 @@ outside the schedule (no timepoint) have no column here: they are in the long an
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -293,10 +294,21 @@ def _item_variable(
         NUMBER,
         integer=True,
         value_labels={**option_labels(item, language), **not_asked},
+        valid_range=_valid_range(item),
         measure="nominal" if item.type is ItemType.YES_NO else "ordinal" if item.type.is_choice else "scale",
         missing_codes=missing,
         details={**details, "missing_codes": list(missing)},
     )
+
+
+def _valid_range(item: Item) -> tuple[float, float] | None:
+    """The valid values of a number or date item's column as a range (None: only its option codes)."""
+    if item.type.is_number:
+        low, high = item.minimum, item.maximum
+        return (-math.inf if low is None else low, math.inf if high is None else high)
+    if item.type is ItemType.DATE:
+        return (-math.inf, math.inf)  # days since intake
+    return None
 
 
 def _in_scope(selection: Selection) -> Any:
