@@ -26,7 +26,8 @@ CSV_RULE = (
 MISSING_RULE = (
     f"An empty cell is missing: not answered, not in the session, or not scored. {NOT_ASKED} "
     f"('{NOT_ASKED_LABEL}') marks an item the questionnaire's skip rules did not ask, given the session's "
-    "answers (in the long layout, a row of its own; an item asked but not answered has no row): a "
+    "answers (in the long layout, a row of its own; an item asked but not answered has no row), and a "
+    "scale all of whose items they hid (a scale asked but not scored stays empty): a "
     "user-missing value in SPSS, the extended missing value .a in Stata's numeric columns, listed in "
     "missing_codes in Parquet, the number itself in CSV, and in a text column the same digits as text. A "
     "calendar-date column stays empty; its days-since-intake column has the code. FHIR responses leave such "

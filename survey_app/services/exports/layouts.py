@@ -17,7 +17,7 @@ from sqlalchemy import Select, Text, cast, func, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
-from survey_app.domain.scoring import conditional_items, hidden_items, rule_inputs
+from survey_app.domain.scoring import conditional_items, hidden_items, hideable_scales, rule_inputs
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -398,7 +398,14 @@ def scores_variables(selection: Selection) -> list[Variable]:
         key_text("questionnaire", "Questionnaire key", 40),
         whole("version", "Questionnaire version", measure="ordinal"),
         key_text("scale", "Scale id (see the codebook for its scoring rule)", 64),
-        Variable("value", "Scale score (empty: not scored, too many items missing)", NUMBER, decimals=3),
+        Variable(
+            "value",
+            f"Scale score (empty: not scored, too many items missing; {NOT_ASKED}: not asked)",
+            NUMBER,
+            decimals=3,
+            value_labels={NOT_ASKED: NOT_ASKED_LABEL},
+            missing_codes=(NOT_ASKED,),
+        ),
         key_text("band", "Band id of the score (see the codebook for its label and range)", 64),
         Variable(
             "prorated",
@@ -415,7 +422,8 @@ def scores_variables(selection: Selection) -> list[Variable]:
 
 
 def scores_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
-    """The scores layout: one row per scale per session."""
+    """The scale scores layout: one row per scale per session, NOT_ASKED for a scale whose items the skip
+    rules all hid."""
     questionnaires = questionnaires_of(selection)
     query = scores_query(selection)
     return Table(
@@ -424,6 +432,51 @@ def scores_table(session: DbSession, selection: Selection, pseudonym: Callable[[
         _count(session, query),
         questionnaires,
     )
+
+
+def rule_answers_query(
+    selection: Selection, questionnaires: dict[int, Questionnaire]
+) -> Select[*tuple[Any, ...]]:
+    """The answers the skip rules read, of the versions given, ordered by session and version."""
+    item_ids = set().union(*(rule_inputs(q) for q in questionnaires.values()))
+    return (
+        select(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
+        .where(
+            Answer.session_id.in_(session_ids(selection)),
+            Answer.questionnaire_version_id.in_(list(questionnaires)),
+            Answer.item_id.in_(sorted(item_ids)),
+        )
+        .order_by(Answer.session_id, Answer.questionnaire_version_id)
+    )
+
+
+class _HiddenItems:
+    """Walks the answers the skip rules read in step with groups ordered by session and version (a merge
+    join) and says which items the rules hid in a group."""
+
+    def __init__(self, session: DbSession, selection: Selection, questionnaires: dict[int, Questionnaire]):
+        self.questionnaires = questionnaires
+        self.rows = (
+            _stream(session, rule_answers_query(selection, questionnaires)) if questionnaires else None
+        )
+        self.ahead: Any = None
+
+    def of(self, session_id: int, version_id: int) -> frozenset[str]:
+        """The items the skip rules hid in this session's questionnaire version (asked in order)."""
+        given: dict[str, Any] = {}
+        key = (session_id, version_id)
+        while self.rows is not None:
+            if self.ahead is None:
+                self.ahead = next(self.rows, None)
+                if self.ahead is None:
+                    break
+            ahead = tuple(self.ahead[:2])
+            if ahead > key:
+                break
+            if ahead == key:
+                given[self.ahead[2]] = decode_raw(self.ahead[3])
+            self.ahead = None
+        return hidden_items(self.questionnaires[version_id], given)
 
 
 def _score_rows(
@@ -437,8 +490,11 @@ def _score_rows(
     order = {
         vid: {scale.id: index for index, scale in enumerate(q.scales)} for vid, q in questionnaires.items()
     }
+    hideable = {vid: scales for vid, q in questionnaires.items() if (scales := hideable_scales(q))}
+    hidden_in = _HiddenItems(session, selection, {vid: questionnaires[vid] for vid in hideable})
     current = (-1, -1)
     facts = tail = None
+    hidden: frozenset[str] | None = None
     pending: list[tuple[int, Row]] = []
     for session_id, version_id, scale_id, value, band, prorated, missing, scorer in _stream(session, query):
         if (session_id, version_id) != current:
@@ -446,7 +502,13 @@ def _score_rows(
             if session_id != current[0]:
                 facts, tail = sessions.find(session_id)
             current = (session_id, version_id)
+            hidden = None
         assert facts is not None and tail is not None
+        if value is None and scale_id in hideable.get(version_id, ()):
+            if hidden is None:
+                hidden = hidden_in.of(session_id, version_id)
+            if hidden.issuperset(hideable[version_id][scale_id]):
+                value = NOT_ASKED
         questionnaire = questionnaires[version_id]
         pending.append(
             (

@@ -28,7 +28,7 @@ from sqlalchemy import Text, cast, func, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
-from survey_app.domain.scoring import conditional_items, hidden_items
+from survey_app.domain.scoring import conditional_items, hidden_items, hideable_scales, rule_inputs
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, TEXT, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -198,6 +198,8 @@ def _plan_scale(
     scale = latest.scale(scale_id)
     label = localise(scale.label, language)
     versions = [q.version for _, q in group]
+    hideable = any(scale_id in hideable_scales(q) for _, q in group)
+    not_asked = {NOT_ASKED: NOT_ASKED_LABEL} if hideable else {}
     for tp in timepoints:
         value = plan.add(
             Variable(
@@ -205,6 +207,8 @@ def _plan_scale(
                 f"{title}: {label} [{tp}]",
                 NUMBER,
                 decimals=max(scale.precision, 2),
+                value_labels=not_asked,
+                missing_codes=tuple(not_asked),
                 details={
                     "questionnaire": latest.key,
                     "versions": versions,
@@ -439,9 +443,16 @@ def _batch_rows(
         when = [submitted] if project.allow_calendar_dates else []
         cells = [(submitted - intakes[client_id]).days, *when, language, mode]
         rows[client_id][start : start + len(cells)] = cells
-    _fill_scores(session, selection, plan, sessions, rows)
     if selection.request.include_items:
-        _fill_items(session, selection, plan, questionnaires, sessions, rows, intakes)
+        found = _answers(session, list(sessions), selection.version_ids)
+        hidden = _hidden(session, questionnaires, list(sessions), found)
+        _fill_items(plan, questionnaires, sessions, rows, intakes, found, hidden, selection)
+    else:  # only the answers the skip rules read, for the scales they may hide
+        hideable = {vid: q for vid, q in questionnaires.items() if hideable_scales(q)}
+        rule_items = set().union(*(rule_inputs(q) for q in hideable.values()))
+        found = _answers(session, list(sessions), list(hideable), rule_items) if hideable else []
+        hidden = _hidden(session, hideable, list(sessions), found)
+    _fill_scores(session, selection, plan, questionnaires, sessions, rows, hidden)
     for client_id, _, *_ in clients:
         yield tuple(rows[client_id])
 
@@ -465,13 +476,35 @@ def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -
     return {row[0]: row[1:] for row in found}
 
 
+def _answers(
+    session: DbSession,
+    session_ids: list[int],
+    version_ids: Sequence[int],
+    item_ids: set[str] | None = None,
+) -> list[tuple[int, int, str, Any]]:
+    """(session, version, item, stored value) of the sessions' answers to these versions (and items)."""
+    query = select(
+        Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
+    ).where(Answer.session_id.in_(session_ids), Answer.questionnaire_version_id.in_(list(version_ids)))
+    if item_ids is not None:
+        query = query.where(Answer.item_id.in_(sorted(item_ids)))
+    return [
+        (session_id, version_id, item_id, decode_raw(raw))
+        for session_id, version_id, item_id, raw in session.execute(query)
+    ]
+
+
 def _fill_scores(
     session: DbSession,
     selection: Selection,
     plan: _Plan,
+    questionnaires: dict[int, Questionnaire],
     sessions: dict[int, tuple[Any, ...]],
     rows: dict[int, list[Any]],
+    hidden: dict[tuple[int, int], frozenset[str]],
 ) -> None:
+    """Scores in their columns; NOT_ASKED where the skip rules hid every item of the scale."""
+    hideable = {vid: scales for vid, q in questionnaires.items() if (scales := hideable_scales(q))}
     found = session.execute(
         select(
             Score.session_id, Score.questionnaire_version_id, Score.scale_id, Score.value, Score.band
@@ -484,32 +517,25 @@ def _fill_scores(
         columns = plan.scores.get((version_id, scale_id, tp))
         if columns is None:
             continue
+        scored_from = hideable.get(version_id, {}).get(scale_id)
+        if value is None and scored_from and hidden.get((session_id, version_id), frozenset()) >= scored_from:
+            value = NOT_ASKED
         rows[client_id][columns[0]] = value
         if columns[1] is not None:
             rows[client_id][columns[1]] = band
 
 
 def _fill_items(
-    session: DbSession,
-    selection: Selection,
     plan: _Plan,
     questionnaires: dict[int, Questionnaire],
     sessions: dict[int, tuple[Any, ...]],
     rows: dict[int, list[Any]],
     intakes: dict[int, Any],
+    found: list[tuple[int, int, str, Any]],
+    hidden: dict[tuple[int, int], frozenset[str]],
+    selection: Selection,
 ) -> None:
-    found = [
-        (session_id, version_id, item_id, decode_raw(raw))
-        for session_id, version_id, item_id, raw in session.execute(
-            select(
-                Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
-            ).where(
-                Answer.session_id.in_(list(sessions)),
-                Answer.questionnaire_version_id.in_(selection.version_ids),
-            )
-        )
-    ]
-    hidden = _hidden(session, questionnaires, list(sessions), found)
+    """Answers in their columns; NOT_ASKED where the skip rules hid the item."""
     for (session_id, version_id), item_ids in hidden.items():
         client_id, tp = sessions[session_id][0], sessions[session_id][1]
         for item_id in item_ids:
