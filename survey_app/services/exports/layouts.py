@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
@@ -58,6 +58,9 @@ class Table:
     expected_rows: int
     questionnaires: dict[int, Questionnaire]
     notes: list[str] = field(default_factory=list)
+    #: How many of the rows read so far are not among `expected_rows` (the long layout's not-asked rows of
+    #: items without a stored answer, known only as the rows are made): progress leaves them out.
+    unexpected_rows: Callable[[], int] | None = None
 
 
 def questionnaires_of(selection: Selection) -> dict[int, Questionnaire]:
@@ -218,33 +221,51 @@ def long_table(session: DbSession, selection: Selection, pseudonym: Callable[[in
     check_not_asked_code(questionnaires.values())
     query = answers_query(selection)
     variables = long_variables(selection, questionnaires)
-    rows = _long_rows(session, selection, query, questionnaires, pseudonym)
+    plans = {vid: _ItemPlan(q, selection.project.allow_free_text) for vid, q in questionnaires.items()}
+    rows = _long_rows(session, selection, query, plans, pseudonym)
     notes = [] if selection.project.allow_free_text else ["Free-text answers are left out (not allowed)."]
-    return Table(variables, rows, _count(session, query), questionnaires, notes)
+    expected = exported_answers(session, selection, plans)
+    added = list(plans.values())
+    return Table(
+        variables, rows, expected, questionnaires, notes, lambda: sum(plan.not_asked_added for plan in added)
+    )
+
+
+def exported_answers(session: DbSession, selection: Selection, plans: dict[int, _ItemPlan]) -> int:
+    """How many stored answers the long layout exports (each is one row; free text only where allowed)."""
+    left_out = [
+        (Answer.questionnaire_version_id == vid) & Answer.item_id.in_(sorted(ids))
+        for vid, plan in plans.items()
+        if (ids := set(plan.questionnaire.items_by_id) - set(plan.items))
+    ]
+    query = select(func.count()).where(
+        Answer.session_id.in_(session_ids(selection)),
+        Answer.questionnaire_version_id.in_(selection.version_ids),
+        *([~or_(*left_out)] if left_out else []),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def _long_rows(
     session: DbSession,
     selection: Selection,
     query: Select[*tuple[Any, ...]],
-    questionnaires: dict[int, Questionnaire],
+    plans: dict[int, _ItemPlan],
     pseudonym: Callable[[int], str],
 ) -> Iterator[Row]:
-    return itertools.chain.from_iterable(_long_groups(session, selection, query, questionnaires, pseudonym))
+    return itertools.chain.from_iterable(_long_groups(session, selection, query, plans, pseudonym))
 
 
 def _long_groups(
     session: DbSession,
     selection: Selection,
     query: Select[*tuple[Any, ...]],
-    questionnaires: dict[int, Questionnaire],
+    plans: dict[int, _ItemPlan],
     pseudonym: Callable[[int], str],
 ) -> Iterator[list[Row]]:
     """The rows of each (session, questionnaire version) in published item order, a list per group."""
-    project = selection.project
     sessions = _Sessions(session, selection, pseudonym)
-    plans = {vid: _ItemPlan(q, project.allow_free_text) for vid, q in questionnaires.items()}
-    calendar = project.allow_calendar_dates
+    calendar = selection.project.allow_calendar_dates
     with _plain_rows(session, query) as rows:
         yield from _grouped_answers(rows, sessions, plans, calendar)
 
@@ -341,6 +362,8 @@ class _ItemPlan:
         self.conditional = bool(conditional_items(questionnaire))
         #: The items whose answers the skip rules read (the only answers kept to evaluate them).
         self.rule_inputs = rule_inputs(questionnaire)
+        #: Not-asked rows made so far for items without a stored answer (rows no answer stands for).
+        self.not_asked_added = 0
 
     def group(
         self, slots: list[Row | None], given: dict[str, Any] | None, head: Row, tail: Row, calendar: bool
@@ -351,6 +374,8 @@ class _ItemPlan:
             for item_id in hidden_items(self.questionnaire, given):
                 planned = self.items.get(item_id)
                 if planned is not None:
+                    if slots[planned.index] is None:
+                        self.not_asked_added += 1
                     slots[planned.index] = head + planned.not_asked(calendar) + tail
         return [row for row in slots if row is not None]
 
