@@ -368,6 +368,11 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
     for versions in by_key.values():
         _plan_key(plan, versions, timepoints, selection)
     plan.notes.append("Sessions outside the schedule (without a timepoint) are not in the wide layout.")
+    plan.notes.append(
+        "Where a client has two sessions at one timepoint (timepoints of two programmes share a key), the "
+        "most recently submitted one fills that timepoint's columns (of two submitted at the same moment, "
+        "the one stored last); the other is in the long and scores layouts only."
+    )
     return plan
 
 
@@ -458,6 +463,10 @@ def _batch_rows(
 
 
 def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Session id -> (client id, timepoint key, submitted at, language, mode) of the session that fills each
+    client's columns of a timepoint: the most recently submitted one there, of sessions submitted at the
+    same moment the last stored (highest id). Timepoints of two programmes may share a key (a client moved
+    to another programme and redid the intake)."""
     found = session.execute(
         select(
             AssessmentSession.id,
@@ -473,7 +482,8 @@ def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -
         .where(*_scheduled(selection), AssessmentSession.client_id.in_(client_ids))
         .order_by(AssessmentSession.submitted_at, AssessmentSession.id)
     )
-    return {row[0]: row[1:] for row in found}
+    latest = {(row[1], row[2]): row for row in found}  # later rows replace earlier ones
+    return {row[0]: tuple(row[1:]) for row in latest.values()}
 
 
 def _answers(
