@@ -270,17 +270,34 @@ class NotScored(enum.StrEnum):
     NOT_ASKED = "not_asked"  # skip rules hid every item of the scale
 
 
+def _scored_items(questionnaire: Questionnaire, scale_id: str) -> tuple[str, ...]:
+    """The items a scale is scored from (a derived scale's: those of the scale it derives from)."""
+    scale = questionnaire.scales_by_id.get(scale_id)
+    while scale is not None and scale.of is not None:
+        scale = questionnaire.scales_by_id.get(scale.of)
+    return tuple(scale.items) if scale is not None else ()
+
+
 def why_not_scored(questionnaire: Questionnaire, scale_id: str, missing: int) -> NotScored | None:
     """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known."""
     if missing > 0:
         return NotScored.TOO_MANY_MISSING
-    conditional = conditional_items(questionnaire)
-    scale = questionnaire.scales_by_id.get(scale_id)
-    while scale is not None and scale.of is not None:
-        scale = questionnaire.scales_by_id.get(scale.of)
-    if scale is not None and scale.items and conditional.issuperset(scale.items):
+    items = _scored_items(questionnaire, scale_id)
+    if items and conditional_items(questionnaire).issuperset(items):
         return NotScored.NOT_ASKED
     return None
+
+
+def hideable_scales(questionnaire: Questionnaire) -> dict[str, frozenset[str]]:
+    """Scale id -> the items it is scored from, for each scale whose items skip rules may all hide: such a
+    scale was not asked when `hidden_items` holds all of them."""
+    conditional = conditional_items(questionnaire)
+    hideable = {}
+    for scale in questionnaire.scales:
+        items = frozenset(_scored_items(questionnaire, scale.id))
+        if items and conditional.issuperset(items):
+            hideable[scale.id] = items
+    return hideable
 
 
 def score(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> ScoreResult:

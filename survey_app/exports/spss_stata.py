@@ -11,7 +11,10 @@ never load in the exporting process; the rows are encoded here.
 - Stata: format 118 (Stata 14 and later), numbers as doubles, text as strN (N <= 2045 bytes); a longer text
   value is cut at a character boundary and counted (the codebook says so).
 - NOT_ASKED (an item the skip rules did not ask) is a user-missing value in SPSS, like the "rather not say"
-  codes, and the extended missing value `.a` in Stata, labelled in both.
+  codes (SPSS takes three discrete values, or one range and one value: more codes are declared as a range
+  where no valid value lies in it, else as many as fit, with a warning in the log; `sav_missing`). In Stata
+  it is the extended missing value `.a` and the "rather not say" codes are `.b`, `.c`, ... (ascending code
+  order), each labelled with its code's label.
 - Dates are numbers with a date format: in SPSS seconds since 14 October 1582 shown as DATE11, in Stata days
   since 1 January 1960 shown as %td.
 """
@@ -19,8 +22,10 @@ never load in the exporting process; the rows are encoded here.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import struct
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,6 +51,10 @@ SAV_DATE_FORMAT = "DATE11"
 DTA_DATE_FORMAT = "%td"
 _SAV_EPOCH = dt.date(1582, 10, 14)
 _DTA_EPOCH = dt.date(1960, 1, 1)
+#: SPSS declares at most three discrete user-missing values, or one range and one discrete value.
+SAV_MISSING_VALUES = 3
+
+log = logging.getLogger(__name__)
 
 
 class TemplateError(RuntimeError):
@@ -211,6 +220,62 @@ def _write_sav_cases(
     _sav_blocks(commands, units, out, final=True)
 
 
+@dataclass(frozen=True)
+class SavMissing:
+    """How a variable's missing codes are declared in SPSS: discrete values, at most one range, and the codes
+    that could not be declared."""
+
+    values: tuple[int, ...] = ()
+    range: tuple[int, int] | None = None
+    not_declared: tuple[int, ...] = ()
+
+
+def _holds_valid_value(variable: Variable, low: int, high: int) -> bool:
+    """Whether a valid value of the variable lies between `low` and `high` (inclusive)."""
+    if variable.valid_range is not None:
+        lowest, highest = variable.valid_range
+        if lowest <= high and low <= highest:
+            return True
+    missing = set(variable.missing_codes)
+    return any(low <= code <= high for code in variable.value_labels if code not in missing)
+
+
+def sav_missing(variable: Variable) -> SavMissing:
+    """The SPSS declaration of a variable's missing codes: up to three values; else the "rather not say"
+    codes as a range (if no valid value lies in it) and NOT_ASKED as the value; else as many as fit (the
+    not-asked code and the lowest others), the rest not declared."""
+    codes = tuple(sorted(variable.missing_codes))
+    if variable.kind == DATE or len(codes) <= SAV_MISSING_VALUES:
+        return SavMissing(() if variable.kind == DATE else codes)
+    declined = [code for code in codes if code != NOT_ASKED]
+    not_asked = tuple(code for code in codes if code == NOT_ASKED)
+    if not _holds_valid_value(variable, declined[0], declined[-1]):
+        return SavMissing(not_asked, (declined[0], declined[-1]))
+    room = SAV_MISSING_VALUES - len(not_asked)
+    return SavMissing(tuple(sorted((*declined[:room], *not_asked))), None, tuple(declined[room:]))
+
+
+def _sav_missing_ranges(variables: Sequence[Variable], names: dict[str, str]) -> dict[str, list[Any]]:
+    """pyreadstat's `missing_ranges`; logs a warning for each variable with codes SPSS cannot declare."""
+    ranges: dict[str, list[Any]] = {}
+    for variable in variables:
+        declared = sav_missing(variable)
+        if declared.not_declared:
+            log.warning(
+                "SPSS file: %s declares missing codes %s but not %s (no range fits them)",
+                variable.name,
+                ", ".join(map(str, declared.values)),
+                ", ".join(map(str, declared.not_declared)),
+            )
+        spec: list[Any] = []
+        if declared.range is not None:
+            spec.append({"lo": float(declared.range[0]), "hi": float(declared.range[1])})
+        spec += [float(code) if variable.kind == NUMBER else str(code) for code in declared.values]
+        if spec:
+            ranges[names[variable.name]] = spec
+    return ranges
+
+
 def _sav_format(variable: Variable) -> str:
     if variable.kind == DATE:
         return SAV_DATE_FORMAT
@@ -234,11 +299,7 @@ def write_sav(
             variable_value_labels=_value_labels(variables, names),
             variable_format={names[v.name]: _sav_format(v) for v in variables},
             variable_measure={names[v.name]: v.measure for v in variables},
-            missing_ranges={
-                names[v.name]: [float(code) if v.kind == NUMBER else str(code) for code in v.missing_codes]
-                for v in variables
-                if v.kind != DATE and 0 < len(v.missing_codes) <= 3
-            },
+            missing_ranges=_sav_missing_ranges(variables, names),
             row_compress=True,
         ),
     )
@@ -265,10 +326,29 @@ def write_sav(
 
 # ---------------------------------------------------------------- Stata
 _DTA_MISSING_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0000000000000))[0]
-#: Stata's extended missing value `.a`, which stands for NOT_ASKED.
-_DTA_NOT_ASKED_TAG = "a"
-_DTA_NOT_ASKED_DOUBLE = struct.unpack("<d", struct.pack("<Q", 0x7FE0010000000000))[0]
+#: The letters of Stata's extended missing values `.a` to `.z`: `.a` stands for NOT_ASKED, the "rather not
+#: say" codes of a variable take `.b`, `.c`, ... in ascending order of code.
+_DTA_TAGS = "abcdefghijklmnopqrstuvwxyz"
 _DTA_DOUBLE = 65526
+
+
+def _dta_tag_double(tag: str) -> float:
+    """The double Stata stores for the extended missing value `.tag`."""
+    step = _DTA_TAGS.index(tag) + 1
+    value: float = struct.unpack("<d", struct.pack("<Q", 0x7FE0000000000000 + (step << 40)))[0]
+    return value
+
+
+def stata_missing_tags(variable: Variable) -> dict[int, str]:
+    """Code -> letter of the Stata extended missing value that stands for it, for a number variable's
+    missing codes: NOT_ASKED is `a`, the declined codes `b`, `c`, ... (a code past `z` stays a number)."""
+    if variable.kind != NUMBER:
+        return {}
+    declined = sorted(code for code in variable.missing_codes if code != NOT_ASKED)
+    tags = dict(zip(declined, _DTA_TAGS[1:], strict=False))
+    if NOT_ASKED in variable.missing_codes:
+        tags[NOT_ASKED] = _DTA_TAGS[0]
+    return tags
 
 
 def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
@@ -282,19 +362,15 @@ def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
     return map_at, offsets, n_at, variables
 
 
-def _not_asked_in_stata(variable: Variable) -> bool:
-    return variable.kind == NUMBER and NOT_ASKED in variable.missing_codes
-
-
 def _dta_value_labels(
     variables: Sequence[Variable], names: dict[str, str]
 ) -> dict[str, dict[float | str, str]]:
-    """The value labels, with NOT_ASKED's label on `.a` where the variable can hold it."""
+    """The value labels, each missing code's label on the extended missing value that stands for it."""
+    tags = {names[v.name]: stata_missing_tags(v) for v in variables}
     labels: dict[str, dict[float | str, str]] = {}
     for name, values in _value_labels(variables, names).items():
-        labels[name] = {
-            (_DTA_NOT_ASKED_TAG if code == NOT_ASKED else code): text for code, text in values.items()
-        }
+        tagged = tags[name]
+        labels[name] = {tagged.get(int(code), code): text for code, text in values.items()}
     return labels
 
 
@@ -314,7 +390,7 @@ def write_dta(
             },
             variable_value_labels=_dta_value_labels(variables, names),
             missing_user_values={
-                names[v.name]: [_DTA_NOT_ASKED_TAG] for v in variables if _not_asked_in_stata(v)
+                names[v.name]: sorted(tags.values()) for v in variables if (tags := stata_missing_tags(v))
             },
             variable_format={names[v.name]: DTA_DATE_FORMAT for v in variables if v.kind == DATE},
             version=DTA_VERSION,
@@ -340,7 +416,11 @@ def write_dta(
         if v.kind == TEXT
     ]
     number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
-    not_asked_columns = [index for index, v in enumerate(variables) if _not_asked_in_stata(v)]
+    tagged_columns = [
+        (index, {code: _dta_tag_double(tag) for code, tag in tags.items()})
+        for index, v in enumerate(variables)
+        if (tags := stata_missing_tags(v))
+    ]
     date_columns = [index for index, v in enumerate(variables) if v.kind == DATE]
     with path.open("r+b") as out:
         out.truncate(data_start)
@@ -348,9 +428,10 @@ def write_dta(
         pack = row_format.pack
         for row in rows:
             cells = list(row)
-            for index in not_asked_columns:
-                if cells[index] == NOT_ASKED:
-                    cells[index] = _DTA_NOT_ASKED_DOUBLE
+            for index, doubles in tagged_columns:
+                tagged = doubles.get(cells[index])
+                if tagged is not None:
+                    cells[index] = tagged
             for index in number_columns:
                 cells[index] = _DTA_MISSING_DOUBLE if cells[index] is None else float(cells[index])
             for index in date_columns:

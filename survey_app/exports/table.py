@@ -34,9 +34,13 @@ class Variable:
     integer: bool = False
     decimals: int = 0
     value_labels: Mapping[int, str] = field(default_factory=dict)
-    #: Codes that mean "rather not say" or NOT_ASKED: declared as user-missing values in SPSS (at most three;
-    #: a text variable's as text), NOT_ASKED as the extended missing value `.a` in Stata.
+    #: Codes that mean "rather not say" or NOT_ASKED: declared as user-missing values in SPSS (a text
+    #: variable's as text), extended missing values in a Stata number column (NOT_ASKED `.a`, the others
+    #: `.b`, `.c`, ...).
     missing_codes: tuple[int, ...] = ()
+    #: Lowest and highest valid value where every number between is valid (a number item; infinite ends
+    #: for one without bounds); None: only the labelled codes that are not missing codes are valid.
+    valid_range: tuple[float, float] | None = None
     measure: str = "scale"
     #: Text whose values can never start a spreadsheet formula (keys checked by the database, hex digests).
     formula_safe: bool = False

@@ -16,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
 from survey_app.models import ExportRun
+from survey_app.services.exports import ExportRequest, check_request, write_export
 from tests.builders import document, text
 from tests.exports.conftest import World, _consent, _session, store_document
 
@@ -188,3 +189,31 @@ def test_an_item_that_accepts_the_not_asked_code_stops_the_item_export_with_a_me
     assert failed is not None and (failed.status, failed.error) == ("failed", "not_asked_code")
     scores, _ = run_export(*WIDE[:3], "scores", *WIDE[4:], "--format", "csv", out="scores.csv")
     assert scores.exit_code == 0, scores.output
+
+
+def test_long_layout_progress_ends_at_the_rows_it_expected(
+    db: SQLAlchemy, skipped: World, tmp_path: Path
+) -> None:
+    db.session.commit()
+    request = ExportRequest(layout="long", format="csv")
+    selection = check_request(db.session, skipped.project, request, as_of=dt.datetime.now(dt.UTC))
+    totals: list[int] = []
+    progress: list[int] = []
+    outcome = write_export(
+        db.session,
+        selection,
+        secret=b"k" * 32,
+        data_path=tmp_path / "long.csv",
+        render_html=lambda codebook: "",
+        on_progress=progress.append,
+        on_total=totals.append,
+        fhir_base="https://fhir.example",
+    )
+    rows = _csv(tmp_path / "long.csv")
+    not_asked = sum(1 for row in rows if row["value"] == str(NOT_ASKED))
+    # the progress counts the exported answers: not eve's stale days answer (its row says not asked), not
+    # alice's free text (not allowed), not gus's questionnaire without answers; the rows not asked come on top
+    assert len(rows) == outcome.rows and not_asked == 6
+    (total,) = totals
+    assert progress[-1] == total == outcome.rows - not_asked + 1
+    assert all(done <= total for done in progress)

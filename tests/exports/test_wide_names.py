@@ -52,7 +52,7 @@ def test_top_scales_and_items_have_distinct_columns_in_csv(
         header, row = list(csv.reader(handle))
     assert _duplicates(header) == []
     values = dict(zip(header, row, strict=True))
-    assert values["top_score_sharing_t0"] == ""  # no injecting: the sharing item was not asked, nor scored
+    assert values["top_score_sharing_t0"] == "99999"  # the sharing item was not asked, so nor was its scale
     assert values["top_sharing_t0"] == "99999"
     assert values["top_alcohol_week1_t0"] == str(top_answers["top_alcohol_week1"])
     assert values["top_score_alcohol_days_t0"] == "6.0"

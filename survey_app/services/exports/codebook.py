@@ -15,6 +15,7 @@ from typing import Any
 from survey_app.domain.questionnaire import Item, Questionnaire, Scale, localise
 from survey_app.exports.csv_out import RISKY_FIRST_CHARACTERS
 from survey_app.exports.names import spss_names, stata_names
+from survey_app.exports.spss_stata import sav_missing, stata_missing_tags
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, Variable
 
 CODEBOOK_FORMAT = 1
@@ -25,11 +26,16 @@ CSV_RULE = (
 MISSING_RULE = (
     f"An empty cell is missing: not answered, not in the session, or not scored. {NOT_ASKED} "
     f"('{NOT_ASKED_LABEL}') marks an item the questionnaire's skip rules did not ask, given the session's "
-    "answers (in the long layout, a row of its own; an item asked but not answered has no row): a "
+    "answers (in the long layout, a row of its own; an item asked but not answered has no row), and a "
+    "scale all of whose items they hid (a scale asked but not scored stays empty): a "
     "user-missing value in SPSS, the extended missing value .a in Stata's numeric columns, listed in "
     "missing_codes in Parquet, the number itself in CSV, and in a text column the same digits as text. A "
     "calendar-date column stays empty; its days-since-intake column has the code. FHIR responses leave such "
-    "items out. 'Rather not say' codes are marked missing in each item's values."
+    "items out. 'Rather not say' codes are marked missing in each item's values; in Stata they are the "
+    "extended missing values .b, .c, ... in ascending order of code, labelled (each variable's "
+    "stata_missing lists them); in SPSS user-missing values, declared as a range beside 99999 where an "
+    "item has more than three codes (each variable's spss_missing says how, and lists any code SPSS could "
+    "not declare)."
 )
 DATE_RULE = (
     "Variables of type date are calendar dates: SPSS DATE11, Stata %td, Parquet date32, CSV YYYY-MM-DD. They "
@@ -155,8 +161,35 @@ def questionnaire_entry(questionnaire: Questionnaire, language: str) -> dict[str
     }
 
 
+def _missing_entries(variable: Variable) -> dict[str, Any]:
+    """How the variable's missing codes are declared in SPSS (values, a range, what could not be declared)
+    and in Stata (extended missing value -> code)."""
+    entries: dict[str, Any] = {}
+    declared = sav_missing(variable)
+    if declared.values or declared.range:
+        spss: dict[str, Any] = {"range": list(declared.range)} if declared.range else {}
+        spss["values"] = list(declared.values)
+        if declared.not_declared:
+            spss["not_declared"] = list(declared.not_declared)
+            spss["note"] = (
+                f"SPSS declares at most three missing values, or one range and one value, and a valid "
+                f"value lies between these codes: {', '.join(map(str, declared.not_declared))} "
+                "not declared missing in the SPSS file; treat them as missing yourself."
+            )
+        entries["spss_missing"] = spss
+    tags = stata_missing_tags(variable)
+    if tags:
+        entries["stata_missing"] = {f".{tag}": code for code, tag in sorted(tags.items(), key=_by_tag)}
+    return entries
+
+
+def _by_tag(entry: tuple[int, str]) -> str:
+    return entry[1]
+
+
 def variable_entries(variables: Sequence[Variable]) -> list[dict[str, Any]]:
-    """Every column: name, its SPSS and Stata names, label, type, values and what it comes from."""
+    """Every column: name, its SPSS and Stata names, label, type, values, how its missing codes are declared
+    and what it comes from."""
     spss, stata = spss_names(variables), stata_names(variables)
     return [
         {
@@ -168,6 +201,7 @@ def variable_entries(variables: Sequence[Variable]) -> list[dict[str, Any]]:
             "whole_numbers": v.integer,
             "width": v.width or None,
             "values": [{"value": code, "label": label} for code, label in v.value_labels.items()],
+            **_missing_entries(v),
             **{key: value for key, value in v.details.items()},
         }
         for v in variables

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
-from survey_app.domain.scoring import conditional_items, hidden_items, rule_inputs
+from survey_app.domain.scoring import conditional_items, hidden_items, hideable_scales, rule_inputs
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -58,6 +58,9 @@ class Table:
     expected_rows: int
     questionnaires: dict[int, Questionnaire]
     notes: list[str] = field(default_factory=list)
+    #: How many of the rows read so far are not among `expected_rows` (the long layout's not-asked rows of
+    #: items without a stored answer, known only as the rows are made): progress leaves them out.
+    unexpected_rows: Callable[[], int] | None = None
 
 
 def questionnaires_of(selection: Selection) -> dict[int, Questionnaire]:
@@ -218,33 +221,51 @@ def long_table(session: DbSession, selection: Selection, pseudonym: Callable[[in
     check_not_asked_code(questionnaires.values())
     query = answers_query(selection)
     variables = long_variables(selection, questionnaires)
-    rows = _long_rows(session, selection, query, questionnaires, pseudonym)
+    plans = {vid: _ItemPlan(q, selection.project.allow_free_text) for vid, q in questionnaires.items()}
+    rows = _long_rows(session, selection, query, plans, pseudonym)
     notes = [] if selection.project.allow_free_text else ["Free-text answers are left out (not allowed)."]
-    return Table(variables, rows, _count(session, query), questionnaires, notes)
+    expected = exported_answers(session, selection, plans)
+    added = list(plans.values())
+    return Table(
+        variables, rows, expected, questionnaires, notes, lambda: sum(plan.not_asked_added for plan in added)
+    )
+
+
+def exported_answers(session: DbSession, selection: Selection, plans: dict[int, _ItemPlan]) -> int:
+    """How many stored answers the long layout exports (each is one row; free text only where allowed)."""
+    left_out = [
+        (Answer.questionnaire_version_id == vid) & Answer.item_id.in_(sorted(ids))
+        for vid, plan in plans.items()
+        if (ids := set(plan.questionnaire.items_by_id) - set(plan.items))
+    ]
+    query = select(func.count()).where(
+        Answer.session_id.in_(session_ids(selection)),
+        Answer.questionnaire_version_id.in_(selection.version_ids),
+        *([~or_(*left_out)] if left_out else []),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def _long_rows(
     session: DbSession,
     selection: Selection,
     query: Select[*tuple[Any, ...]],
-    questionnaires: dict[int, Questionnaire],
+    plans: dict[int, _ItemPlan],
     pseudonym: Callable[[int], str],
 ) -> Iterator[Row]:
-    return itertools.chain.from_iterable(_long_groups(session, selection, query, questionnaires, pseudonym))
+    return itertools.chain.from_iterable(_long_groups(session, selection, query, plans, pseudonym))
 
 
 def _long_groups(
     session: DbSession,
     selection: Selection,
     query: Select[*tuple[Any, ...]],
-    questionnaires: dict[int, Questionnaire],
+    plans: dict[int, _ItemPlan],
     pseudonym: Callable[[int], str],
 ) -> Iterator[list[Row]]:
     """The rows of each (session, questionnaire version) in published item order, a list per group."""
-    project = selection.project
     sessions = _Sessions(session, selection, pseudonym)
-    plans = {vid: _ItemPlan(q, project.allow_free_text) for vid, q in questionnaires.items()}
-    calendar = project.allow_calendar_dates
+    calendar = selection.project.allow_calendar_dates
     with _plain_rows(session, query) as rows:
         yield from _grouped_answers(rows, sessions, plans, calendar)
 
@@ -341,6 +362,8 @@ class _ItemPlan:
         self.conditional = bool(conditional_items(questionnaire))
         #: The items whose answers the skip rules read (the only answers kept to evaluate them).
         self.rule_inputs = rule_inputs(questionnaire)
+        #: Not-asked rows made so far for items without a stored answer (rows no answer stands for).
+        self.not_asked_added = 0
 
     def group(
         self, slots: list[Row | None], given: dict[str, Any] | None, head: Row, tail: Row, calendar: bool
@@ -351,6 +374,8 @@ class _ItemPlan:
             for item_id in hidden_items(self.questionnaire, given):
                 planned = self.items.get(item_id)
                 if planned is not None:
+                    if slots[planned.index] is None:
+                        self.not_asked_added += 1
                     slots[planned.index] = head + planned.not_asked(calendar) + tail
         return [row for row in slots if row is not None]
 
@@ -398,7 +423,14 @@ def scores_variables(selection: Selection) -> list[Variable]:
         key_text("questionnaire", "Questionnaire key", 40),
         whole("version", "Questionnaire version", measure="ordinal"),
         key_text("scale", "Scale id (see the codebook for its scoring rule)", 64),
-        Variable("value", "Scale score (empty: not scored, too many items missing)", NUMBER, decimals=3),
+        Variable(
+            "value",
+            f"Scale score (empty: not scored, too many items missing; {NOT_ASKED}: not asked)",
+            NUMBER,
+            decimals=3,
+            value_labels={NOT_ASKED: NOT_ASKED_LABEL},
+            missing_codes=(NOT_ASKED,),
+        ),
         key_text("band", "Band id of the score (see the codebook for its label and range)", 64),
         Variable(
             "prorated",
@@ -415,7 +447,8 @@ def scores_variables(selection: Selection) -> list[Variable]:
 
 
 def scores_table(session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> Table:
-    """The scores layout: one row per scale per session."""
+    """The scale scores layout: one row per scale per session, NOT_ASKED for a scale whose items the skip
+    rules all hid."""
     questionnaires = questionnaires_of(selection)
     query = scores_query(selection)
     return Table(
@@ -424,6 +457,51 @@ def scores_table(session: DbSession, selection: Selection, pseudonym: Callable[[
         _count(session, query),
         questionnaires,
     )
+
+
+def rule_answers_query(
+    selection: Selection, questionnaires: dict[int, Questionnaire]
+) -> Select[*tuple[Any, ...]]:
+    """The answers the skip rules read, of the versions given, ordered by session and version."""
+    item_ids = set().union(*(rule_inputs(q) for q in questionnaires.values()))
+    return (
+        select(Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))
+        .where(
+            Answer.session_id.in_(session_ids(selection)),
+            Answer.questionnaire_version_id.in_(list(questionnaires)),
+            Answer.item_id.in_(sorted(item_ids)),
+        )
+        .order_by(Answer.session_id, Answer.questionnaire_version_id)
+    )
+
+
+class _HiddenItems:
+    """Walks the answers the skip rules read in step with groups ordered by session and version (a merge
+    join) and says which items the rules hid in a group."""
+
+    def __init__(self, session: DbSession, selection: Selection, questionnaires: dict[int, Questionnaire]):
+        self.questionnaires = questionnaires
+        self.rows = (
+            _stream(session, rule_answers_query(selection, questionnaires)) if questionnaires else None
+        )
+        self.ahead: Any = None
+
+    def of(self, session_id: int, version_id: int) -> frozenset[str]:
+        """The items the skip rules hid in this session's questionnaire version (asked in order)."""
+        given: dict[str, Any] = {}
+        key = (session_id, version_id)
+        while self.rows is not None:
+            if self.ahead is None:
+                self.ahead = next(self.rows, None)
+                if self.ahead is None:
+                    break
+            ahead = tuple(self.ahead[:2])
+            if ahead > key:
+                break
+            if ahead == key:
+                given[self.ahead[2]] = decode_raw(self.ahead[3])
+            self.ahead = None
+        return hidden_items(self.questionnaires[version_id], given)
 
 
 def _score_rows(
@@ -437,8 +515,11 @@ def _score_rows(
     order = {
         vid: {scale.id: index for index, scale in enumerate(q.scales)} for vid, q in questionnaires.items()
     }
+    hideable = {vid: scales for vid, q in questionnaires.items() if (scales := hideable_scales(q))}
+    hidden_in = _HiddenItems(session, selection, {vid: questionnaires[vid] for vid in hideable})
     current = (-1, -1)
     facts = tail = None
+    hidden: frozenset[str] | None = None
     pending: list[tuple[int, Row]] = []
     for session_id, version_id, scale_id, value, band, prorated, missing, scorer in _stream(session, query):
         if (session_id, version_id) != current:
@@ -446,7 +527,13 @@ def _score_rows(
             if session_id != current[0]:
                 facts, tail = sessions.find(session_id)
             current = (session_id, version_id)
+            hidden = None
         assert facts is not None and tail is not None
+        if value is None and scale_id in hideable.get(version_id, ()):
+            if hidden is None:
+                hidden = hidden_in.of(session_id, version_id)
+            if hidden.issuperset(hideable[version_id][scale_id]):
+                value = NOT_ASKED
         questionnaire = questionnaires[version_id]
         pending.append(
             (

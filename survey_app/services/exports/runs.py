@@ -98,6 +98,20 @@ def build_table(session: DbSession, selection: Selection, secret: bytes) -> Tabl
     return builders[selection.request.layout](session, selection, pseudonym)
 
 
+def _expected_progress(table: Table, on_progress: ProgressCallback | None) -> ProgressCallback | None:
+    """Progress in the rows `expected_rows` counts, so it ends at that number (rows it does not count,
+    such as the long layout's not-asked rows, are left out)."""
+    unexpected = table.unexpected_rows
+    if on_progress is None or unexpected is None:
+        return on_progress
+    report = on_progress
+
+    def expected_so_far(rows: int) -> None:
+        report(rows - unexpected())
+
+    return expected_so_far
+
+
 def _write_data(
     table: Table,
     selection: Selection,
@@ -106,7 +120,7 @@ def _write_data(
     fhir_base: str,
     created: str,
 ) -> WriteResult:
-    rows = counted(table.rows, on_progress)
+    rows = counted(table.rows, _expected_progress(table, on_progress))
     request = selection.request
     label = f"{selection.project.name}: {request.layout} layout"
     if request.format == "csv":

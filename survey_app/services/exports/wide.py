@@ -20,6 +20,7 @@ Sessions outside the schedule (no timepoint) have no column here: they are in th
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from sqlalchemy.orm import aliased
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire, localise
-from survey_app.domain.scoring import conditional_items, hidden_items
+from survey_app.domain.scoring import conditional_items, hidden_items, hideable_scales, rule_inputs
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, TEXT, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -200,6 +201,8 @@ def _plan_scale(
     scale = latest.scale(scale_id)
     label = localise(scale.label, language)
     versions = [q.version for _, q in group]
+    hideable = any(scale_id in hideable_scales(q) for _, q in group)
+    not_asked = {NOT_ASKED: NOT_ASKED_LABEL} if hideable else {}
     for tp in timepoints:
         value = plan.add(
             Variable(
@@ -207,6 +210,8 @@ def _plan_scale(
                 f"{title}: {label} [{tp}]",
                 NUMBER,
                 decimals=max(scale.precision, 2),
+                value_labels=not_asked,
+                missing_codes=tuple(not_asked),
                 details={
                     "questionnaire": latest.key,
                     "versions": versions,
@@ -296,10 +301,21 @@ def _item_variable(
         NUMBER,
         integer=True,
         value_labels={**option_labels(item, language), **not_asked},
+        valid_range=_valid_range(item),
         measure="nominal" if item.type is ItemType.YES_NO else "ordinal" if item.type.is_choice else "scale",
         missing_codes=missing,
         details={**details, "missing_codes": list(missing)},
     )
+
+
+def _valid_range(item: Item) -> tuple[float, float] | None:
+    """The valid values of a number or date item's column as a range (None: only its option codes)."""
+    if item.type.is_number:
+        low, high = item.minimum, item.maximum
+        return (-math.inf if low is None else low, math.inf if high is None else high)
+    if item.type is ItemType.DATE:
+        return (-math.inf, math.inf)  # days since intake
+    return None
 
 
 def _in_scope(selection: Selection) -> Any:
@@ -356,6 +372,11 @@ def wide_plan(session: DbSession, selection: Selection, questionnaires: dict[int
     for versions in by_key.values():
         _plan_key(plan, versions, timepoints, selection)
     plan.notes.append("Sessions outside the schedule (without a timepoint) are not in the wide layout.")
+    plan.notes.append(
+        "Where a client has two sessions at one timepoint (timepoints of two programmes share a key), the "
+        "most recently submitted one fills that timepoint's columns (of two submitted at the same moment, "
+        "the one stored last); the other is in the long and scores layouts only."
+    )
     return plan
 
 
@@ -450,14 +471,25 @@ def _batch_rows(
         when = [submitted] if project.allow_calendar_dates else []
         cells = [(submitted - intakes[client_id]).days, *when, site, language, mode]
         rows[client_id][start : start + len(cells)] = cells
-    _fill_scores(session, selection, plan, sessions, rows)
     if selection.request.include_items:
-        _fill_items(session, selection, plan, questionnaires, sessions, rows, intakes)
+        found = _answers(session, list(sessions), selection.version_ids)
+        hidden = _hidden(session, questionnaires, list(sessions), found)
+        _fill_items(plan, questionnaires, sessions, rows, intakes, found, hidden, selection)
+    else:  # only the answers the skip rules read, for the scales they may hide
+        hideable = {vid: q for vid, q in questionnaires.items() if hideable_scales(q)}
+        rule_items = set().union(*(rule_inputs(q) for q in hideable.values()))
+        found = _answers(session, list(sessions), list(hideable), rule_items) if hideable else []
+        hidden = _hidden(session, hideable, list(sessions), found)
+    _fill_scores(session, selection, plan, questionnaires, sessions, rows, hidden)
     for client_id, _, *_ in clients:
         yield tuple(rows[client_id])
 
 
 def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Session id -> (client id, timepoint key, submitted at, language, mode) of the session that fills each
+    client's columns of a timepoint: the most recently submitted one there, of sessions submitted at the
+    same moment the last stored (highest id). Timepoints of two programmes may share a key (a client moved
+    to another programme and redid the intake)."""
     found = session.execute(
         select(
             AssessmentSession.id,
@@ -474,16 +506,39 @@ def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -
         .where(*_scheduled(selection), AssessmentSession.client_id.in_(client_ids))
         .order_by(AssessmentSession.submitted_at, AssessmentSession.id)
     )
-    return {row[0]: row[1:] for row in found}
+    latest = {(row[1], row[2]): row for row in found}  # later rows replace earlier ones
+    return {row[0]: tuple(row[1:]) for row in latest.values()}
+
+
+def _answers(
+    session: DbSession,
+    session_ids: list[int],
+    version_ids: Sequence[int],
+    item_ids: set[str] | None = None,
+) -> list[tuple[int, int, str, Any]]:
+    """(session, version, item, stored value) of the sessions' answers to these versions (and items)."""
+    query = select(
+        Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
+    ).where(Answer.session_id.in_(session_ids), Answer.questionnaire_version_id.in_(list(version_ids)))
+    if item_ids is not None:
+        query = query.where(Answer.item_id.in_(sorted(item_ids)))
+    return [
+        (session_id, version_id, item_id, decode_raw(raw))
+        for session_id, version_id, item_id, raw in session.execute(query)
+    ]
 
 
 def _fill_scores(
     session: DbSession,
     selection: Selection,
     plan: _Plan,
+    questionnaires: dict[int, Questionnaire],
     sessions: dict[int, tuple[Any, ...]],
     rows: dict[int, list[Any]],
+    hidden: dict[tuple[int, int], frozenset[str]],
 ) -> None:
+    """Scores in their columns; NOT_ASKED where the skip rules hid every item of the scale."""
+    hideable = {vid: scales for vid, q in questionnaires.items() if (scales := hideable_scales(q))}
     found = session.execute(
         select(
             Score.session_id, Score.questionnaire_version_id, Score.scale_id, Score.value, Score.band
@@ -496,32 +551,25 @@ def _fill_scores(
         columns = plan.scores.get((version_id, scale_id, tp))
         if columns is None:
             continue
+        scored_from = hideable.get(version_id, {}).get(scale_id)
+        if value is None and scored_from and hidden.get((session_id, version_id), frozenset()) >= scored_from:
+            value = NOT_ASKED
         rows[client_id][columns[0]] = value
         if columns[1] is not None:
             rows[client_id][columns[1]] = band
 
 
 def _fill_items(
-    session: DbSession,
-    selection: Selection,
     plan: _Plan,
     questionnaires: dict[int, Questionnaire],
     sessions: dict[int, tuple[Any, ...]],
     rows: dict[int, list[Any]],
     intakes: dict[int, Any],
+    found: list[tuple[int, int, str, Any]],
+    hidden: dict[tuple[int, int], frozenset[str]],
+    selection: Selection,
 ) -> None:
-    found = [
-        (session_id, version_id, item_id, decode_raw(raw))
-        for session_id, version_id, item_id, raw in session.execute(
-            select(
-                Answer.session_id, Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text)
-            ).where(
-                Answer.session_id.in_(list(sessions)),
-                Answer.questionnaire_version_id.in_(selection.version_ids),
-            )
-        )
-    ]
-    hidden = _hidden(session, questionnaires, list(sessions), found)
+    """Answers in their columns; NOT_ASKED where the skip rules hid the item."""
     for (session_id, version_id), item_ids in hidden.items():
         client_id, tp = sessions[session_id][0], sessions[session_id][1]
         for item_id in item_ids:
