@@ -64,6 +64,8 @@ def run_migrations_online() -> None:
 
     with _engine().connect() as connection:
         is_sqlite = connection.dialect.name == "sqlite"
+        if is_sqlite:
+            _sqlite_foreign_keys(connection, on=False)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -72,8 +74,33 @@ def run_migrations_online() -> None:
             render_item=render_item,
             **conf_args,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if is_sqlite:
+                    _refuse_broken_references(connection)
+        finally:
+            if is_sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection: Any, *, on: bool) -> None:
+    """Turn SQLite's foreign-key enforcement off for the migrations, or on again after them.
+
+    Batch mode rebuilds a table by copying it and dropping the old one. With enforcement on, that drop
+    deletes the rows that refer to the table (ON DELETE CASCADE: answers, scores) or is refused. The pragma
+    only takes effect outside a transaction, so it goes to the driver's connection before the migrations'
+    BEGIN.
+    """
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _refuse_broken_references(connection: Any) -> None:
+    """Fail (and roll the migrations back) when a row refers to one that is not there."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(f"the migrations left rows that refer to missing rows in: {', '.join(tables)}")
 
 
 if context.is_offline_mode():

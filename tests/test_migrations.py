@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -282,3 +283,50 @@ def test_sessions_stored_before_0015_are_placed_at_their_client_s_current_site(e
         with _db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, site_id FROM assessment_sessions ORDER BY id")).all()
     assert [tuple(row) for row in rows] == [(1, 2), (2, 2)]
+
+
+#: Tables whose rows every revision since 0010 keeps, from the programme down to the answers and scores.
+_KEPT_TABLES = (
+    "sites", "staff_site_memberships", "programmes", "timepoints", "timepoint_questionnaires", "clients",
+    "assessment_sessions", "session_questionnaires", "answers", "submissions", "scores", "score_flags",
+    "client_mode_sessions", "audit_events",
+)  # fmt: skip
+
+
+def _row_counts(app: Flask) -> dict[str, int]:
+    with app.app_context(), _db.engine.connect() as conn:
+        return {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in _KEPT_TABLES
+        }
+
+
+def test_migrations_that_rebuild_a_table_keep_every_row_that_refers_to_it(empty_app: Flask) -> None:
+    """On SQLite a rebuilt table is dropped and copied: with foreign keys on, that dropped the rows that
+    refer to it (ON DELETE CASCADE) or refused the upgrade, on any database holding answers."""
+    from survey_app.programmes.definition import DEFAULT_PROGRAMME, load_programme_definition
+    from survey_app.questionnaires.registry import QuestionnaireRegistry
+    from survey_app.services.demo import seed_demo
+    from survey_app.services.questionnaires import store_published_versions
+
+    registry = QuestionnaireRegistry(PROJECT_ROOT / "questionnaires")
+    with empty_app.app_context():
+        flask_migrate.upgrade()
+        store_published_versions(_db.session, registry)
+        definition = load_programme_definition(DEFAULT_PROGRAMME, registry.versions)
+        seed_demo(
+            _db.session, definition, clients=6, password_hash="x" * 20, today=dt.date(2026, 11, 26), seed=3
+        )
+        _db.session.commit()
+        _db.session.remove()
+    seeded = _row_counts(empty_app)
+    assert seeded["answers"] > 100 and seeded["submissions"] > 0 and seeded["client_mode_sessions"] >= 0
+    with empty_app.app_context():
+        flask_migrate.downgrade(revision="0010")
+    assert _row_counts(empty_app) == seeded
+    with empty_app.app_context():
+        flask_migrate.upgrade()
+        with _db.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    assert _row_counts(empty_app) == seeded
