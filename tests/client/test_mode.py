@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.test import TestResponse
 
 from survey_app.models import AssessmentSession, AuditEvent, ClientModeSession, StaffSession
@@ -349,3 +349,33 @@ def test_only_an_unlocked_page_carries_the_key_that_seals_answers_on_the_device(
     _lock(client)
     locked = client.get("/client/locked").get_data(as_text=True)
     assert config["device_key"] not in locked and "client-config" not in locked
+
+
+def test_the_right_password_and_the_unlock_it_opens_are_one_commit(
+    app: Flask, client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    """The password's audit event, the count it clears and the new session id are written together: a
+    failure half-way keeps none of them."""
+    hand_over()
+    _lock(client)
+    token = page_csrf(client, "/client/locked")
+    writes: list[str] = []
+    commits: list[list[str]] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(statement)
+        elif verb == "RELEASE" and writes:  # a view's commit, in the tests, of what it wrote
+            commits.append(writes[:])
+            writes.clear()
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        right = client.post("/client/unlock", data={"csrf_token": token, "password": STAFF_PASSWORD})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert right.location.endswith("/client/") and _mode(db).locked_at is None
+    assert len(commits) == 1

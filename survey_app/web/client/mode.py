@@ -104,9 +104,9 @@ def _counsellor_password_ok(row: ClientModeSession) -> tuple[StaffUser | None, s
     """
     password = request.form.get("password", "")[: accounts.MAX_PASSWORD_LENGTH * 4]
     result = check_counsellor_password(db.session, row, password, ip=request.remote_addr)
-    db.session.commit()  # the device's count of wrong passwords and the audit event are kept either way
-    if result.ok:
+    if result.ok:  # committed with what the right password opens, in one transaction
         return result.staff, None, 200, 0
+    db.session.commit()  # the device's count of wrong passwords and the audit event are kept
     if result.outcome == "waiting":
         seconds = math.ceil(result.wait.total_seconds()) if result.wait else 0
         return None, password_problem("waiting", minutes=result.wait_minutes), 429, seconds
@@ -137,10 +137,12 @@ def _parked(row: ClientModeSession) -> StaffSession | None:
 
 
 def _counsellor_was_here(row: ClientModeSession) -> None:
-    """The counsellor's password was just right: their parked session (if still live) was in use now."""
+    """The counsellor's password was just right: their parked session (if still live) was in use now.
+
+    Written with the password's audit event, when the view commits what the password opened.
+    """
     idle, absolute = _staff_limits()
     note_staff_activity(db.session, row, idle_timeout=idle, absolute_timeout=absolute)
-    db.session.commit()
 
 
 def _unlock(row: ClientModeSession) -> None:
@@ -177,6 +179,8 @@ def leave() -> Response | str:
     _counsellor_was_here(row)
     if row.locked_at is not None:  # from the lock screen: open it to send the sealed answers first
         _unlock(row)
+    else:
+        db.session.commit()
     session[LEAVING_KEY] = {"staff": staff.id, "until": (utcnow() + LEAVING_FOR).timestamp()}
     return redirect(url_for("client.leaving"))
 
