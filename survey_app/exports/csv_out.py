@@ -7,13 +7,18 @@ recommends; the codebook says so and counts the cells. Numbers are written as nu
 Rows are written a batch at a time (`csv.writer.writerows`). A batch is checked through the distinct values
 of its text columns (a site code repeats on every row of a session), so the usual batch, with nothing to
 neutralise, costs no Python work per row.
+
+A layout whose rows repeat long runs of cells (the long layout: a session's facts on each of its answers) can
+instead give lines joined from pieces that `CsvPieces` encoded once, neutralised the same way, and
+`write_csv_lines` writes them as they are: the same file, without formatting every cell of every row.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any, TextIO
 
@@ -68,4 +73,59 @@ def write_csv(variables: Sequence[Variable], rows: Iterable[Row], stream: TextIO
             result.neutralised_cells += changed
         writer.writerows(batch)
         result.rows += len(batch)
+    return result
+
+
+class CsvPieces:
+    """Runs of a row's cells encoded as CSV text once, to be joined into lines (see `write_csv_lines`).
+
+    A piece of the cells of columns ``first`` onwards ends with the comma before the next column, or with
+    the line's end for the last piece. Risky text cells are neutralised as `write_csv` does; ``neutralised``
+    counts them per row written, as the caller reports rows with `rows_made`.
+    """
+
+    def __init__(self, variables: Sequence[Variable]) -> None:
+        self._risky = frozenset(
+            index
+            for index, variable in enumerate(variables)
+            if variable.kind == TEXT and not variable.formula_safe
+        )
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="")
+        self.neutralised = 0
+
+    def encode(self, values: Row, first: int, *, ends_row: bool = False) -> tuple[str, int]:
+        """The CSV text of these cells of columns ``first`` onwards, and how many of them were neutralised."""
+        if not values:
+            raise ValueError("a piece of a CSV row needs at least one cell")
+        changed = 0
+        if any(first + offset in self._risky and _is_risky(value) for offset, value in enumerate(values)):
+            cells = list(values)
+            for offset, value in enumerate(cells):
+                if first + offset in self._risky and _is_risky(value):
+                    cells[offset] = f"'{value}"
+                    changed += 1
+            values = tuple(cells)
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow((*values, ""))  # an empty last cell: a lone empty cell is never quoted
+        text = self._buffer.getvalue()
+        return (f"{text[:-1]}\r\n" if ends_row else text), changed
+
+    def rows_made(self, rows: int, neutralised_per_row: int) -> None:
+        """Count the neutralised cells of ``rows`` lines that share pieces with this many of them."""
+        self.neutralised += rows * neutralised_per_row
+
+
+def write_csv_lines(
+    variables: Sequence[Variable], lines: Iterable[str], stream: TextIO, neutralised: Callable[[], int]
+) -> WriteResult:
+    """Write a header and lines joined from `CsvPieces` (already neutralised) to `stream`."""
+    csv.writer(stream, lineterminator="\r\n").writerow([neutralise(variable.name) for variable in variables])
+    result = WriteResult()
+    iterator = iter(lines)
+    while batch := list(itertools.islice(iterator, BATCH_ROWS)):
+        stream.write("".join(batch))
+        result.rows += len(batch)
+    result.neutralised_cells = neutralised()
     return result

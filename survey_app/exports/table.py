@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 #: A row: one value per variable; None is missing.
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 NUMBER = "number"
 TEXT = "text"
@@ -66,7 +67,7 @@ class WriteResult:
 ProgressCallback = Callable[[int], None]
 
 
-def counted(rows: Iterable[Row], on_progress: ProgressCallback | None, every: int = 5000) -> Iterator[Row]:
+def counted(rows: Iterable[T], on_progress: ProgressCallback | None, every: int = 5000) -> Iterator[T]:
     """Pass rows through, calling `on_progress(rows so far)` every `every` rows and at the end."""
     if on_progress is None:
         yield from rows

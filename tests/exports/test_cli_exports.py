@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,11 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
+from survey_app.exports.csv_out import write_csv
 from survey_app.models import AuditEvent, ExportRun
-from survey_app.services.exports import load_research_key, project_secret
+from survey_app.models.base import utcnow
+from survey_app.services.exports import ExportRequest, check_request, load_research_key, project_secret
+from survey_app.services.exports.runs import build_table
 from tests.exports.conftest import HOSTILE_LABEL, World
 
 
@@ -162,6 +166,28 @@ def test_unknown_questionnaire_version_or_site_is_refused_with_exit_2(
         assert message in result.output and not path.exists()
     result, _ = run_export("--project", "No such project", "--layout", "long", "--format", "csv")
     assert result.exit_code == 2 and "no export project" in result.output
+
+
+def test_the_long_csv_joined_from_pieces_is_the_file_the_csv_writer_makes_of_the_rows(
+    app: Flask, db: SQLAlchemy, export_world: World, run_export: Callable[..., Any]
+) -> None:
+    """The long layout's CSV is joined from pieces encoded once per session: byte for byte the file (and
+    the count of neutralised cells) that writing every row's cells gives, hostile text and quotes included."""
+    export_world.project.allow_free_text = True
+    result, path = run_export("--project", "Ghent evaluation", "--layout", "long", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    written = path.read_bytes()
+    counts = json.loads(path.with_name("export.codebook.json").read_text(encoding="utf-8"))
+    secret = project_secret(load_research_key(Path(app.instance_path)), export_world.project)
+    as_tuples = check_request(
+        db.session, export_world.project, ExportRequest("long", "parquet"), as_of=utcnow()
+    )
+    table = build_table(db.session, as_tuples, secret)
+    stream = io.StringIO(newline="")
+    expected = write_csv(table.variables, table.rows, stream)
+    assert written.decode("utf-8") == stream.getvalue()
+    assert b"'=BRUS" in written and b'"\'=HYPERLINK(""http://x"")' in written
+    assert counts["provenance"]["counts"]["neutralised_cells"] == expected.neutralised_cells > 1
 
 
 def test_hostile_text_is_neutralised_in_csv_and_escaped_in_the_html_codebook(

@@ -18,6 +18,7 @@ from sqlalchemy import Select, Text, cast, func, or_, select
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
 from survey_app.domain.scoring import conditional_items, hidden_items, hideable_scales, rule_inputs
+from survey_app.exports.csv_out import CsvPieces
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -54,13 +55,16 @@ class Table:
     """A layout ready to write: its variables, its rows (an iterator, read once) and how many to expect."""
 
     variables: list[Variable]
-    rows: Iterator[Row]
+    #: Tuples of cells, or CSV lines where `csv_neutralised` is set.
+    rows: Iterator[Any]
     expected_rows: int
     questionnaires: dict[int, Questionnaire]
     notes: list[str] = field(default_factory=list)
     #: How many of the rows read so far are not among `expected_rows` (the long layout's not-asked rows of
     #: items without a stored answer, known only as the rows are made): progress leaves them out.
     unexpected_rows: Callable[[], int] | None = None
+    #: Set when the rows are CSV lines, already neutralised (the long layout's CSV): how many cells were.
+    csv_neutralised: Callable[[], int] | None = None
 
 
 def questionnaires_of(selection: Selection) -> dict[int, Questionnaire]:
@@ -222,13 +226,27 @@ def long_table(session: DbSession, selection: Selection, pseudonym: Callable[[in
     query = answers_query(selection)
     variables = long_variables(selection, questionnaires)
     plans = {vid: _ItemPlan(q, selection.project.allow_free_text) for vid, q in questionnaires.items()}
-    rows = _long_rows(session, selection, query, plans, pseudonym)
+    shape = _long_shape(selection, variables)
+    rows = _long_rows(session, selection, query, plans, pseudonym, shape)
     notes = [] if selection.project.allow_free_text else ["Free-text answers are left out (not allowed)."]
     expected = exported_answers(session, selection, plans)
     added = list(plans.values())
-    return Table(
+    table = Table(
         variables, rows, expected, questionnaires, notes, lambda: sum(plan.not_asked_added for plan in added)
     )
+    if isinstance(shape, _CsvLines):
+        pieces = shape.pieces
+        table.csv_neutralised = lambda: pieces.neutralised
+    return table
+
+
+def _long_shape(selection: Selection, variables: list[Variable]) -> _RowShape:
+    """CSV lines for a CSV export (its rows repeat a session's facts on every answer), else tuples."""
+    if selection.request.format != "csv":
+        return _RowShape()
+    cells_at = next(index for index, variable in enumerate(variables) if variable.name == "item")
+    tail_at = len(variables) - len(administration_variables())
+    return _CsvLines(variables, cells_at, tail_at)
 
 
 def exported_answers(session: DbSession, selection: Selection, plans: dict[int, _ItemPlan]) -> int:
@@ -252,8 +270,9 @@ def _long_rows(
     query: Select[*tuple[Any, ...]],
     plans: dict[int, _ItemPlan],
     pseudonym: Callable[[int], str],
-) -> Iterator[Row]:
-    return itertools.chain.from_iterable(_long_groups(session, selection, query, plans, pseudonym))
+    shape: _RowShape,
+) -> Iterator[Any]:
+    return itertools.chain.from_iterable(_long_groups(session, selection, query, plans, pseudonym, shape))
 
 
 def _long_groups(
@@ -262,40 +281,42 @@ def _long_groups(
     query: Select[*tuple[Any, ...]],
     plans: dict[int, _ItemPlan],
     pseudonym: Callable[[int], str],
-) -> Iterator[list[Row]]:
+    shape: _RowShape,
+) -> Iterator[list[Any]]:
     """The rows of each (session, questionnaire version) in published item order, a list per group."""
     sessions = _Sessions(session, selection, pseudonym)
     calendar = selection.project.allow_calendar_dates
     with _plain_rows(session, query) as rows:
-        yield from _grouped_answers(rows, sessions, plans, calendar)
+        yield from _grouped_answers(rows, sessions, plans, calendar, shape)
 
 
 def _grouped_answers(
-    rows: Iterator[Any], sessions: _Sessions, plans: dict[int, _ItemPlan], calendar: bool
-) -> Iterator[list[Row]]:
+    rows: Iterator[Any], sessions: _Sessions, plans: dict[int, _ItemPlan], calendar: bool, shape: _RowShape
+) -> Iterator[list[Any]]:
     """Answer rows (ordered by session, version and item id; item None for a questionnaire of the session
-    without answers) as export rows, one list per group."""
+    without answers) as export rows in the shape's form, one list per group."""
     current_session = current_version = -1
     facts: SessionFacts | None = None
     plan: _ItemPlan | None = None
     items: dict[str, _PlannedItem] = {}
-    slots: list[Row | None] = []
+    slots: list[Any] = []
     given: dict[str, Any] | None = None
     inputs: frozenset[str] = frozenset()
-    head: Row = ()
-    tail: Row = ()
+    head: Any = ()
+    tail: Any = ()
     for session_id, version_id, item_id, raw in rows:
         if version_id != current_version or session_id != current_session:
-            if plan is not None and (group := plan.group(slots, given, head, tail, calendar)):
+            if plan is not None and (group := plan.group(slots, given, head, tail, calendar, shape)):
                 yield group
             if session_id != current_session:
-                facts, tail = sessions.find(session_id)
+                facts, session_tail = sessions.find(session_id)
+                tail = shape.tail(session_tail)
                 current_session = session_id
             plan = plans[version_id]
             current_version, items, slots = version_id, plan.items, [None] * plan.size
             given, inputs = ({} if plan.conditional else None), plan.rule_inputs
             assert facts is not None
-            head = (*facts.values, plan.key, plan.version)
+            head = shape.head((*facts.values, plan.key, plan.version))
         if item_id is None:
             continue  # a questionnaire of the session with no answer at all
         if given is not None and item_id in inputs:  # exported or not, the skip rules read it
@@ -306,10 +327,74 @@ def _grouped_answers(
         cells = planned.codes.get(raw)  # the common case: a code or a whole number seen before
         if cells is None:
             assert facts is not None
-            cells = planned.cells(raw, facts.intake, calendar)
+            cells = planned.cells(raw, facts.intake, calendar, shape)
         slots[planned.index] = head + cells + tail
-    if plan is not None and (group := plan.group(slots, given, head, tail, calendar)):
+    if plan is not None and (group := plan.group(slots, given, head, tail, calendar, shape)):
         yield group
+
+
+class _RowShape:
+    """Export rows as tuples of cells, for every writer; `_CsvLines` makes CSV lines instead.
+
+    A row is ``head + cells + tail``: the head (a session's facts and the questionnaire) and the tail (how
+    it was answered) are made once per group and session, the cells once per answer (or once per code).
+    """
+
+    def head(self, values: Row) -> Any:
+        """The head of the rows of one questionnaire of a session."""
+        return values
+
+    def tail(self, values: Row) -> Any:
+        """The tail of the rows of one session."""
+        return values
+
+    def cells(self, values: Row, index: int) -> tuple[Any, bool]:
+        """The cells of one answer at slot ``index``, and whether they may be remembered for its code."""
+        return values, True
+
+    def replaced(self, index: int) -> None:
+        """The answer at slot ``index`` gives way to the item's not-asked cells."""
+
+    def rows_made(self, rows: int) -> None:
+        """A group of ``rows`` rows is complete."""
+
+
+class _CsvLines(_RowShape):
+    """Export rows as CSV lines joined from pieces encoded once (see `csv_out.CsvPieces`)."""
+
+    def __init__(self, variables: list[Variable], cells_at: int, tail_at: int) -> None:
+        self.pieces = CsvPieces(variables)
+        self._cells_at, self._tail_at = cells_at, tail_at
+        self._head_risky = self._tail_risky = 0
+        #: Neutralised cells of the answers in the group being made, by slot.
+        self._risky_slots: dict[int, int] = {}
+
+    def head(self, values: Row) -> str:
+        """The head as CSV text (it ends with a comma)."""
+        text, self._head_risky = self.pieces.encode(values, 0)
+        return text
+
+    def tail(self, values: Row) -> str:
+        """The tail as CSV text (it ends the line)."""
+        text, self._tail_risky = self.pieces.encode(values, self._tail_at, ends_row=True)
+        return text
+
+    def cells(self, values: Row, index: int) -> tuple[str, bool]:
+        """The cells as CSV text; remembered only when none was neutralised (then none is counted)."""
+        text, risky = self.pieces.encode(values, self._cells_at)
+        if risky:
+            self._risky_slots[index] = risky
+        return text, not risky
+
+    def replaced(self, index: int) -> None:
+        """The answer's neutralised cells are no longer written."""
+        self._risky_slots.pop(index, None)
+
+    def rows_made(self, rows: int) -> None:
+        """Count the group's neutralised cells: in its head and tail on every row, and in its answers."""
+        self.pieces.rows_made(rows, self._head_risky + self._tail_risky)
+        self.pieces.neutralised += sum(self._risky_slots.values())
+        self._risky_slots.clear()
 
 
 @dataclass
@@ -318,31 +403,40 @@ class _PlannedItem:
 
     index: int
     item: Item
-    #: Stored text of a whole-number answer -> its cells, filled as answers are seen (bounded).
-    codes: dict[str | None, Row] = field(default_factory=dict)
+    #: Stored text of a whole-number answer -> its cells in the rows' shape, filled as answers are seen
+    #: (bounded).
+    codes: dict[str | None, Any] = field(default_factory=dict)
+    #: The cells of the item when the skip rules did not ask it, in the rows' shape (made once).
+    not_asked_cells: Any = None
 
-    def cells(self, raw: str | None, intake: dt.date, calendar: bool) -> Row:
+    def cells(self, raw: str | None, intake: dt.date, calendar: bool, shape: _RowShape) -> Any:
         """The cells of one stored answer (remembered when it is a whole number); with calendar dates, the
         answer's date comes after its text."""
         if raw is not None and raw.isdigit():
             code = int(raw)
             declined = 1 if code in self.item.missing_codes else 0
-            cells: Row = (
+            values: Row = (
                 (self.item.id, code, None, None, declined)
                 if calendar
                 else (self.item.id, code, None, declined)
             )
-            if len(self.codes) < CACHED_CODES:
+            cells, keep = shape.cells(values, self.index)
+            if keep and len(self.codes) < CACHED_CODES:
                 self.codes[raw] = cells
             return cells
         value = answer_value(self.item, decode_raw(raw), intake, calendar)
         if calendar:
-            return (self.item.id, value.number, value.text, value.date, value.declined)
-        return (self.item.id, value.number, value.text, value.declined)
+            values = (self.item.id, value.number, value.text, value.date, value.declined)
+        else:
+            values = (self.item.id, value.number, value.text, value.declined)
+        return shape.cells(values, self.index)[0]
 
-    def not_asked(self, calendar: bool) -> Row:
+    def not_asked(self, calendar: bool, shape: _RowShape) -> Any:
         """The cells of the item when the skip rules did not ask it."""
-        return (self.item.id, NOT_ASKED, None, *((None,) if calendar else ()), 0)
+        if self.not_asked_cells is None:
+            values = (self.item.id, NOT_ASKED, None, *((None,) if calendar else ()), 0)
+            self.not_asked_cells = shape.cells(values, self.index)[0]  # an item id and numbers: never risky
+        return self.not_asked_cells
 
 
 class _ItemPlan:
@@ -366,8 +460,14 @@ class _ItemPlan:
         self.not_asked_added = 0
 
     def group(
-        self, slots: list[Row | None], given: dict[str, Any] | None, head: Row, tail: Row, calendar: bool
-    ) -> list[Row]:
+        self,
+        slots: list[Any],
+        given: dict[str, Any] | None,
+        head: Any,
+        tail: Any,
+        calendar: bool,
+        shape: _RowShape,
+    ) -> list[Any]:
         """The rows of one session's answers, with NOT_ASKED for each item the skip rules hid (whatever
         answer to it may be stored), in published order."""
         if given is not None:
@@ -376,8 +476,12 @@ class _ItemPlan:
                 if planned is not None:
                     if slots[planned.index] is None:
                         self.not_asked_added += 1
-                    slots[planned.index] = head + planned.not_asked(calendar) + tail
-        return [row for row in slots if row is not None]
+                    else:
+                        shape.replaced(planned.index)
+                    slots[planned.index] = head + planned.not_asked(calendar, shape) + tail
+        rows = [row for row in slots if row is not None]
+        shape.rows_made(len(rows))
+        return rows
 
 
 def _flush(pending: list[tuple[int, Row]]) -> Iterator[Row]:

@@ -21,7 +21,7 @@ from sqlalchemy import insert
 
 from survey_app.db import DbSession
 from survey_app.domain.scoring import SCORER_VERSION
-from survey_app.exports.csv_out import write_csv
+from survey_app.exports.csv_out import write_csv, write_csv_lines
 from survey_app.exports.fhir_out import FhirSettings, write_fhir_bundle, write_fhir_questionnaires
 from survey_app.exports.parquet_out import write_parquet
 from survey_app.exports.spss_stata import write_dta, write_sav
@@ -125,6 +125,8 @@ def _write_data(
     label = f"{selection.project.name}: {request.layout} layout"
     if request.format == "csv":
         with path.open("w", encoding="utf-8", newline="") as stream:
+            if table.csv_neutralised is not None:
+                return write_csv_lines(table.variables, rows, stream, table.csv_neutralised)
             return write_csv(table.variables, rows, stream)
     if request.format == "parquet":
         return write_parquet(table.variables, rows, path, metadata={"export": label})
