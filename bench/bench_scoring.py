@@ -162,6 +162,7 @@ def _fill(db: Any, count: int) -> int:
                     {
                         "public_id": f"{start + n:08d}-0000-4000-a000-000000000000",
                         "client_id": client.id,
+                        "site_id": site.id,
                         "status": "submitted",
                         "language": "nl",
                         "mode": "tablet",

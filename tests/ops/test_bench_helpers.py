@@ -29,3 +29,10 @@ def test_a_cached_demo_database_gets_the_migrations_made_after_it_was_built(
     with sqlite3.connect(path) as connection:
         (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     assert {revision} == head_revisions(str(ROOT / "migrations"))
+
+
+def test_the_rescoring_benchmark_builds_its_sessions_as_the_schema_asks() -> None:
+    from bench.bench_scoring import rescore_time
+
+    figure = rescore_time(True)  # its quick run: 5,000 sessions stored, then scored again
+    assert figure["value"] > 0 and "5,000 PHQ-9 sessions" in figure["note"]
