@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from bench.demo_db import CACHE, DEMO_DAY, demo_database
+from bench.demo_db import CACHE, DEMO_DAY, demo_database, upgrade
 from bench.figures import figure, percentile
 
 CLIENTS = 5_000
@@ -64,20 +64,23 @@ def _top_up(url: str) -> None:
             missing = SESSIONS - (session.scalar(select(func.count()).select_from(AssessmentSession)) or 0)
             versions = [find_version(session, key) for key in CHECK_IN]
             forms = [(row.id, questionnaire_of(row)) for row in versions if row is not None]
-            clients = session.execute(select(Client.id, Client.intake_date, Client.preferred_language)).all()
+            clients = session.execute(
+                select(Client.id, Client.intake_date, Client.preferred_language, Client.site_id)
+            ).all()
             rng = random.Random(5)
             today = dt.date.fromisoformat(DEMO_DAY)
             plans = [clients[index % len(clients)] for index in range(max(missing, 0))]
             for start in range(0, len(plans), 2000):
                 chunk = plans[start : start + 2000]
                 rows = []
-                for number, (client_id, intake, language) in enumerate(chunk, start):
+                for number, (client_id, intake, language, site_id) in enumerate(chunk, start):
                     day = intake + dt.timedelta(days=rng.randint(0, max((today - intake).days, 0)))
                     moment = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
                     rows.append(
                         {
                             "public_id": f"{number:08d}-0000-4000-b000-{client_id:012d}",
                             "client_id": client_id,
+                            "site_id": site_id,
                             "status": "submitted",
                             "language": language,
                             "mode": "tablet",
@@ -144,6 +147,7 @@ def workspace_database() -> Path:
     path = CACHE / f"workspace-{CLIENTS}.sqlite3"
     marker = CACHE / f"workspace-{CLIENTS}.done"
     if path.exists() and marker.exists():
+        upgrade(f"sqlite:///{path}", CACHE / f"instance-workspace-{CLIENTS}")
         return path
     source = Path(demo_database(CLIENTS, "sqlite").removeprefix("sqlite:///"))
     print(f"  topping the demo up to {SESSIONS:,} sessions (once)", file=sys.stderr, flush=True)

@@ -40,6 +40,11 @@ def _flask(url: str, instance: Path, *args: str) -> None:
     )
 
 
+def upgrade(url: str, instance: Path) -> None:
+    """Bring a cached database to the latest migration (one built before a new migration gets it)."""
+    _flask(url, instance, "db", "upgrade")
+
+
 def _postgres_admin() -> psycopg.Connection:
     import psycopg
 
@@ -86,7 +91,7 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
         path = CACHE / f"demo-{clients}.sqlite3"
         url = f"sqlite:///{path}"
         if marker.exists() and path.exists():
-            _flask(url, instance, "db", "upgrade")  # a database built before a new migration gets it
+            upgrade(url, instance)
             return url
         for leftover in CACHE.glob(f"demo-{clients}.sqlite3*"):
             leftover.unlink()
@@ -100,7 +105,7 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 admin.execute(f'CREATE DATABASE "{name}"')
         if built:
-            _flask(url, instance, "db", "upgrade")  # a database built before a new migration gets it
+            upgrade(url, instance)
             return url
     else:
         raise ValueError(f"backend must be sqlite or postgres, not {backend!r}")

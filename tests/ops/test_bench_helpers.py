@@ -36,3 +36,24 @@ def test_the_rescoring_benchmark_builds_its_sessions_as_the_schema_asks() -> Non
 
     figure = rescore_time(True)  # its quick run: 5,000 sessions stored, then scored again
     assert figure["value"] > 0 and "5,000 PHQ-9 sessions" in figure["note"]
+
+
+def test_the_workspace_benchmark_tops_the_demo_up_with_sessions_the_schema_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import bench_workspace
+
+    path = tmp_path / "demo.sqlite3"
+    url = f"sqlite:///{path}"
+    _flask(url, tmp_path / "instance", "db", "upgrade")
+    _flask(url, tmp_path / "instance", "demo", "seed", "--clients", "3")
+    with sqlite3.connect(path) as connection:
+        (before,) = connection.execute("SELECT count(*) FROM assessment_sessions").fetchone()
+    monkeypatch.setattr(bench_workspace, "SESSIONS", before + 4)
+    bench_workspace._top_up(url)
+    with sqlite3.connect(path) as connection:
+        placed = connection.execute(
+            "SELECT count(*) FROM assessment_sessions AS s JOIN clients AS c ON c.id = s.client_id"
+            " WHERE s.site_id = c.site_id"
+        ).fetchone()
+    assert placed == (before + 4,)
