@@ -31,6 +31,7 @@ __all__ = [
     "BatchFilter",
     "BatchJob",
     "check_batch_download",
+    "download_refusal",
     "fail_batch",
     "finish_batch",
     "mark_batch_progress",
@@ -226,21 +227,29 @@ DOWNLOAD_REFUSALS = {
 }
 
 
-def check_batch_download(
-    session: DbSession, batch: ReportBatch, visible: Select[Any], *, actor_id: int, ip: str | None = None
-) -> None:
-    """Refuse (ReportError, audited) a download unless the reader still sees every client of the batch.
+def download_refusal(batch: ReportBatch, visible_ids: Collection[int]) -> str | None:
+    """Why the reader may not download the batch (a `DOWNLOAD_REFUSALS` key), or None when they may.
 
-    `visible` is the query of the clients the reader may see now: a client who moved to another site or
-    counsellor since the batch was made is out of it, and so the whole ZIP is refused.
+    `visible_ids` are the clients the reader may see now: a client who moved to another site or counsellor
+    since the batch was made is out of them, and so the whole ZIP is refused.
     """
-    reason = "clients_not_recorded"
-    if batch.client_ids is not None:
-        wanted = set(batch.client_ids)
-        seen = set(session.scalars(visible.where(Client.id.in_(sorted(wanted))).with_only_columns(Client.id)))
-        if not wanted - seen:
-            return
-        reason = "clients_out_of_sight"
+    if batch.client_ids is None:
+        return "clients_not_recorded"
+    return "clients_out_of_sight" if set(batch.client_ids) - set(visible_ids) else None
+
+
+def check_batch_download(
+    session: DbSession,
+    batch: ReportBatch,
+    visible_ids: Collection[int],
+    *,
+    actor_id: int,
+    ip: str | None = None,
+) -> None:
+    """Refuse (ReportError, audited) a download unless the reader still sees every client of the batch."""
+    reason = download_refusal(batch, visible_ids)
+    if reason is None:
+        return
     record_event(
         session,
         "report.batch_download_refused",

@@ -216,3 +216,8 @@ def test_a_batch_made_before_a_client_moved_away_is_refused_to_the_old_site_s_le
     assert len(events) == 2 and events[0].actor_id == workspace.lead.id
     assert events[0].details == {"reason": "clients_out_of_sight", "reports": 2}
     assert events[0].ip == "127.0.0.1"
+    for page in (f"/reports/batches/{batch.public_id}", "/reports/batches"):  # no link to a refusal
+        shown = html.unescape(workspace.browser.get(page).get_data(as_text=True))
+        assert download not in shown and "clients you no longer see" in shown
+    status = workspace.browser.get(f"/reports/batches/{batch.public_id}/status").get_json()
+    assert status["download_url"] is None and "clients you no longer see" in status["refusal"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -25,12 +26,19 @@ from wtforms import SelectChoice
 from survey_app.extensions import db
 from survey_app.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, page_language
 from survey_app.models.base import utcnow
-from survey_app.models.people import StaffUser
+from survey_app.models.people import Client, StaffUser
 from survey_app.models.programme import Programme, Site, Timepoint
 from survey_app.models.reports import ReportBatch
 from survey_app.reports.pdf import FontsMissing, check_fonts
 from survey_app.services.audit import record_event
-from survey_app.services.report_batches import BatchFilter, check_batch_download, select_jobs, start_batch
+from survey_app.services.report_batches import (
+    DOWNLOAD_REFUSALS,
+    BatchFilter,
+    check_batch_download,
+    download_refusal,
+    select_jobs,
+    start_batch,
+)
 from survey_app.services.reports import IDENTITY_ROLES, ReportError, names_enabled, set_names_enabled
 from survey_app.services.user_messages import N_
 from survey_app.web.access import signed_in_staff, visible_clients
@@ -106,7 +114,7 @@ def _batches_page(form: BatchForm, status: int = 200) -> tuple[str, int]:
         "reports/batches.html",
         form=form,
         batches=_recent(user),
-        state=_state,
+        state=partial(_state, visible_ids=_visible_ids(user)),
         kinds=_kind_labels(),
         words=words,
     ), status
@@ -182,9 +190,15 @@ def _batch(public_id: str) -> ReportBatch:
     return batch
 
 
-def _state(batch: ReportBatch) -> dict[str, Any]:
+def _visible_ids(user: StaffUser) -> set[int]:
+    """The clients the staff member may see now (one query for a page of batches)."""
+    return set(db.session.scalars(visible_clients(user).with_only_columns(Client.id)))
+
+
+def _state(batch: ReportBatch, visible_ids: set[int]) -> dict[str, Any]:
     interrupted = batch.status == "running" and utcnow() - batch.heartbeat_at > STALE_AFTER
     available = batch.status == "done" and batch_path(_app(), batch).exists()
+    refusal = download_refusal(batch, visible_ids) if available else None
     finished = batch.done + batch.failed
     return {
         "status": "interrupted"
@@ -196,7 +210,10 @@ def _state(batch: ReportBatch) -> dict[str, Any]:
         "percent": 100
         if batch.status == "done"
         else (min(99, finished * 100 // batch.total) if batch.total else 0),
-        "download_url": url_for("reports.download", public_id=batch.public_id) if available else None,
+        "download_url": url_for("reports.download", public_id=batch.public_id)
+        if available and refusal is None
+        else None,
+        "refusal": _(DOWNLOAD_REFUSALS[refusal]) if refusal else None,
         "error": batch.error,
     }
 
@@ -205,15 +222,21 @@ def _state(batch: ReportBatch) -> dict[str, Any]:
 def batch_page(public_id: str) -> str:
     """A batch's progress, then its download link."""
     batch = _batch(public_id)
+    state = _state(batch, _visible_ids(_reader()))
     return render_template(
-        "reports/batch.html", batch=batch, state=_state(batch), kinds=_kind_labels(), words=words
+        "reports/batch.html",
+        batch=batch,
+        state=state,
+        kinds=_kind_labels(),
+        words=words,
+        refusal=state["refusal"],
     )
 
 
 @bp.get("/batches/<public_id>/status")
 def batch_status(public_id: str) -> Response:
     """A batch's progress as JSON (the batch page polls it)."""
-    return jsonify(_state(_batch(public_id)))
+    return jsonify(_state(_batch(public_id), _visible_ids(_reader())))
 
 
 @bp.get("/batches/<public_id>/download")
@@ -224,16 +247,15 @@ def download(public_id: str) -> Response | tuple[str, int]:
     path = batch_path(_app(), batch)
     if batch.status != "done" or not path.exists():
         abort(404)
+    visible = _visible_ids(user)
     try:
-        check_batch_download(
-            db.session, batch, visible_clients(user), actor_id=user.id, ip=request.remote_addr
-        )
+        check_batch_download(db.session, batch, visible, actor_id=user.id, ip=request.remote_addr)
     except ReportError as error:
         db.session.commit()  # the refusal stays in the audit log
         page = render_template(
             "reports/batch.html",
             batch=batch,
-            state=_state(batch),
+            state=_state(batch, visible),
             kinds=_kind_labels(),
             words=words,
             refusal=_(str(error)),
