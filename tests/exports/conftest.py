@@ -182,6 +182,22 @@ def _consent(db: SQLAlchemy, client: Client, granted: bool, at: dt.datetime = CO
     db.session.flush()
 
 
+def add_intake_answers(
+    db: SQLAlchemy,
+    world: World,
+    make_client: Callable[..., Any],
+    version: QuestionnaireVersion,
+    given: dict[str, dict[str, Any]],
+) -> None:
+    """Clients of site A (consent given) who answered ``version`` at intake: name -> item -> value."""
+    t0, _ = world.programme.timepoints
+    for name, answers in given.items():
+        client = make_client(site=world.site_a, programme=world.programme, intake_date=dt.date(2026, 1, 5))
+        _consent(db, client, True)
+        _session(db, client, t0, [version], {version.id: answers}, dt.date(2026, 1, 6))
+        world.clients[name] = client
+
+
 @pytest.fixture
 def export_world(
     db: SQLAlchemy,

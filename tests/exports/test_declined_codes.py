@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from flask_sqlalchemy import SQLAlchemy
 
 from tests.builders import document, text
-from tests.exports.conftest import World, _consent, _session, store_document
+from tests.exports.conftest import World, add_intake_answers, store_document
 
 NOT_ASKED = 99999
 WIDE = ("--project", "Ghent evaluation", "--layout", "wide", "--questionnaire", "dec")
@@ -68,18 +67,11 @@ def declined_document() -> dict[str, Any]:
 def declined(db: SQLAlchemy, export_world: World, make_client: Callable[..., Any]) -> World:
     """ann said 4 and declined each follow-up with its second code; ben said 1 (follow-ups not asked)."""
     version = store_document(db, declined_document())
-    t0, _ = export_world.programme.timepoints
     given = {
         "ann": {"dec_use": 4, "dec_feel": 8, "dec_days": 98, "dec_odd": 9},
         "ben": {"dec_use": 1},
     }
-    for name, answers in given.items():
-        client = make_client(
-            site=export_world.site_a, programme=export_world.programme, intake_date=dt.date(2026, 1, 5)
-        )
-        _consent(db, client, True)
-        _session(db, client, t0, [version], {version.id: answers}, dt.date(2026, 1, 6))
-        export_world.clients[name] = client
+    add_intake_answers(db, export_world, make_client, version, given)
     return export_world
 
 

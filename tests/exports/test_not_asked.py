@@ -18,7 +18,7 @@ from sqlalchemy import select
 from survey_app.models import ExportRun
 from survey_app.services.exports import ExportRequest, check_request, write_export
 from tests.builders import document, text
-from tests.exports.conftest import World, _consent, _session, store_document
+from tests.exports.conftest import World, add_intake_answers, store_document
 
 NOT_ASKED, LABEL = 99999, "Not asked (skip logic)"
 WIDE = ("--project", "Ghent evaluation", "--layout", "wide", "--questionnaire", "skip")
@@ -53,19 +53,12 @@ def skipped(db: SQLAlchemy, export_world: World, make_client: Callable[..., Any]
     """eve said 1 (follow-ups not asked; a days answer left from before she changed it is still stored) and
     skipped the mood; fay said 4 and skipped the follow-ups; gus answered nothing."""
     version = store_document(db, skip_document())
-    t0, _ = export_world.programme.timepoints
     given = {
         "eve": {"skip_use": 1, "skip_days": 5},
         "fay": {"skip_use": 4, "skip_mood": 2},
         "gus": {},
     }
-    for name, answers in given.items():
-        client = make_client(
-            site=export_world.site_a, programme=export_world.programme, intake_date=dt.date(2026, 1, 5)
-        )
-        _consent(db, client, True)
-        _session(db, client, t0, [version], {version.id: answers}, dt.date(2026, 1, 6))
-        export_world.clients[name] = client
+    add_intake_answers(db, export_world, make_client, version, given)
     export_world.versions["skip"] = version
     return export_world
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from flask_sqlalchemy import SQLAlchemy
 
 from tests.builders import document, text
-from tests.exports.conftest import World, _consent, _session, store_document
+from tests.exports.conftest import World, add_intake_answers, store_document
 
 NOT_ASKED, LABEL = 99999, "Not asked (skip logic)"
 PROJECT = ("--project", "Ghent evaluation", "--questionnaire", "hid")
@@ -47,19 +46,12 @@ def hidden_scale(db: SQLAlchemy, export_world: World, make_client: Callable[...,
     """ivy said 1 (follow-ups not asked); jon said 4 and answered one follow-up (asked, not scored); kim said
     4 and answered both."""
     version = store_document(db, hidden_scale_document())
-    t0, _ = export_world.programme.timepoints
     given = {
         "ivy": {"hid_use": 1},
         "jon": {"hid_use": 4, "hid_f1": 3},
         "kim": {"hid_use": 4, "hid_f1": 3, "hid_f2": 1},
     }
-    for name, answers in given.items():
-        client = make_client(
-            site=export_world.site_a, programme=export_world.programme, intake_date=dt.date(2026, 1, 5)
-        )
-        _consent(db, client, True)
-        _session(db, client, t0, [version], {version.id: answers}, dt.date(2026, 1, 6))
-        export_world.clients[name] = client
+    add_intake_answers(db, export_world, make_client, version, given)
     return export_world
 
 
