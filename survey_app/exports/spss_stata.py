@@ -53,6 +53,9 @@ _SAV_EPOCH = dt.date(1582, 10, 14)
 _DTA_EPOCH = dt.date(1960, 1, 1)
 #: SPSS declares at most three discrete user-missing values, or one range and one discrete value.
 SAV_MISSING_VALUES = 3
+#: Variables Stata/BE opens; Stata/SE and MP open up to DTA_MAX_VARIABLES, the most file format 118 holds.
+STATA_BE_VARIABLES = 2048
+DTA_MAX_VARIABLES = 32767
 
 log = logging.getLogger(__name__)
 
@@ -454,3 +457,13 @@ def write_dta(
         out.seek(n_at)
         out.write(struct.pack("<Q", result.rows))
     return result
+
+
+def dta_width_note(variable_count: int) -> str | None:
+    """The codebook's warning for a .dta file that Stata/BE cannot open (None when every edition can)."""
+    if variable_count <= STATA_BE_VARIABLES:
+        return None
+    return (
+        f"This Stata file has {variable_count:,} variables: Stata/BE opens at most {STATA_BE_VARIABLES:,}. "
+        "Open it in Stata/SE or MP, or export again filtered by questionnaire or timepoint."
+    )

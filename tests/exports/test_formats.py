@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pyreadstat
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -198,3 +199,22 @@ def test_a_declined_number_answer_keeps_the_integer_type_the_questionnaire_decla
     assert declined == [
         {"_valueInteger": {"extension": [{"url": DATA_ABSENT_EXTENSION, "valueCode": "asked-declined"}]}}
     ]
+
+
+def test_a_stata_file_too_wide_for_stata_be_says_so_and_one_too_wide_for_stata_is_refused(
+    export_world: World, run_export: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thresholds are lowered to this small export's width; the real ones are 2,048 and 32,767."""
+    result, path = run_export(*WIDE, "--format", "dta", "--questionnaire", "who5", out="wide.dta")
+    width = len(json.loads(path.with_name("wide.codebook.json").read_text(encoding="utf-8"))["variables"])
+    monkeypatch.setattr("survey_app.exports.spss_stata.STATA_BE_VARIABLES", width - 1)
+    result, path = run_export(*WIDE, "--format", "dta", "--questionnaire", "who5", out="wider.dta")
+    assert result.exit_code == 0, result.output
+    notes = json.loads(path.with_name("wider.codebook.json").read_text(encoding="utf-8"))["notes"]
+    assert f"This Stata file has {width:,} variables: Stata/BE opens at most {width - 1:,}." in " ".join(
+        notes
+    )
+    monkeypatch.setattr("survey_app.services.exports.runs.DTA_MAX_VARIABLES", width - 1)
+    result, path = run_export(*WIDE, "--format", "dta", "--questionnaire", "who5", out="widest.dta")
+    assert result.exit_code != 0 and "A Stata file holds at most" in result.output
+    assert not path.exists()

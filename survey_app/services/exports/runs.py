@@ -24,7 +24,7 @@ from survey_app.domain.scoring import SCORER_VERSION
 from survey_app.exports.csv_out import write_csv, write_csv_lines
 from survey_app.exports.fhir_out import FhirSettings, write_fhir_bundle, write_fhir_questionnaires
 from survey_app.exports.parquet_out import write_parquet
-from survey_app.exports.spss_stata import write_dta, write_sav
+from survey_app.exports.spss_stata import DTA_MAX_VARIABLES, dta_width_note, write_dta, write_sav
 from survey_app.exports.table import ProgressCallback, WriteResult, counted
 from survey_app.models.base import utcnow
 from survey_app.models.research import ExportProject, ExportRun, ExportRunClient
@@ -32,9 +32,10 @@ from survey_app.services.audit import record_event
 from survey_app.services.exports.codebook import build_codebook
 from survey_app.services.exports.layouts import Table, long_table, scores_table
 from survey_app.services.exports.packages import allowances_of
-from survey_app.services.exports.projects import pseudonymiser
+from survey_app.services.exports.projects import ExportError, pseudonymiser
 from survey_app.services.exports.selection import ExportRequest, Selection, selection_client_ids
 from survey_app.services.exports.wide import wide_table
+from survey_app.services.user_messages import N_
 
 EXTENSIONS = {"csv": "csv", "sav": "sav", "dta": "dta", "parquet": "parquet", "fhir": "json"}
 HtmlRenderer = Callable[[Mapping[str, Any]], str]
@@ -161,6 +162,23 @@ def companion(data_path: Path, suffix: str) -> Path:
     return data_path.with_name(f"{data_path.stem}.{suffix}")
 
 
+def _check_dta_width(table: Table) -> None:
+    """Refuse a Stata file wider than its format holds; note in the codebook one too wide for Stata/BE."""
+    count = len(table.variables)
+    if count > DTA_MAX_VARIABLES:
+        raise ExportError(
+            N_(
+                "A Stata file holds at most %(most)s variables and this export has %(count)s. Filter it by "
+                "questionnaire or timepoint, or export the long layout."
+            ),
+            most=f"{DTA_MAX_VARIABLES:,}",
+            count=f"{count:,}",
+        )
+    note = dta_width_note(count)
+    if note:
+        table.notes.append(note)
+
+
 def write_export(
     session: DbSession,
     selection: Selection,
@@ -177,6 +195,8 @@ def write_export(
     created = utcnow().isoformat(timespec="seconds")
     with _collector_paused():
         table = build_table(session, selection, secret)
+        if selection.request.format == "dta":
+            _check_dta_width(table)
         if on_total is not None:
             on_total(table.expected_rows)
         written = _write_data(table, selection, data_path, on_progress, fhir_base, created)
