@@ -227,27 +227,27 @@ DOWNLOAD_REFUSALS = {
 }
 
 
-def download_refusal(batch: ReportBatch, visible_ids: Collection[int]) -> str | None:
+def download_refusal(batch: ReportBatch, seen_clients: Collection[int]) -> str | None:
     """Why the reader may not download the batch (a `DOWNLOAD_REFUSALS` key), or None when they may.
 
-    `visible_ids` are the clients the reader may see now: a client who moved to another site or counsellor
-    since the batch was made is out of them, and so the whole ZIP is refused.
+    `seen_clients` are the batch's clients the reader may see now (others may be in it too): a client who
+    moved to another site or counsellor since the batch was made is not, and so the whole ZIP is refused.
     """
     if batch.client_ids is None:
         return "clients_not_recorded"
-    return "clients_out_of_sight" if set(batch.client_ids) - set(visible_ids) else None
+    return "clients_out_of_sight" if set(batch.client_ids) - set(seen_clients) else None
 
 
 def check_batch_download(
     session: DbSession,
     batch: ReportBatch,
-    visible_ids: Collection[int],
+    seen_clients: Collection[int],
     *,
     actor_id: int,
     ip: str | None = None,
 ) -> None:
     """Refuse (ReportError, audited) a download unless the reader still sees every client of the batch."""
-    reason = download_refusal(batch, visible_ids)
+    reason = download_refusal(batch, seen_clients)
     if reason is None:
         return
     record_event(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -110,11 +111,12 @@ def _recent(user: StaffUser) -> list[ReportBatch]:
 
 def _batches_page(form: BatchForm, status: int = 200) -> tuple[str, int]:
     user = _reader()
+    recent = _recent(user)
     return render_template(
         "reports/batches.html",
         form=form,
-        batches=_recent(user),
-        state=partial(_state, visible_ids=_visible_ids(user)),
+        batches=recent,
+        state=partial(_state, seen_clients=_seen_clients(user, recent)),
         kinds=_kind_labels(),
         words=words,
     ), status
@@ -190,15 +192,21 @@ def _batch(public_id: str) -> ReportBatch:
     return batch
 
 
-def _visible_ids(user: StaffUser) -> set[int]:
-    """The clients the staff member may see now (one query for a page of batches)."""
-    return set(db.session.scalars(visible_clients(user).with_only_columns(Client.id)))
+def _seen_clients(user: StaffUser, batches: Iterable[ReportBatch]) -> set[int]:
+    """The clients of these finished batches that the staff member may see now (one query for a page of
+    batches, none while no batch is finished)."""
+    finished = [batch for batch in batches if batch.status == "done"]
+    wanted = sorted({client for batch in finished for client in batch.client_ids or ()})
+    if not wanted:
+        return set()
+    seen = visible_clients(user).where(Client.id.in_(wanted)).with_only_columns(Client.id)
+    return set(db.session.scalars(seen))
 
 
-def _state(batch: ReportBatch, visible_ids: set[int]) -> dict[str, Any]:
+def _state(batch: ReportBatch, seen_clients: set[int]) -> dict[str, Any]:
     interrupted = batch.status == "running" and utcnow() - batch.heartbeat_at > STALE_AFTER
     available = batch.status == "done" and batch_path(_app(), batch).exists()
-    refusal = download_refusal(batch, visible_ids) if available else None
+    refusal = download_refusal(batch, seen_clients) if available else None
     finished = batch.done + batch.failed
     return {
         "status": "interrupted"
@@ -222,7 +230,7 @@ def _state(batch: ReportBatch, visible_ids: set[int]) -> dict[str, Any]:
 def batch_page(public_id: str) -> str:
     """A batch's progress, then its download link."""
     batch = _batch(public_id)
-    state = _state(batch, _visible_ids(_reader()))
+    state = _state(batch, _seen_clients(_reader(), [batch]))
     return render_template(
         "reports/batch.html",
         batch=batch,
@@ -236,7 +244,8 @@ def batch_page(public_id: str) -> str:
 @bp.get("/batches/<public_id>/status")
 def batch_status(public_id: str) -> Response:
     """A batch's progress as JSON (the batch page polls it)."""
-    return jsonify(_state(_batch(public_id), _visible_ids(_reader())))
+    batch = _batch(public_id)
+    return jsonify(_state(batch, _seen_clients(_reader(), [batch])))
 
 
 @bp.get("/batches/<public_id>/download")
@@ -247,15 +256,15 @@ def download(public_id: str) -> Response | tuple[str, int]:
     path = batch_path(_app(), batch)
     if batch.status != "done" or not path.exists():
         abort(404)
-    visible = _visible_ids(user)
+    seen = _seen_clients(user, [batch])
     try:
-        check_batch_download(db.session, batch, visible, actor_id=user.id, ip=request.remote_addr)
+        check_batch_download(db.session, batch, seen, actor_id=user.id, ip=request.remote_addr)
     except ReportError as error:
         db.session.commit()  # the refusal stays in the audit log
         page = render_template(
             "reports/batch.html",
             batch=batch,
-            state=_state(batch, visible),
+            state=_state(batch, seen),
             kinds=_kind_labels(),
             words=words,
             refusal=_(str(error)),
