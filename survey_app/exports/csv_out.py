@@ -80,8 +80,8 @@ class CsvPieces:
     """Runs of a row's cells encoded as CSV text once, to be joined into lines (see `write_csv_lines`).
 
     A piece of the cells of columns ``first`` onwards ends with the comma before the next column, or with
-    the line's end for the last piece. Risky text cells are neutralised as `write_csv` does; ``neutralised``
-    counts them per row written, as the caller reports rows with `rows_made`.
+    the line's end for the last piece. Risky text cells are neutralised as `write_csv` does; `encode` says
+    how many, and the caller adds to ``neutralised`` for each line it writes with the piece.
     """
 
     def __init__(self, variables: Sequence[Variable]) -> None:
@@ -111,10 +111,6 @@ class CsvPieces:
         self._writer.writerow((*values, ""))  # an empty last cell: a lone empty cell is never quoted
         text = self._buffer.getvalue()
         return (f"{text[:-1]}\r\n" if ends_row else text), changed
-
-    def rows_made(self, rows: int, neutralised_per_row: int) -> None:
-        """Count the neutralised cells of ``rows`` lines that share pieces with this many of them."""
-        self.neutralised += rows * neutralised_per_row
 
 
 def write_csv_lines(

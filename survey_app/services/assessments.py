@@ -28,7 +28,8 @@ _CLIENT_STATUSES = {
 }
 
 
-def _label(timepoint: Timepoint) -> InLanguages:
+def timepoint_label(timepoint: Timepoint) -> InLanguages:
+    """A timepoint's label for a message, shown in the reader's language."""
     return InLanguages(timepoint.label_texts or {}, timepoint.label)
 
 
@@ -42,7 +43,7 @@ def resolve_battery(
         raise AssessmentError(
             N_("%(keys)s is not in the battery of %(timepoint)s."),
             keys=", ".join(unknown),
-            timepoint=_label(timepoint),
+            timepoint=timepoint_label(timepoint),
         )
     core = sorted(
         entry.questionnaire_key
@@ -53,7 +54,7 @@ def resolve_battery(
         raise AssessmentError(
             N_("%(keys)s is core at %(timepoint)s and cannot be left out; only optional questionnaires can."),
             keys=", ".join(core),
-            timepoint=_label(timepoint),
+            timepoint=timepoint_label(timepoint),
         )
     chosen = [entry for entry in timepoint.battery if entry.questionnaire_key not in leave_out]
     stored = find_versions(session, [(e.questionnaire_key, e.questionnaire_version) for e in chosen])
@@ -121,14 +122,14 @@ def start_session(
     if timepoint.programme_id != client.programme_id:
         raise AssessmentError(
             N_("%(timepoint)s is not a timepoint of client %(code)s's programme."),
-            timepoint=_label(timepoint),
+            timepoint=timepoint_label(timepoint),
             code=client.code,
         )
     if live_session(session, client, timepoint) is not None:
         raise AssessmentError(
             N_("Client %(code)s already has a session at %(timepoint)s."),
             code=client.code,
-            timepoint=_label(timepoint),
+            timepoint=timepoint_label(timepoint),
         )
     versions = resolve_battery(session, timepoint, leave_out=leave_out)
     assessment = AssessmentSession(

@@ -22,10 +22,11 @@ from survey_app.models.people import StaffUser
 from survey_app.models.programme import Programme, Timepoint, TimepointQuestionnaire
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.programmes.definition import overlapping_windows
+from survey_app.services.assessments import timepoint_label
 from survey_app.services.audit import record_staff_event
 from survey_app.services.questionnaire_owners import visible_to
 from survey_app.services.schedules import ANCHOR_NAMES, COURT_MILESTONES, INTAKE
-from survey_app.services.user_messages import N_, InLanguages, UserFacingError, UserMessage, say
+from survey_app.services.user_messages import N_, UserFacingError, UserMessage, say
 
 __all__ = [
     "ANCHORS",
@@ -340,7 +341,7 @@ def remove_timepoint(
     if sum(sessions_at(session, timepoint).values()):
         raise ProgrammeChangeError(
             N_("Sessions were started at %(label)s, so it stays: change its battery for new sessions."),
-            label=InLanguages(timepoint.label_texts or {}, timepoint.label),
+            label=timepoint_label(timepoint),
         )
     programme_id, key = timepoint.programme_id, timepoint.key
     timepoint.programme.timepoints.remove(timepoint)  # delete-orphan: the row and its battery go

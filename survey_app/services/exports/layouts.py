@@ -392,8 +392,8 @@ class _CsvLines(_RowShape):
 
     def rows_made(self, rows: int) -> None:
         """Count the group's neutralised cells: in its head and tail on every row, and in its answers."""
-        self.pieces.rows_made(rows, self._head_risky + self._tail_risky)
-        self.pieces.neutralised += sum(self._risky_slots.values())
+        in_answers = sum(self._risky_slots.values())
+        self.pieces.neutralised += rows * (self._head_risky + self._tail_risky) + in_answers
         self._risky_slots.clear()
 
 
