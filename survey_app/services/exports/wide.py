@@ -486,10 +486,10 @@ def _batch_rows(
 
 
 def _sessions(session: DbSession, selection: Selection, client_ids: list[int]) -> dict[int, tuple[Any, ...]]:
-    """Session id -> (client id, timepoint key, submitted at, language, mode) of the session that fills each
-    client's columns of a timepoint: the most recently submitted one there, of sessions submitted at the
-    same moment the last stored (highest id). Timepoints of two programmes may share a key (a client moved
-    to another programme and redid the intake)."""
+    """Session id -> (client id, timepoint key, submitted at, site code, language, mode) of the session that
+    fills each client's columns of a timepoint: the most recently submitted one there, of sessions submitted
+    at the same moment the last stored (highest id). Timepoints of two programmes may share a key (a client
+    moved to another programme and redid the intake)."""
     found = session.execute(
         select(
             AssessmentSession.id,
