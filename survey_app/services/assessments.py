@@ -12,20 +12,13 @@ from survey_app.models.people import Client
 from survey_app.models.programme import Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.services.audit import record_event
+from survey_app.services.clients import CLIENT_STATUS_WORDS
 from survey_app.services.questionnaires import find_versions
 from survey_app.services.user_messages import N_, InLanguages, UserFacingError, UserMessage
 
 
 class AssessmentError(UserFacingError):
     """A session cannot be started as asked; the message says why and what to do."""
-
-
-#: The client statuses as the refusal names them.
-_CLIENT_STATUSES = {
-    "paused": N_("Paused"),
-    "withdrawn": N_("Withdrawn"),
-    "completed": N_("Programme completed"),
-}
 
 
 def timepoint_label(timepoint: Timepoint) -> InLanguages:
@@ -117,7 +110,7 @@ def start_session(
                 "their status on their page first."
             ),
             code=client.code,
-            status=UserMessage(_CLIENT_STATUSES.get(client.status, client.status)),
+            status=UserMessage(CLIENT_STATUS_WORDS.get(client.status, client.status)),
         )
     if timepoint.programme_id != client.programme_id:
         raise AssessmentError(

@@ -35,6 +35,14 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "completed": ("active",),
 }
 
+#: Each client status in words (English, marked for translation where it is shown).
+CLIENT_STATUS_WORDS: dict[str, str] = {
+    "active": N_("Active"),
+    "paused": N_("Paused"),
+    "withdrawn": N_("Withdrawn"),
+    "completed": N_("Programme completed"),
+}
+
 
 class ClientError(ValueError):
     """A client cannot be registered or changed as asked; the message says why and what to do."""

@@ -24,6 +24,7 @@ from survey_app.i18n import timezone
 from survey_app.models.people import Client
 from survey_app.reports.charts import ChartLabels
 from survey_app.reports.wording import change_sentence
+from survey_app.services.clients import CLIENT_STATUS_WORDS
 from survey_app.services.outcome_summary import ChartTexts, value_text
 from survey_app.services.schedules import ANCHOR_NAMES
 from survey_app.services.trends import ScaleTrend, ScorePoint
@@ -64,12 +65,7 @@ def state_labels() -> dict[str, str]:
 @per_request
 def status_labels() -> dict[str, str]:
     """Client statuses in words."""
-    return {
-        "active": _("Active"),
-        "paused": _("Paused"),
-        "withdrawn": _("Withdrawn"),
-        "completed": _("Programme completed"),
-    }
+    return {status: _(words) for status, words in CLIENT_STATUS_WORDS.items()}
 
 
 @per_request
