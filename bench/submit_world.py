@@ -4,9 +4,9 @@
 questionnaire the way an administrator does (`flask questionnaires publish`, into a questionnaire folder of
 its own), installs a one-timepoint programme whose battery is that questionnaire, registers `count` clients
 and hands each one's session over in client mode, all through the app's services. Each handed-over browser
-is what the hand-over leaves in a real one: a session cookie holding the client-mode token, the language and
-the CSRF token of the page it shows. `stored_check` reads back what the database holds for the sessions a
-run sent.
+is what a real one holds once the hand-over has shown the client's first page: the session cookie that page
+left (the client-mode token, the language, the CSRF secret) and the CSRF token in its forms. `stored_check`
+reads back what the database holds for the sessions a run sent.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import secrets
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from bench.instrument import ITEM_COUNT, bench_document
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench50"
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 ITEMS = [f"b{n:02d}" for n in range(1, ITEM_COUNT + 1)]
 COUNSELLOR = "counsellor@bench.example.org"
 PROGRAMME = {
@@ -122,17 +124,23 @@ def _answers(rng: random.Random) -> dict[str, int]:
 
 
 def _cookie(app: Any, token: str, language: str) -> tuple[str, str]:
-    """The session cookie and CSRF token the hand-over and the first client page leave in the browser."""
+    """The session cookie and CSRF token of a browser showing the client's first page after the hand-over."""
     from flask import session
-    from flask_wtf.csrf import generate_csrf
 
     from survey_app.web.client.guard import enter_client_mode
 
-    with app.app_context(), app.test_request_context("/client/"):  # a fresh `g`: a CSRF token of its own
+    with app.test_request_context("/client/"):
         enter_client_mode(token, language)
-        csrf = generate_csrf()
-        value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
-    return f"{app.config['SESSION_COOKIE_NAME']}={value}", csrf
+        handed_over = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+    name = app.config["SESSION_COOKIE_NAME"]
+    browser = app.test_client()
+    browser.set_cookie(name, handed_over, domain="localhost")
+    page = browser.get("/client/", base_url="https://localhost")
+    found = _CSRF_FIELD.search(page.get_data(as_text=True))
+    if page.status_code != 200 or found is None:
+        raise RuntimeError(f"the client's first page answered {page.status_code} without a CSRF token")
+    cookie = browser.get_cookie(name, domain="localhost")
+    return f"{name}={cookie.value if cookie else handed_over}", found.group(1)
 
 
 def _staff_and_programme(db: Any, folder: Path) -> tuple[Any, Any, Any]:
@@ -174,7 +182,7 @@ def prepare(url: str, folder: Path, count: int, *, secret: str, seed: int = 50) 
                      SURVEY_INSTANCE_PATH=environment["SURVEY_INSTANCE_PATH"],
                      QUESTIONNAIRE_DIR=environment["QUESTIONNAIRE_DIR"])  # fmt: skip
     rng = random.Random(seed)
-    handed: list[HandedOver] = []
+    opened: list[tuple[str, str, str]] = []
     with app.app_context():
         site, counsellor, programme = _staff_and_programme(db, folder)
         timepoint = programme.timepoints[0]
@@ -184,11 +192,17 @@ def prepare(url: str, folder: Path, count: int, *, secret: str, seed: int = 50) 
             client = register_client(db.session, scope, wanted)
             assessment = start_or_resume(db.session, client, timepoint, mode="tablet", staff=counsellor)
             token, _row = open_client_mode(db.session, assessment, via="tablet", staff=counsellor)
-            cookie, csrf = _cookie(app, token, assessment.language)
-            handed.append(HandedOver(assessment.public_id, cookie, csrf, _answers(rng)))
+            opened.append((assessment.public_id, token, assessment.language))
             if number % 250 == 249 or number == count - 1:
                 db.session.commit()
                 print(f"  handed over {number + 1:,} of {count:,} sessions", file=sys.stderr, flush=True)
+    handed: list[HandedOver] = []
+    for number, (public_id, token, language) in enumerate(opened):  # each page load is a request of its own
+        cookie, csrf = _cookie(app, token, language)
+        handed.append(HandedOver(public_id, cookie, csrf, _answers(rng)))
+        if number % 250 == 249 or number == count - 1:
+            print(f"  first page shown on {number + 1:,} of {count:,} tablets", file=sys.stderr, flush=True)
+    with app.app_context():
         db.engine.dispose()
     return handed
 

@@ -57,3 +57,33 @@ def test_the_workspace_benchmark_tops_the_demo_up_with_sessions_the_schema_takes
             " WHERE s.site_id = c.site_id"
         ).fetchone()
     assert placed == (before + 4,)
+
+
+def test_the_submission_benchmark_s_browsers_hold_what_a_tablet_holds_after_its_first_page(
+    tmp_path: Path,
+) -> None:
+    """A real tablet's submit leaves its cookie alone. A cookie from before the first page made every submit
+    sign a new one: work the benchmark measured and a tablet never does."""
+    import uuid
+
+    from bench.submit_world import app_environment, prepare
+    from survey_app import create_app
+
+    url, secret = f"sqlite:///{tmp_path / 'bench.sqlite3'}", "s" * 40
+    (browser,) = prepare(url, tmp_path, 1, secret=secret)
+    environment = app_environment(url, tmp_path, secret)
+    app = create_app("production", DATABASE_URL=url, SECRET_KEY=secret,
+                     SURVEY_INSTANCE_PATH=environment["SURVEY_INSTANCE_PATH"],
+                     QUESTIONNAIRE_DIR=environment["QUESTIONNAIRE_DIR"])  # fmt: skip
+    headers = {**browser.headers(), "Referer": "https://localhost/client/"}
+    name, value = headers.pop("Cookie").split("=", 1)
+    client = app.test_client()
+    client.set_cookie(name, value, domain="localhost")
+    answer = client.post(
+        f"/api/v1/sessions/{browser.public_id}/submit",
+        data=browser.submit_body(str(uuid.uuid4())),
+        headers=headers,
+        base_url="https://localhost",
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.headers.getlist("Set-Cookie") == []
