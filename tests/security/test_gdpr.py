@@ -23,8 +23,11 @@ from survey_app.models import (
     ClientIdentity,
     ConsentRecord,
     Score,
+    ScoreFlag,
 )
 from survey_app.services import consent
+from survey_app.services.alerts import acknowledge_alerts
+from survey_app.services.caseload import scope_of
 from survey_app.services.gdpr import GdprError, client_record, erase_client
 from survey_app.services.retention import set_privacy_settings
 from tests.security.conftest import FAMILY_NAME, FREE_TEXT, NATIONAL_NUMBER, SCORE_VALUE, CaseFile
@@ -139,3 +142,21 @@ def test_the_erase_command_asks_first_and_reports(app: Flask, db: SQLAlchemy, ca
     assert done.exit_code == 0, done.output
     assert f"Erased {code}" in done.output and "client_identities 1" in done.output
     assert "No research data kept" in done.output
+
+
+def test_the_record_holds_the_notes_written_when_an_alert_was_acknowledged(
+    db: SQLAlchemy, case_file: CaseFile
+) -> None:
+    flag = ScoreFlag(
+        session_id=case_file.sessions[0].id,
+        questionnaire_version_id=case_file.version.id,
+        flag_id="risk",
+        severity="urgent",
+    )
+    db.session.add(flag)
+    db.session.flush()
+    note = "Called her probation officer; she moves to the crisis bed on Monday."
+    acknowledge_alerts(db.session, scope_of(db.session, case_file.counsellor), [flag.id], note)
+    record = client_record(db.session, case_file.client)
+    rows = record["other_records"]["alert_acknowledgements"]
+    assert [(row["flag_id"], row["note"]) for row in rows] == [(flag.id, note)]
