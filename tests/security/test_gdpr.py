@@ -22,6 +22,7 @@ from survey_app.models import (
     ClientErasure,
     ClientIdentity,
     ConsentRecord,
+    ReportBatch,
     Score,
     ScoreFlag,
 )
@@ -160,3 +161,48 @@ def test_the_record_holds_the_notes_written_when_an_alert_was_acknowledged(
     record = client_record(db.session, case_file.client)
     rows = record["other_records"]["alert_acknowledgements"]
     assert [(row["flag_id"], row["note"]) for row in rows] == [(flag.id, note)]
+
+
+def _batch_zip(app: Flask, db: SQLAlchemy, case_file: CaseFile, client_ids: list[int]) -> Path:
+    """A finished report batch of the counsellor holding these clients' reports, its ZIP on disk."""
+    batch = ReportBatch(
+        organisation_id=case_file.organisation.id,
+        requested_by=case_file.counsellor.id,
+        kind="counsellor",
+        client_ids=client_ids,
+        status="done",
+        total=len(client_ids),
+        done=len(client_ids),
+    )
+    db.session.add(batch)
+    db.session.flush()
+    folder = Path(app.instance_path) / "report_batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{batch.public_id}.zip"
+    path.write_bytes(f"the reports of {FAMILY_NAME}".encode())
+    batch.file_name = path.name
+    return path
+
+
+@pytest.mark.parametrize("command", [["gdpr", "erase", "--yes"], ["retention", "apply"]])
+def test_erasure_deletes_the_report_batches_holding_the_clients_reports(
+    app: Flask, db: SQLAlchemy, case_file: CaseFile, make_client: Builder, command: list[str]
+) -> None:
+    other = make_client(site=case_file.site, programme=case_file.programme, counsellor=case_file.counsellor)
+    holding = _batch_zip(app, db, case_file, [case_file.client.id, other.id])
+    not_holding = _batch_zip(app, db, case_file, [other.id])
+    if command[0] == "gdpr":
+        command = [*command, case_file.client.code]
+    else:
+        case_file.client.status = "withdrawn"
+        set_privacy_settings(
+            db.session, case_file.organisation, retention_months=12, research_legal_basis=None
+        )
+    try:
+        result = app.test_cli_runner().invoke(args=command)
+        assert result.exit_code == 0, result.output
+        assert not holding.exists()  # its PDFs name the erased client and show their answers
+        assert not_holding.exists()
+    finally:
+        holding.unlink(missing_ok=True)
+        not_holding.unlink(missing_ok=True)
