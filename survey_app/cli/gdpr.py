@@ -17,6 +17,7 @@ from survey_app.extensions import db
 from survey_app.models.people import Client
 from survey_app.services.exports.packages import delete_removed_files, package_folder
 from survey_app.services.gdpr import GdprError, client_record, erase_client, find_client
+from survey_app.services.report_batches import BATCH_FOLDER, delete_files_of_erased_clients
 
 gdpr_cli = AppGroup("gdpr", help="A client's rights: access to their record, erasure.")
 
@@ -85,6 +86,7 @@ def erase_command(client_code: str, yes: bool) -> None:
         sys.exit(1)
     db.session.commit()
     delete_removed_files(db.session, package_folder(Path(current_app.instance_path)))
+    delete_files_of_erased_clients(db.session, Path(current_app.instance_path) / BATCH_FOLDER)
     removed = (
         ", ".join(f"{table} {count}" for table, count in sorted(report.removed.items())) or "nothing else"
     )

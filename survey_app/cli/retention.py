@@ -19,6 +19,7 @@ from survey_app.services.exports.packages import (
     expire_packages,
     package_folder,
 )
+from survey_app.services.report_batches import BATCH_FOLDER, delete_files_of_erased_clients
 from survey_app.services.retention import apply_retention, set_privacy_settings
 
 retention_cli = AppGroup("retention", help="Retention periods per organisation, and applying them.")
@@ -94,3 +95,5 @@ def apply_command(dry_run: bool) -> None:
         db.session.commit()
         deleted = delete_removed_files(db.session, package_folder(Path(current_app.instance_path)))
         click.echo(f"Research export packages expired: {expired}; files deleted: {deleted}.")
+        batches = delete_files_of_erased_clients(db.session, Path(current_app.instance_path) / BATCH_FOLDER)
+        click.echo(f"Report batches holding erased clients' reports deleted: {batches}.")

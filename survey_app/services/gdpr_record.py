@@ -12,7 +12,7 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Questionnaire, localise
@@ -127,14 +127,15 @@ def _assessments(session: DbSession, client: Client) -> list[dict[str, Any]]:
 
 
 def _other_rows(session: DbSession, client: Client) -> dict[str, list[dict[str, Any]]]:
-    """Rows of any other table that points at the client or at one of the client's sessions."""
-    session_ids = select(AssessmentSession.id).where(AssessmentSession.client_id == client.id)
+    """Rows of any other table linked to the client, directly or through the client's rows (at any depth)."""
+    linked: dict[str, Any] = {"clients": Base.metadata.tables["clients"].c.id == client.id}
     found: dict[str, list[dict[str, Any]]] = {}
-    for table in Base.metadata.sorted_tables:
-        if table.name in _OWN_SECTIONS:
+    for table in Base.metadata.sorted_tables:  # parents before the tables that point at them
+        condition = _link_condition(table, linked)
+        if condition is None or table.name in linked:
             continue
-        condition = _link_condition(table, client.id, session_ids)
-        if condition is None:
+        linked[table.name] = condition
+        if table.name in _OWN_SECTIONS:
             continue
         visible = [column for column in table.c if not _SECRET_WORDS & set(column.name.split("_"))]
         rows = session.execute(select(*visible).where(condition)).mappings().all()
@@ -143,17 +144,17 @@ def _other_rows(session: DbSession, client: Client) -> dict[str, list[dict[str, 
     return found
 
 
-def _link_condition(table: Table, client_id: int, session_ids: Any) -> Any:
+def _link_condition(table: Table, linked: dict[str, Any]) -> Any:
+    """The rows of ``table`` pointing at a row already linked to the client, or None if none can."""
+    conditions = []
     for constraint in table.foreign_key_constraints:
-        if len(constraint.columns) != 1:
+        referred = constraint.referred_table
+        if len(constraint.columns) != 1 or referred.name not in linked:
             continue
         column = next(iter(constraint.columns))
-        referred = constraint.referred_table.name
-        if referred == "clients":
-            return column == client_id
-        if referred == "assessment_sessions":
-            return column.in_(session_ids)
-    return None
+        parent = next(iter(constraint.elements)).column
+        conditions.append(column.in_(select(parent).where(linked[referred.name])))
+    return or_(*conditions) if conditions else None
 
 
 def _access_log(session: DbSession, client: Client) -> list[dict[str, Any]]:

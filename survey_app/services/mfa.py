@@ -240,8 +240,12 @@ def verify_second_factor(
     *,
     ip: str | None = None,
     now: datetime | None = None,
+    recovery_code_accepted: bool = True,
 ) -> SecondFactorResult:
-    """Check a TOTP code (each step once) or a recovery code (each code once); audit what happened."""
+    """Check a TOTP code (each step once) or a recovery code (each code once); audit what happened.
+
+    ``recovery_code_accepted=False``: only a TOTP code will do, and a recovery code is left unused.
+    """
     now = now or utcnow()
     cleaned = _clean_code(code)
     if not user.totp_secret:
@@ -251,7 +255,7 @@ def verify_second_factor(
         if step is None:
             return SecondFactorResult("wrong")
         return SecondFactorResult("totp" if _claim_step(session, user, step) else "replayed")
-    if len(normalise_recovery_code(cleaned)) != _RECOVERY_CODE_CHARS:
+    if not recovery_code_accepted or len(normalise_recovery_code(cleaned)) != _RECOVERY_CODE_CHARS:
         return SecondFactorResult("wrong")
     if not _claim_recovery_code(session, user, cleaned, now):
         return SecondFactorResult("wrong")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, select
@@ -22,15 +23,18 @@ from survey_app.models.base import utcnow
 from survey_app.models.people import Client
 from survey_app.models.programme import Site, Timepoint
 from survey_app.models.reports import ReportBatch
+from survey_app.models.security import ClientErasure
 from survey_app.services.audit import record_event
 from survey_app.services.reports import ReportError, report_file_name
 from survey_app.services.user_messages import N_
 
 __all__ = [
+    "BATCH_FOLDER",
     "BATCH_LIMIT",
     "BatchFilter",
     "BatchJob",
     "check_batch_download",
+    "delete_files_of_erased_clients",
     "download_refusal",
     "fail_batch",
     "finish_batch",
@@ -41,6 +45,8 @@ __all__ = [
 
 #: The most reports one batch makes (a bigger set is split by site or dates).
 BATCH_LIMIT = 2000
+#: The folder, inside the instance folder, where the ZIPs of finished batches are kept.
+BATCH_FOLDER = "report_batches"
 
 
 @dataclass(frozen=True)
@@ -282,3 +288,20 @@ def fail_batch(batch: ReportBatch, message: str) -> None:
     batch.status = "failed"
     batch.error = message[:500]
     batch.finished_at = batch.heartbeat_at = utcnow()
+
+
+def delete_files_of_erased_clients(session: DbSession, folder: Path) -> int:
+    """Delete the ZIPs in `folder` of batches holding an erased client's reports (or not recording whose
+    reports they hold); returns how many. Call it once the erasure is committed."""
+    zips = {path.stem: path for path in sorted(folder.glob("*.zip"))}
+    if not zips:
+        return 0
+    batches = session.execute(
+        select(ReportBatch.public_id, ReportBatch.client_ids).where(ReportBatch.public_id.in_(zips))
+    ).all()
+    held = {client_id for _public_id, client_ids in batches for client_id in client_ids or ()}
+    erased = set(session.scalars(select(ClientErasure.client_id).where(ClientErasure.client_id.in_(held))))
+    due = [public_id for public_id, client_ids in batches if client_ids is None or erased & set(client_ids)]
+    for public_id in due:
+        zips[public_id].unlink(missing_ok=True)
+    return len(due)

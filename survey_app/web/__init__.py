@@ -107,6 +107,12 @@ _DEFAULT_HEADERS = (
 )
 
 
+def _kept_for_later(response: Response) -> bool:
+    """True when the response's Cache-Control lets a browser or a proxy keep it for a while."""
+    cache = response.cache_control
+    return bool(cache.public) or (cache.max_age or 0) > 0
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     present = set(headers.keys(lower=True))  # one pass: each setdefault would scan them all
@@ -116,6 +122,11 @@ def _security_headers(response: Response) -> Response:
     if request.endpoint != "static":
         # Health and court data: never kept in a shared tablet's or a proxy's cache.
         wanted.append(("Cache-Control", "no-store"))
+        if "cache-control" in present and _kept_for_later(response):
+            # A download made with send_file comes with the static files' long lifetime: not here.
+            del headers["Cache-Control"]
+            headers.pop("Expires", None)
+            present.discard("cache-control")
     if current_app.config.get("SECURE_COOKIES"):
         wanted.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
     for name, value in wanted:

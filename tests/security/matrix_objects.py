@@ -190,6 +190,19 @@ def objects_for(rule: Rule, world: World, principal: Principal, relation: str) -
     return values
 
 
+def nested_other_objects(rule: Rule, world: World, principal: Principal) -> dict[str, Any] | None:
+    """The route's objects with someone else's last object inside the principal's own ones
+    (``/clients/<own>/sessions/<other's>``); None when fewer than two of its objects have an owner."""
+    providers = _providers(rule)
+    owned = [index for index, (_, provider) in enumerate(providers) if provider.other is not None]
+    if len(owned) < 2:
+        return None
+    return {
+        name: provider.value(world, principal, "other" if index == owned[-1] else "own")
+        for index, (name, provider) in enumerate(providers)
+    }
+
+
 def url_values(objects: dict[str, Any]) -> dict[str, Any]:
     """The objects that go into the route's URL."""
     return {name: value for name, value in objects.items() if name not in (BODY_KEY, SESSION_KEY)}

@@ -26,6 +26,7 @@ from tests.security.matrix_objects import (
     JSON_BODIES,
     STATE_CHANGING,
     holding,
+    nested_other_objects,
     objects_for,
     outcome,
     relations_of,
@@ -115,6 +116,35 @@ def test_every_route_answers_each_principal_as_the_table_says(
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / f"{name}.json").write_text(json.dumps(observed_rows), encoding="utf-8")
     assert not unexpected_allows, f"{name} was let in where the table refuses: {unexpected_allows}"
+    assert not wrong, f"{name}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("name", ["couns_a", "couns_b", "lead", "admin"])
+def test_someone_elses_object_inside_ones_own_answers_as_a_missing_one(
+    app: Flask, db: SQLAlchemy, client: FlaskClient, name: str
+) -> None:
+    """``/clients/<own>/sessions/<other's>`` and kin answer as the table says for a missing last object."""
+    world = build_world(app, db)
+    principal = make_principal(name, db, world)
+    browser = Browser(app, db, client)
+    table = load_table()
+    wrong, tried = [], 0
+    for rule, method in route_methods(app):
+        objects = nested_other_objects(rule, world, principal)
+        row = table[(rule.endpoint, method)]
+        if objects is None or row.expected(name, 0) != "ok":
+            continue
+        path = app.url_map.bind("localhost").build(rule.endpoint, url_values(objects), method=method)
+        body = BODIES.get(rule.endpoint, lambda w, p, o: {})(world, principal, objects)
+        with browser.rolled_back():
+            response = browser.send(holding(principal, rule, objects), method, path, data=body)
+        response.close()
+        got = outcome(response, rule.endpoint, principal)
+        expected = row.expected(name, relations_of(rule).index("missing"))
+        tried += 1
+        if got != expected:
+            wrong.append(f"{rule.endpoint} {method} ({path}): {got}, a missing one answers {expected}")
+    assert tried, f"{name} may open no route naming someone else's object inside their own"
     assert not wrong, f"{name}:\n" + "\n".join(wrong)
 
 

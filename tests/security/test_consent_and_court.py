@@ -223,3 +223,15 @@ def test_the_court_reads_the_timepoints_in_its_language(
     labels = [timepoint.label for timepoint in case_file.client.programme.timepoints]
     english = client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert all(label in english for label in labels) and "Mesure" not in english
+
+
+@pytest.mark.parametrize(
+    ("language", "holds"), [("nl", "aanwezigheid, scores, samenvatting"), ("fr", "présence, scores, résumé")]
+)
+def test_the_court_list_says_what_each_report_holds_in_the_page_s_language(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder, language: str, holds: str
+) -> None:
+    _grant_court(db, case_file, share_scores=True, share_summary=True)
+    login_as("court_liaison", organisation=case_file.organisation)
+    listing = client.get("/court/", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert holds in listing and "attendance" not in listing

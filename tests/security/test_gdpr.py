@@ -22,9 +22,13 @@ from survey_app.models import (
     ClientErasure,
     ClientIdentity,
     ConsentRecord,
+    ReportBatch,
     Score,
+    ScoreFlag,
 )
 from survey_app.services import consent
+from survey_app.services.alerts import acknowledge_alerts
+from survey_app.services.caseload import scope_of
 from survey_app.services.gdpr import GdprError, client_record, erase_client
 from survey_app.services.retention import set_privacy_settings
 from tests.security.conftest import FAMILY_NAME, FREE_TEXT, NATIONAL_NUMBER, SCORE_VALUE, CaseFile
@@ -139,3 +143,66 @@ def test_the_erase_command_asks_first_and_reports(app: Flask, db: SQLAlchemy, ca
     assert done.exit_code == 0, done.output
     assert f"Erased {code}" in done.output and "client_identities 1" in done.output
     assert "No research data kept" in done.output
+
+
+def test_the_record_holds_the_notes_written_when_an_alert_was_acknowledged(
+    db: SQLAlchemy, case_file: CaseFile
+) -> None:
+    flag = ScoreFlag(
+        session_id=case_file.sessions[0].id,
+        questionnaire_version_id=case_file.version.id,
+        flag_id="risk",
+        severity="urgent",
+    )
+    db.session.add(flag)
+    db.session.flush()
+    note = "Called her probation officer; she moves to the crisis bed on Monday."
+    acknowledge_alerts(db.session, scope_of(db.session, case_file.counsellor), [flag.id], note)
+    record = client_record(db.session, case_file.client)
+    rows = record["other_records"]["alert_acknowledgements"]
+    assert [(row["flag_id"], row["note"]) for row in rows] == [(flag.id, note)]
+
+
+def _batch_zip(app: Flask, db: SQLAlchemy, case_file: CaseFile, client_ids: list[int]) -> Path:
+    """A finished report batch of the counsellor holding these clients' reports, its ZIP on disk."""
+    batch = ReportBatch(
+        organisation_id=case_file.organisation.id,
+        requested_by=case_file.counsellor.id,
+        kind="counsellor",
+        client_ids=client_ids,
+        status="done",
+        total=len(client_ids),
+        done=len(client_ids),
+    )
+    db.session.add(batch)
+    db.session.flush()
+    folder = Path(app.instance_path) / "report_batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{batch.public_id}.zip"
+    path.write_bytes(f"the reports of {FAMILY_NAME}".encode())
+    batch.file_name = path.name
+    return path
+
+
+@pytest.mark.parametrize("command", [["gdpr", "erase", "--yes"], ["retention", "apply"]])
+def test_erasure_deletes_the_report_batches_holding_the_clients_reports(
+    app: Flask, db: SQLAlchemy, case_file: CaseFile, make_client: Builder, command: list[str]
+) -> None:
+    other = make_client(site=case_file.site, programme=case_file.programme, counsellor=case_file.counsellor)
+    holding = _batch_zip(app, db, case_file, [case_file.client.id, other.id])
+    not_holding = _batch_zip(app, db, case_file, [other.id])
+    if command[0] == "gdpr":
+        command = [*command, case_file.client.code]
+    else:
+        case_file.client.status = "withdrawn"
+        set_privacy_settings(
+            db.session, case_file.organisation, retention_months=12, research_legal_basis=None
+        )
+    try:
+        result = app.test_cli_runner().invoke(args=command)
+        assert result.exit_code == 0, result.output
+        assert not holding.exists()  # its PDFs name the erased client and show their answers
+        assert not_holding.exists()
+    finally:
+        holding.unlink(missing_ok=True)
+        not_holding.unlink(missing_ok=True)

@@ -9,10 +9,13 @@ from typing import Any
 
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
 
 from survey_app import create_app
 from survey_app.extensions import csrf
 from tests.conftest import make_app
+from tests.security.principals import Browser, staff_principal
+from tests.security.world import build_world
 
 Builder = Callable[..., Any]
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -108,3 +111,23 @@ def test_pages_of_the_sign_in_steps_have_no_inline_script_or_style(
     )
     page = client.get("/auth/enrol").get_data(as_text=True)
     assert "<script" not in page and "<style" not in page and " style=" not in page and "onclick" not in page
+
+
+def test_downloads_of_reports_and_exports_are_never_stored_in_a_cache(
+    questionnaire_dir: Path, app: Flask, db: SQLAlchemy, client: FlaskClient
+) -> None:
+    world = build_world(app, db)
+    browser = Browser(app, db, client)
+    counsellor = staff_principal(db, "couns_a", world.a.counsellor)
+    researcher = staff_principal(db, "research", world.researcher)
+    downloads = [
+        (counsellor, f"/reports/batches/{world.batch_of(world.a.counsellor).public_id}/download"),  # type: ignore[union-attr]
+        (researcher, f"/research/runs/{world.home.run.public_id}/download"),
+    ]
+    for principal, path in downloads:
+        with browser.rolled_back():
+            response = browser.send(principal, "GET", path)
+        response.close()
+        assert response.status_code == 200 and response.mimetype == "application/zip", path
+        assert response.headers["Content-Disposition"].startswith("attachment;"), path
+        assert response.headers["Cache-Control"] == "no-store", path

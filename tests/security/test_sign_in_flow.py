@@ -237,3 +237,23 @@ def test_the_sign_in_pages_speak_dutch_and_french(client: FlaskClient) -> None:
     assert "Aanmelden voor medewerkers" in dutch and "Wachtwoord" in dutch
     french = client.get("/auth/sign-in", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Connexion du personnel" in french and "Mot de passe" in french
+
+
+def test_a_recovery_code_typed_for_new_recovery_codes_is_refused_and_not_used_up(
+    client: FlaskClient,
+    db: SQLAlchemy,
+    make_staff: Builder,
+    sign_in_with_totp: Builder,
+    csrf_token: Callable[..., str],
+) -> None:
+    user = make_staff()
+    sign_in_with_totp(user)
+    codes = mfa.replace_recovery_codes(db.session, user)
+    db.session.flush()
+    refused = _code(client, csrf_token, codes[0], "/auth/security/recovery-codes", "/auth/security")
+    page = refused.get_data(as_text=True)
+    assert "wrong or has been used" in page and "Unused recovery codes: 10." in page
+    assert "mfa.recovery_code_used" not in _actions(db, user)
+    client.post("/auth/sign-out", data={"csrf_token": csrf_token("/")})
+    _password(client, csrf_token, user)
+    assert _code(client, csrf_token, codes[0]).headers["Location"] == "/"  # it still signs in

@@ -49,7 +49,9 @@ def new_recovery_codes() -> tuple[str, int] | str:
     form = CodeForm()
     if not form.validate_on_submit():
         return _page(form, status=400)
-    result = mfa.verify_second_factor(db.session, user, form.code.data or "", ip=request.remote_addr)
+    result = mfa.verify_second_factor(
+        db.session, user, form.code.data or "", ip=request.remote_addr, recovery_code_accepted=False
+    )
     if result.outcome != "totp":
         accounts.record_failed_attempt(db.session, user, "recovery_codes_wrong_code", ip=request.remote_addr)
         db.session.commit()

@@ -7,7 +7,7 @@ hundreds of them, and Flask-Babel looks the locale up again on every call.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import wraps
 from typing import TypeVar
@@ -129,6 +129,18 @@ def mode_labels() -> dict[str, str]:
 def session_status_labels() -> dict[str, str]:
     """Session statuses in words."""
     return {"open": _("started"), "submitted": _("submitted"), "cancelled": _("cancelled")}
+
+
+@per_request
+def court_category_labels() -> dict[str, str]:
+    """What a court progress report holds, in words."""
+    return {"attendance": _("attendance"), "scores": _("scores"), "summary": _("summary")}
+
+
+def court_categories(categories: Iterable[str]) -> str:
+    """The parts a court progress report holds, in words and in order ("attendance, scores")."""
+    labels = court_category_labels()
+    return ", ".join(labels.get(category, category) for category in categories)
 
 
 def _memo(name: str) -> dict[object, str]:

@@ -10,6 +10,7 @@ from survey_app.i18n import timezone, today
 from survey_app.services import consent, sharing
 from survey_app.services.audit import record_event
 from survey_app.web.access import require_roles, signed_in_staff
+from survey_app.web.counsellor import wording as words
 from survey_app.web.court import bp
 
 
@@ -30,7 +31,7 @@ def index() -> str:
         details={"clients": len(rows)},
     )
     db.session.commit()
-    return render_template("court/index.html", rows=rows)
+    return render_template("court/index.html", rows=rows, words=words)
 
 
 @bp.get("/clients/<code>")

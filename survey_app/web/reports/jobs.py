@@ -21,10 +21,15 @@ from survey_app.models.base import utcnow
 from survey_app.models.people import Client
 from survey_app.models.reports import ReportBatch
 from survey_app.reports.batch import BatchOutcome, WorkerSettings, default_workers, write_batch
-from survey_app.services.report_batches import BatchJob, fail_batch, finish_batch, mark_batch_progress
+from survey_app.services.report_batches import (
+    BATCH_FOLDER,
+    BatchJob,
+    fail_batch,
+    finish_batch,
+    mark_batch_progress,
+)
 from survey_app.services.reports import record_report_render
 
-BATCH_FOLDER = "report_batches"
 HEARTBEAT_SECONDS = 1.0
 #: How long a finished batch's ZIP is kept.
 KEEP_FOR = dt.timedelta(days=1)
