@@ -230,3 +230,15 @@ def test_an_export_that_breaks_says_so_in_the_page_language_and_logs_the_detail(
     event = _failure_event(db)
     assert event.ip == "127.0.0.1" and event.details["reason"] == "error"
     assert event.details["error"] == "RuntimeError"
+
+
+def test_an_end_date_at_the_end_of_the_calendar_exports_everything_up_to_it(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    dates = {"submitted_from": "0001-01-01", "submitted_to": "9999-12-31"}
+    response = _export(client, csrf_token, export_world, questionnaire="who5", **dates)
+    assert response.status_code == 302
+    run = db.session.scalars(select(ExportRun)).one()
+    status = client.get(f"/research/runs/{run.public_id}/status").get_json()
+    assert status["status"] == "done" and status["rows_written"] == 15  # as without the dates
