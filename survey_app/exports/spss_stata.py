@@ -74,6 +74,7 @@ def _labels(variables: Sequence[Variable], names: dict[str, str], limit: int) ->
 
 
 def _value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[str, dict[float, str]]:
+    """The value labels of the number variables (Stata labels numbers only)."""
     return {
         names[v.name]: {
             float(code): cut_utf8(text, SAV_VALUE_LABEL_BYTES).decode("utf-8")
@@ -82,6 +83,19 @@ def _value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[
         for v in variables
         if v.value_labels and v.kind == NUMBER
     }
+
+
+def _sav_value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[str, dict[Any, str]]:
+    """The value labels of SPSS, which labels text too: a text variable's codes are labelled as text (the
+    not-asked code of a multiple choice)."""
+    labels: dict[str, dict[Any, str]] = dict(_value_labels(variables, names))
+    for v in variables:
+        if v.value_labels and v.kind == TEXT:
+            labels[names[v.name]] = {
+                str(code): cut_utf8(text, SAV_VALUE_LABEL_BYTES).decode("utf-8")
+                for code, text in v.value_labels.items()
+            }
+    return labels
 
 
 # ---------------------------------------------------------------- SPSS
@@ -299,7 +313,7 @@ def write_sav(
         dict(
             file_label=file_label[:64],
             column_labels=_labels(variables, names, SAV_LABEL_BYTES),
-            variable_value_labels=_value_labels(variables, names),
+            variable_value_labels=_sav_value_labels(variables, names),
             variable_format={names[v.name]: _sav_format(v) for v in variables},
             variable_measure={names[v.name]: v.measure for v in variables},
             missing_ranges=_sav_missing_ranges(variables, names),
