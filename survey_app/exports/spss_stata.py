@@ -380,13 +380,14 @@ def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
 
 
 def _dta_value_labels(
-    variables: Sequence[Variable], names: dict[str, str]
+    variables: Sequence[Variable], names: dict[str, str], tags: dict[str, dict[int, str]]
 ) -> dict[str, dict[float | str, str]]:
-    """The value labels, each missing code's label on the extended missing value that stands for it."""
-    tags = {names[v.name]: stata_missing_tags(v) for v in variables}
+    """The value labels, each missing code's label on the extended missing value that stands for it
+    (`tags`: each variable's `stata_missing_tags`, by column name)."""
+    by_name = {names[name]: tagged for name, tagged in tags.items()}
     labels: dict[str, dict[float | str, str]] = {}
     for name, values in _value_labels(variables, names).items():
-        tagged = tags[name]
+        tagged = by_name[name]
         labels[name] = {tagged.get(int(code), code): text for code, text in values.items()}
     return labels
 
@@ -396,6 +397,7 @@ def write_dta(
 ) -> WriteResult:
     """Write a Stata 118 file with variable labels and value labels, streaming the rows."""
     names = stata_names(variables)
+    tags = {v.name: stata_missing_tags(v) for v in variables}
     write_dictionary(
         "dta",
         str(path),
@@ -405,9 +407,9 @@ def write_dta(
             column_labels={
                 k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
             },
-            variable_value_labels=_dta_value_labels(variables, names),
+            variable_value_labels=_dta_value_labels(variables, names, tags),
             missing_user_values={
-                names[v.name]: sorted(tags.values()) for v in variables if (tags := stata_missing_tags(v))
+                names[name]: sorted(tagged.values()) for name, tagged in tags.items() if tagged
             },
             variable_format={names[v.name]: DTA_DATE_FORMAT for v in variables if v.kind == DATE},
             version=DTA_VERSION,
@@ -434,9 +436,9 @@ def write_dta(
     ]
     number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
     tagged_columns = [
-        (index, {code: _dta_tag_double(tag) for code, tag in tags.items()})
+        (index, {code: _dta_tag_double(tag) for code, tag in tags[v.name].items()})
         for index, v in enumerate(variables)
-        if (tags := stata_missing_tags(v))
+        if tags[v.name]
     ]
     date_columns = [index for index, v in enumerate(variables) if v.kind == DATE]
     with path.open("r+b") as out:
