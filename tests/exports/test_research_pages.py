@@ -242,3 +242,15 @@ def test_an_end_date_at_the_end_of_the_calendar_exports_everything_up_to_it(
     run = db.session.scalars(select(ExportRun)).one()
     status = client.get(f"/research/runs/{run.public_id}/status").get_json()
     assert status["status"] == "done" and status["rows_written"] == 15  # as without the dates
+
+
+def test_the_project_page_lists_the_status_of_each_export_in_the_page_language(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    assert _export(client, csrf_token, export_world, questionnaire="who5").status_code == 302
+    path = f"/research/projects/{export_world.project.id}"
+    dutch = client.get(path, headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    french = client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert ">Klaar</a>" in dutch and ">Terminé</a>" in french
+    assert ">done</a>" not in dutch + french

@@ -106,6 +106,11 @@ def _failure_message(reason: str | None) -> str:
     )
 
 
+def _run_statuses() -> dict[str, str]:
+    """A run's status as the project page lists it, in the reader's language."""
+    return {"running": _("Running"), "done": _("Done"), "failed": _("Failed")}
+
+
 def _keep_days() -> int:
     return int(current_app.config.get("RESEARCH_PACKAGE_DAYS", PACKAGE_KEEP_DAYS))
 
@@ -224,6 +229,7 @@ def project_page(project_id: int) -> str:
         members=project_members(db.session, project),
         may_manage=can_manage(user, project),
         may_export=can_export(db.session, user, project),
+        statuses=_run_statuses(),
         **_choices(project),
     )
 
