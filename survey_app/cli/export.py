@@ -42,6 +42,8 @@ from survey_app.services.exports import (
 from survey_app.services.exports.selection import LABEL_LANGUAGES
 
 USAGE_ERROR = 2
+#: The largest id a row can have (the databases' 32-bit integer keys).
+MAX_ID = 2**31 - 1
 FHIR_BASE_DEFAULT = "https://recovery-outcomes.example/fhir"
 
 
@@ -52,9 +54,10 @@ def _fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
 
 def _project(reference: str) -> ExportProject:
     query = select(ExportProject)
+    by_id = reference.isascii() and reference.isdigit() and int(reference) <= MAX_ID  # else a name
     found = db.session.scalars(
         query.where(ExportProject.id == int(reference))
-        if reference.isdigit()
+        if by_id
         else query.where(ExportProject.name == reference)
     ).all()
     if len(found) != 1:

@@ -74,6 +74,7 @@ def _labels(variables: Sequence[Variable], names: dict[str, str], limit: int) ->
 
 
 def _value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[str, dict[float, str]]:
+    """The value labels of the number variables (Stata labels numbers only)."""
     return {
         names[v.name]: {
             float(code): cut_utf8(text, SAV_VALUE_LABEL_BYTES).decode("utf-8")
@@ -82,6 +83,19 @@ def _value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[
         for v in variables
         if v.value_labels and v.kind == NUMBER
     }
+
+
+def _sav_value_labels(variables: Sequence[Variable], names: dict[str, str]) -> dict[str, dict[Any, str]]:
+    """The value labels of SPSS, which labels text too: a text variable's codes are labelled as text (the
+    not-asked code of a multiple choice)."""
+    labels: dict[str, dict[Any, str]] = dict(_value_labels(variables, names))
+    for v in variables:
+        if v.value_labels and v.kind == TEXT:
+            labels[names[v.name]] = {
+                str(code): cut_utf8(text, SAV_VALUE_LABEL_BYTES).decode("utf-8")
+                for code, text in v.value_labels.items()
+            }
+    return labels
 
 
 # ---------------------------------------------------------------- SPSS
@@ -299,7 +313,7 @@ def write_sav(
         dict(
             file_label=file_label[:64],
             column_labels=_labels(variables, names, SAV_LABEL_BYTES),
-            variable_value_labels=_value_labels(variables, names),
+            variable_value_labels=_sav_value_labels(variables, names),
             variable_format={names[v.name]: _sav_format(v) for v in variables},
             variable_measure={names[v.name]: v.measure for v in variables},
             missing_ranges=_sav_missing_ranges(variables, names),
@@ -366,13 +380,14 @@ def _dta_layout(data: bytes) -> tuple[int, list[int], int, int]:
 
 
 def _dta_value_labels(
-    variables: Sequence[Variable], names: dict[str, str]
+    variables: Sequence[Variable], names: dict[str, str], tags: dict[str, dict[int, str]]
 ) -> dict[str, dict[float | str, str]]:
-    """The value labels, each missing code's label on the extended missing value that stands for it."""
-    tags = {names[v.name]: stata_missing_tags(v) for v in variables}
+    """The value labels, each missing code's label on the extended missing value that stands for it
+    (`tags`: each variable's `stata_missing_tags`, by column name)."""
+    by_name = {names[name]: tagged for name, tagged in tags.items()}
     labels: dict[str, dict[float | str, str]] = {}
     for name, values in _value_labels(variables, names).items():
-        tagged = tags[name]
+        tagged = by_name[name]
         labels[name] = {tagged.get(int(code), code): text for code, text in values.items()}
     return labels
 
@@ -382,6 +397,7 @@ def write_dta(
 ) -> WriteResult:
     """Write a Stata 118 file with variable labels and value labels, streaming the rows."""
     names = stata_names(variables)
+    tags = {v.name: stata_missing_tags(v) for v in variables}
     write_dictionary(
         "dta",
         str(path),
@@ -391,9 +407,9 @@ def write_dta(
             column_labels={
                 k: (v or "")[:DTA_LABEL_CHARACTERS] for k, v in _labels(variables, names, 320).items()
             },
-            variable_value_labels=_dta_value_labels(variables, names),
+            variable_value_labels=_dta_value_labels(variables, names, tags),
             missing_user_values={
-                names[v.name]: sorted(tags.values()) for v in variables if (tags := stata_missing_tags(v))
+                names[name]: sorted(tagged.values()) for name, tagged in tags.items() if tagged
             },
             variable_format={names[v.name]: DTA_DATE_FORMAT for v in variables if v.kind == DATE},
             version=DTA_VERSION,
@@ -420,9 +436,9 @@ def write_dta(
     ]
     number_columns = [index for index, v in enumerate(variables) if v.kind == NUMBER]
     tagged_columns = [
-        (index, {code: _dta_tag_double(tag) for code, tag in tags.items()})
+        (index, {code: _dta_tag_double(tag) for code, tag in tags[v.name].items()})
         for index, v in enumerate(variables)
-        if (tags := stata_missing_tags(v))
+        if tags[v.name]
     ]
     date_columns = [index for index, v in enumerate(variables) if v.kind == DATE]
     with path.open("r+b") as out:

@@ -164,8 +164,9 @@ def test_unknown_questionnaire_version_or_site_is_refused_with_exit_2(
         )
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and not path.exists()
-    result, _ = run_export("--project", "No such project", "--layout", "long", "--format", "csv")
-    assert result.exit_code == 2 and "no export project" in result.output
+    for project in ("No such project", "99999999999999999999", "²"):  # a name, an id no row can have
+        result, _ = run_export("--project", project, "--layout", "long", "--format", "csv")
+        assert result.exit_code == 2 and "no export project" in result.output, (project, result.output)
 
 
 def test_the_long_csv_joined_from_pieces_is_the_file_the_csv_writer_makes_of_the_rows(

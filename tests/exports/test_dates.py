@@ -149,3 +149,16 @@ def test_wide_spss_and_stata_files_have_the_dates_in_date_formats(
     alice = frame.iloc[0]
     assert (alice["intake_date"], alice["submitted_on_t0"]) == (INTAKE, SUBMITTED)
     assert (alice["mix_last_use_t0"], alice["mix_last_use_date_t0"]) == (-11, LAST_USE)
+
+
+def test_the_codebook_types_a_date_item_s_days_as_a_number_and_only_its_date_as_a_date(
+    calendar_world: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE_MIX, "--format", "csv", out="wide.csv")
+    assert result.exit_code == 0, result.output
+    types = _codebook_types(path)
+    assert (types["mix_last_use_t0"], types["mix_last_use_date_t0"]) == ("number", "date")
+    assert (types["mix_mood_t0"], types["mix_drugs_t0"]) == ("number", "text")
+    codebook = json.loads(companion_json(path).read_text(encoding="utf-8"))
+    item_types = {v["name"]: v.get("item_type") for v in codebook["variables"]}
+    assert (item_types["mix_last_use_t0"], item_types["mix_drugs_t0"]) == ("date", "multiple_choice")

@@ -131,6 +131,18 @@ def test_spss_declares_the_not_asked_code_user_missing_with_its_label(
     assert plain[plain["skip_use_t0"] == 1].iloc[0].isna()["skip_days_t0"]
 
 
+def test_spss_labels_the_not_asked_code_of_a_multiple_choice_column_as_the_codebook_does(
+    skipped: World, run_export: Callable[..., Any]
+) -> None:
+    result, path = run_export(*WIDE, "--format", "sav", out="wide.sav")
+    assert result.exit_code == 0, result.output
+    _, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    codebook = json.loads(path.with_name("wide.codebook.json").read_text(encoding="utf-8"))
+    kinds = next(v for v in codebook["variables"] if v["name"] == "skip_kinds_t0")
+    assert kinds["values"] == [{"value": NOT_ASKED, "label": LABEL}]
+    assert meta.variable_value_labels["skip_kinds_t0"] == {"99999": LABEL}
+
+
 def test_stata_gets_the_extended_missing_value_a_with_its_label(
     skipped: World, run_export: Callable[..., Any]
 ) -> None:

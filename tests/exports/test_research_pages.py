@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -230,3 +231,60 @@ def test_an_export_that_breaks_says_so_in_the_page_language_and_logs_the_detail(
     event = _failure_event(db)
     assert event.ip == "127.0.0.1" and event.details["reason"] == "error"
     assert event.details["error"] == "RuntimeError"
+
+
+def test_an_end_date_at_the_end_of_the_calendar_exports_everything_up_to_it(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    dates = {"submitted_from": "0001-01-01", "submitted_to": "9999-12-31"}
+    response = _export(client, csrf_token, export_world, questionnaire="who5", **dates)
+    assert response.status_code == 302
+    run = db.session.scalars(select(ExportRun)).one()
+    status = client.get(f"/research/runs/{run.public_id}/status").get_json()
+    assert status["status"] == "done" and status["rows_written"] == 15  # as without the dates
+
+
+def test_the_project_page_lists_the_status_of_each_export_in_the_page_language(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    assert _export(client, csrf_token, export_world, questionnaire="who5").status_code == 302
+    path = f"/research/projects/{export_world.project.id}"
+    dutch = client.get(path, headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    french = client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert ">Klaar</a>" in dutch and ">Terminé</a>" in french
+    assert ">done</a>" not in dutch + french
+
+
+def _ticked(page: str, name: str, value: str) -> bool:
+    """Whether the form's input `name` with `value` (or the option `value` of the select `name`) is chosen."""
+    tags = re.findall(rf'<input[^>]*name="{name}" value="{re.escape(value)}"[^>]*>', page)
+    tags += re.findall(rf'<option value="{re.escape(value)}"[^>]*>', page) if name == "label_language" else []
+    return len(tags) == 1 and (" checked" in tags[0] or " selected" in tags[0])
+
+
+def test_a_refused_export_request_shows_the_form_again_with_the_researcher_s_choices(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    ticked = {
+        "layout": "wide",
+        "format": "sav",
+        "questionnaire": "who5",
+        "version": "who5:1",
+        "timepoint": "t3m",
+        "site": "GENT-X",
+        "label_language": "nl",
+    }
+    typed = {"submitted_from": "2026-01-01", "submitted_to": "31/12/2026"}  # no date picker in this browser
+    response = _export(client, csrf_token, export_world, **ticked, **typed)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Dates are written as YYYY-MM-DD." in page
+    assert all(_ticked(page, name, value) for name, value in ticked.items())
+    assert not _ticked(page, "layout", "long") and not _ticked(page, "format", "csv")
+    assert not _ticked(page, "include_items", "1")  # left unticked, as asked
+    assert all(f'name="{name}" value="{value}"' in page for name, value in typed.items())
+    fresh = client.get(f"/research/projects/{export_world.project.id}").get_data(as_text=True)
+    assert _ticked(fresh, "layout", "long") and _ticked(fresh, "format", "csv")
+    assert _ticked(fresh, "include_items", "1") and not _ticked(fresh, "questionnaire", "who5")

@@ -236,7 +236,7 @@ def session_conditions(selection: Selection) -> list[ColumnElement[bool]]:
         conditions.append(AssessmentSession.timepoint_id.in_(selection.timepoint_ids))
     if filters.submitted_from:
         conditions.append(AssessmentSession.submitted_at >= _day_start(filters.submitted_from))
-    if filters.submitted_to:
+    if filters.submitted_to and filters.submitted_to < dt.date.max:  # the last day of the calendar: no end
         conditions.append(
             AssessmentSession.submitted_at < _day_start(filters.submitted_to + dt.timedelta(days=1))
         )

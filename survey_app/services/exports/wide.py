@@ -280,7 +280,7 @@ def _item_variable(
 ) -> Variable:
     """An item's column; `hideable`: skip rules may hide it, so it can hold NOT_ASKED (labelled, missing)."""
     label = f"{localise(item.text, language)} [{tp}]"
-    details = {"item": item.id, "versions": versions, "timepoint": tp, "type": item.type.value}
+    details = {"item": item.id, "versions": versions, "timepoint": tp, "item_type": item.type.value}
     not_asked = {NOT_ASKED: NOT_ASKED_LABEL} if hideable else {}
     if item.type in (ItemType.MULTIPLE_CHOICE, ItemType.TEXT):
         width = multiple_choice_width(item) if item.type is ItemType.MULTIPLE_CHOICE else item.max_length * 4

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db, login_manager
@@ -104,6 +105,11 @@ def _failure_message(reason: str | None) -> str:
             "administrator."
         ),
     )
+
+
+def _run_statuses() -> dict[str, str]:
+    """A run's status as the project page lists it, in the reader's language."""
+    return {"running": _("Running"), "done": _("Done"), "failed": _("Failed")}
 
 
 def _keep_days() -> int:
@@ -208,7 +214,8 @@ def _choices(project: ExportProject) -> dict[str, Any]:
 
 @bp.get("/projects/<int:project_id>")
 def project_page(project_id: int) -> str:
-    """A project: its allowances, researchers, the export form and recent runs."""
+    """A project: its allowances, researchers, the export form (with the choices of a refused request) and
+    recent runs."""
     project = _project(project_id)
     user = _user()
     runs = db.session.scalars(
@@ -224,6 +231,8 @@ def project_page(project_id: int) -> str:
         members=project_members(db.session, project),
         may_manage=can_manage(user, project),
         may_export=can_export(db.session, user, project),
+        statuses=_run_statuses(),
+        chosen=request.form if request.method == "POST" else MultiDict(),
         **_choices(project),
     )
 
