@@ -1,8 +1,11 @@
-"""The court's summary of change follows the same comparability rule as the counsellor's trends."""
+"""The court's pages: the summary of change follows the same comparability rule as the counsellor's
+trends, and the list and the report speak the reader's language."""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 from flask_sqlalchemy import SQLAlchemy
 
@@ -47,3 +50,24 @@ def test_a_version_declared_comparable_is_compared_for_the_court(workspace: Worl
     summary = court_summary_of(workspace, db, client.code)
     who5_line = next(line for line in summary.split("<li>") if "WHO-5" in line)
     assert "reliably improved" in who5_line
+
+
+def court_page(world: World, db: SQLAlchemy, path: str, language: str) -> str:
+    """A court page as the liaison sees it in `language`, as plain words."""
+    world.liaison.is_active = True
+    db.session.flush()
+    world.sign_in(world.liaison)
+    response = world.browser.get(path, headers={"Accept-Language": language})
+    assert response.status_code == 200
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
+def test_the_court_list_names_what_each_report_holds_in_the_readers_language(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    client = workspace.client_of(workspace.counsellor)
+    record_consent(db.session, client, "court", True, share_scores=True, share_summary=True)
+    page = court_page(workspace, db, "/court/", "nl")
+    row = page.split(client.code, 1)[1]
+    assert "attendance" not in row
+    assert "aanwezigheid, scores, samenvatting" in row
