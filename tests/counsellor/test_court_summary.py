@@ -10,7 +10,7 @@ import re
 from flask_sqlalchemy import SQLAlchemy
 
 from survey_app.services.consent import record_consent
-from tests.counsellor.conftest import TODAY, World
+from tests.counsellor.conftest import TODAY, World, phq9, who5
 from tests.counsellor.test_client_page import HIGH, LOW, at, who5_v2
 
 
@@ -71,3 +71,20 @@ def test_the_court_list_names_what_each_report_holds_in_the_readers_language(
     row = page.split(client.code, 1)[1]
     assert "attendance" not in row
     assert "aanwezigheid, scores, samenvatting" in row
+
+
+def test_the_court_sees_scores_rounded_as_the_counsellor_does(workspace: World, db: SQLAlchemy) -> None:
+    intake = TODAY - dt.timedelta(days=100)
+    client = workspace.client_of(workspace.counsellor, intake=intake)
+    one_missing = phq9(2, 2, 2, 2, 2, 2, 2, 1, 0)
+    del one_missing["phq9_sleep"]  # 13 over 8 items: prorated to 14.625, shown as 15
+    workspace.submit(
+        client, workspace.t0, {"who5": who5(1, 1, 2, 1, 1), "phq9": one_missing}, when=at(1, intake)
+    )
+    record_consent(db.session, client, "court", True, share_scores=True)
+    page = court_page(workspace, db, f"/court/clients/{client.code}", "nl")
+    scores = page.split("Scores", 1)[1]
+    assert "14.625" not in scores
+    assert "Totaalscore 15 Matig ernstig" in scores
+    assert "Procentscore 24 " in scores
+    assert "24.0" not in scores

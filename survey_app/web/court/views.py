@@ -10,6 +10,7 @@ from survey_app.i18n import timezone, today
 from survey_app.services import consent, sharing
 from survey_app.services.audit import record_event
 from survey_app.web.access import require_roles, signed_in_staff
+from survey_app.web.counsellor.wording import score_text
 from survey_app.web.court import bp
 
 
@@ -48,4 +49,4 @@ def client_report(code: str) -> str:
     )
     sharing.record_court_share(db.session, client, report, user, ip=request.remote_addr)
     db.session.commit()
-    return render_template("court/client.html", report=report, consent=state)
+    return render_template("court/client.html", report=report, consent=state, score_text=score_text)
