@@ -88,3 +88,22 @@ def test_the_court_sees_scores_rounded_as_the_counsellor_does(workspace: World, 
     assert "Totaalscore 15 Matig ernstig" in scores
     assert "Procentscore 24 " in scores
     assert "24.0" not in scores
+
+
+def test_a_summary_line_says_only_what_there_is_to_say(workspace: World, db: SQLAlchemy) -> None:
+    intake = TODAY - dt.timedelta(days=100)
+    client = workspace.client_of(workspace.counsellor, intake=intake)
+    workspace.submit(client, workspace.t0, LOW, when=at(1, intake))
+    workspace.submit(client, workspace.t3m, HIGH, when=at(92, intake))
+    record_consent(db.session, client, "court", True, share_summary=True)
+    summary = court_summary_of(workspace, db, client.code)
+    lines = [" ".join(line.replace("</li>", "").split()) for line in summary.split("<li>")[1:]]
+    assert "Well-being (WHO-5), Percentage score: reliably improved" in lines
+    assert "Well-being (WHO-5), Raw score: now Adequate well-being" in lines
+    assert all(": ;" not in line for line in lines)
+    once = workspace.client_of(workspace.counsellor, intake=intake)
+    workspace.submit(once, workspace.t0, LOW, when=at(1, intake))
+    record_consent(db.session, once, "court", True, share_summary=True)
+    summary = court_summary_of(workspace, db, once.code)
+    assert "Percentage score" not in summary  # one score, no band: nothing to say
+    assert "Raw score: now Low well-being" in " ".join(summary.split())
