@@ -15,10 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from survey_app.models import AuditEvent, ConsentRecord, CourtShare, StaffUser
 from survey_app.models.base import utcnow
 from survey_app.services import consent, sharing
-from tests.security.conftest import FREE_TEXT, SCORE_VALUE, CaseFile
-
-#: The planted score as the court's table shows it: rounded at the scale's precision (none), like every page.
-SHOWN_SCORE = f"<td>{round(SCORE_VALUE)}</td>"
+from tests.security.conftest import FREE_TEXT, SCORE_VALUE, SHOWN_SCORE, CaseFile
 
 Builder = Callable[..., Any]
 
