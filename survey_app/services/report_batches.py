@@ -175,7 +175,7 @@ def _record_jobs(
                 client.code,
                 "record",
                 chosen,
-                report_file_name(client.code, "record", chosen, row),
+                report_file_name(client.code, "record", chosen, row, wanted.timezone),
                 row.id,
             )
         )
