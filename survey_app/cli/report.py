@@ -25,6 +25,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from survey_app.extensions import db
+from survey_app.i18n import timezone
 from survey_app.models.people import Client
 from survey_app.models.programme import Site
 from survey_app.models.reports import REPORT_KINDS
@@ -138,7 +139,11 @@ def batch_command(
     try:
         check_fonts()
         wanted = BatchFilter(
-            _site_id(site_code), timepoint, start.date() if start else None, end.date() if end else None
+            _site_id(site_code),
+            timepoint,
+            start.date() if start else None,
+            end.date() if end else None,
+            timezone(),
         )
         jobs = select_jobs(db.session, select(Client).where(not_erased()), kind, wanted, language)
     except (ReportError, FontsMissing) as error:

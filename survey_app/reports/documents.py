@@ -148,7 +148,7 @@ def render_report(
         kind=kind,
         language=language,
         title=facts.title,
-        file_name=report_file_name(client.code, kind, language, assessment),
+        file_name=report_file_name(client.code, kind, language, assessment, timezone),
         html=html,
         session_public_id=assessment.public_id if assessment else None,
     )

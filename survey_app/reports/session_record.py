@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from survey_app.domain.questionnaire import localise
+from survey_app.domain.scoring import NotScored, why_not_scored
 from survey_app.reports.wording import ReportWords
 from survey_app.services.answer_review import ANSWERED, DECLINED, NOT_ASKED, UNANSWERED, QuestionnaireAnswers
 from survey_app.services.reports import RecordData
@@ -94,23 +95,31 @@ def _scores(
             rows.append(RecordScore(score.scale_id, words.score(score.value, 2), score.band or "", ""))
             continue
         band = scale.band(score.band)
-        if score.value is None:
-            note = _("not scored: too many items missing")
-        elif score.prorated:
-            note = ngettext(
-                "estimated: %(num)d item missing", "estimated: %(num)d items missing", score.missing_count
-            )
-        else:
-            note = ""
         rows.append(
             RecordScore(
                 localise(scale.label, words.language),
                 words.score(score.value, scale.precision),
                 localise(band.label, words.language) if band else "",
-                note,
+                _score_note(form, score.scale_id, score.value, score.prorated, score.missing_count),
             )
         )
     return tuple(rows)
+
+
+def _score_note(
+    form: QuestionnaireAnswers, scale_id: str, value: float | None, prorated: bool, missing: int
+) -> str:
+    """Why a scale has no score (too many items missing, or not asked), or that it was estimated."""
+    if value is None:
+        reason = why_not_scored(form.questionnaire, scale_id, missing)
+        if reason is NotScored.TOO_MANY_MISSING:
+            return _("not scored: too many items missing")
+        if reason is NotScored.NOT_ASKED:
+            return _("not asked (skip rule)")
+        return _("not scored")
+    if prorated:
+        return ngettext("estimated: %(num)d item missing", "estimated: %(num)d items missing", missing)
+    return ""
 
 
 def _facts(data: RecordData, words: ReportWords, name: str) -> tuple[tuple[str, str], ...]:

@@ -57,6 +57,8 @@ class BatchFilter:
     timepoint_key: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+    #: the zone whose days `start` and `end` are (the one pages show submission times in)
+    timezone: dt.tzinfo = dt.UTC
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:
@@ -93,13 +95,20 @@ def _matching_sessions(wanted: BatchFilter) -> list[Any]:
             )
         )
     if wanted.start:
-        conditions.append(
-            AssessmentSession.submitted_at >= dt.datetime.combine(wanted.start, dt.time(), dt.UTC)
-        )
+        conditions.append(AssessmentSession.submitted_at >= _day_start(wanted.start, wanted.timezone))
     if wanted.end:
-        day_after = dt.datetime.combine(wanted.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+        day_after = _day_start(wanted.end + dt.timedelta(days=1), wanted.timezone)
         conditions.append(AssessmentSession.submitted_at < day_after)
     return conditions
+
+
+def _day_start(day: dt.date, timezone: dt.tzinfo) -> dt.datetime:
+    """The moment (in UTC) a day begins in `timezone`; only `astimezone` is used, so pytz zones work too."""
+    midnight_in_utc = dt.datetime.combine(day, dt.time(), dt.UTC)
+    start = midnight_in_utc
+    for _ in range(2):  # the second pass takes the offset at the local midnight itself (a DST change day)
+        start = midnight_in_utc - (start.astimezone(timezone).utcoffset() or dt.timedelta())
+    return start
 
 
 def _narrowed(clients: Select[Any], wanted: BatchFilter) -> Select[Any]:
@@ -172,7 +181,7 @@ def _record_jobs(
                 client.code,
                 "record",
                 chosen,
-                report_file_name(client.code, "record", chosen, row),
+                report_file_name(client.code, "record", chosen, row, wanted.timezone),
                 row.id,
             )
         )

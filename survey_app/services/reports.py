@@ -106,12 +106,17 @@ def _slug(text: str) -> str:
 
 
 def report_file_name(
-    client_code: str, kind: str, language: str, assessment: AssessmentSession | None = None
+    client_code: str,
+    kind: str,
+    language: str,
+    assessment: AssessmentSession | None = None,
+    timezone: dt.tzinfo = dt.UTC,
 ) -> str:
-    """A stable file name from the client's code, the kind and the language (and the session of a record)."""
+    """A stable file name from the client's code, the kind and the language (and the session of a record,
+    with the day in `timezone` it was submitted)."""
     stem = f"{_slug(client_code)}_{kind}_{language}"
     if kind == "record" and assessment is not None:
-        when = (assessment.submitted_at or assessment.started_at).date().isoformat()
+        when = (assessment.submitted_at or assessment.started_at).astimezone(timezone).date().isoformat()
         wave = _slug(assessment.timepoint.key) if assessment.timepoint else "extra"
         stem = f"{_slug(client_code)}_record_{wave}_{when}_{assessment.public_id[:8]}_{language}"
     return f"{stem}.pdf"

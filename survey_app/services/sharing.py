@@ -65,6 +65,8 @@ class SharedScore:
     scale: str
     value: float | None
     band: str | None
+    #: decimals the scale's scores are shown with (rounded half up, as on the counsellor's pages)
+    precision: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ def _shared_scores(
                 localise(scale.label, language) if scale else score.scale_id,
                 score.value,
                 _band_label(questionnaire, score.scale_id, score.band, language),
+                scale.precision if scale else 0,
             )
         )
     return shared

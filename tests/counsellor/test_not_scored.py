@@ -88,3 +88,32 @@ def test_items_hidden_by_skip_rules_are_not_called_missing(
     report = counsellor_report_text(app, db, client.id)
     assert "too many items missing" not in report
     assert "Not asked because of earlier answers: Demo: Total" in report
+
+
+def score_table(page: str, questionnaire: str, scale: str) -> str:
+    """The words of one scale's score table on the counsellor's client page."""
+    after_chart = page.split(f'id="chart-{questionnaire}-{scale}-desc"', 1)[1]
+    table = after_chart.split('<table class="data scores">', 1)[1].split("</table>", 1)[0]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", table)).split())
+
+
+def test_the_score_table_says_a_skipped_scale_was_not_asked(workspace: World, db: SQLAlchemy) -> None:
+    skipped = never_shown(db)
+    intake = TODAY - dt.timedelta(days=100)
+    client = workspace.client_of(workspace.counsellor, intake=intake)
+    workspace.submit(
+        client, workspace.t0, {**LOW, "skipped": {}}, when=at(1, intake), versions={"skipped": skipped}
+    )
+    workspace.sign_in(workspace.counsellor)
+    table = score_table(page_of(workspace, client.code), "skipped", "total")
+    assert "too many items missing" not in table
+    assert "completed, not asked because of earlier answers" in table
+
+
+def test_the_score_table_says_too_many_items_were_missing(workspace: World, db: SQLAlchemy) -> None:
+    intake = TODAY - dt.timedelta(days=100)
+    client = workspace.client_of(workspace.counsellor, intake=intake)
+    workspace.submit(client, workspace.t0, {"who5": {}, "phq9": {}}, when=at(1, intake))
+    workspace.sign_in(workspace.counsellor)
+    table = score_table(page_of(workspace, client.code), "who5", "percentage")
+    assert "not scored (too many items missing)" in table

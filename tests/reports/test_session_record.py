@@ -12,6 +12,7 @@ from survey_app.models.base import utcnow
 from survey_app.questionnaires.loader import content_hash
 from survey_app.questionnaires.yaml_source import read_yaml
 from survey_app.services.scoring import score_session
+from tests.counsellor.conftest import bank_version
 from tests.reports.conftest import Followed, keep_first_page, make_pdf, pdf_pages, pdf_text
 
 DIARY = """format: 1
@@ -134,3 +135,20 @@ def test_a_session_with_every_item_missing(app: Flask, db: SQLAlchemy, followed:
     assert "Items answered: 0 of 5" in text
     assert "not scored: too many items missing" in text
     assert "voelde ik me opgewekt en in een goed humeur" in text  # the Dutch text the client saw
+
+
+def test_a_scale_the_skip_rules_left_out_is_not_asked_not_missing(
+    app: Flask, db: SQLAlchemy, followed: Followed
+) -> None:
+    functioning = bank_version("functioning")
+    looking_for_work = {  # no job: "on how many days did you work?" is not asked
+        "fun_employment": 5, "fun_education": 0, "fun_housing": 1, "fun_housing_stable": 1,
+        "fun_income_sources": [1], "fun_money_enough": 2, "fun_debts": 0, "fun_court_case": 0,
+        "fun_police_contact": 0, "fun_treatment_contact": 0, "fun_medication": 0,
+    }  # fmt: skip
+    session = _session(db, followed, [functioning], {functioning.id: looking_for_work}, "en")
+    text = " ".join(
+        pdf_text(make_pdf(app, followed.client.id, "record", "en", session_id=session.id)).split()
+    )
+    assert "too many items missing" not in text
+    assert "Days worked — not asked (skip rule)" in text

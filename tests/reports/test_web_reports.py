@@ -3,6 +3,7 @@ the links from the workspace, the names setting, and a batch with its progress a
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import zipfile
@@ -221,3 +222,51 @@ def test_a_batch_made_before_a_client_moved_away_is_refused_to_the_old_site_s_le
         assert download not in shown and "clients you no longer see" in shown
     status = workspace.browser.get(f"/reports/batches/{batch.public_id}/status").get_json()
     assert status["download_url"] is None and "clients you no longer see" in status["refusal"]
+
+
+def test_a_batch_takes_submission_dates_as_the_pages_show_them(db: SQLAlchemy, workspace: World) -> None:
+    after_midnight, at_noon, next_night = (workspace.client_of(workspace.counsellor) for _ in range(3))
+    # Brussels is UTC+1 in winter: 23:30 UTC on 30 November is 00:30 on 1 December on every page.
+    workspace.submit(
+        after_midnight, workspace.t3m, ANSWERS, when=dt.datetime(2025, 11, 30, 23, 30, tzinfo=dt.UTC)
+    )
+    workspace.submit(at_noon, workspace.t3m, ANSWERS, when=dt.datetime(2025, 12, 1, 12, 0, tzinfo=dt.UTC))
+    workspace.submit(next_night, workspace.t3m, ANSWERS, when=dt.datetime(2025, 12, 1, 23, 30, tzinfo=dt.UTC))
+    workspace.sign_in(workspace.counsellor)
+    token = workspace.token("/reports/batches")
+    response = workspace.browser.post(
+        "/reports/batches",
+        data={
+            "csrf_token": token,
+            "kind": "counsellor",
+            "language": "en",
+            "start": "2025-12-01",
+            "end": "2025-12-01",
+        },
+    )
+    assert response.status_code == 302
+    batch = db.session.scalar(select(ReportBatch).order_by(ReportBatch.id.desc()))
+    assert batch is not None
+    assert sorted(batch.client_ids) == sorted([after_midnight.id, at_noon.id])
+
+
+def test_a_record_is_named_by_the_day_its_session_was_submitted_there(workspace: World) -> None:
+    client = workspace.client_of(workspace.counsellor)
+    # 23:30 UTC on 30 November is 00:30 on 1 December in Brussels, the day the record itself gives.
+    session = workspace.submit(
+        client, workspace.t3m, ANSWERS, when=dt.datetime(2025, 11, 30, 23, 30, tzinfo=dt.UTC)
+    )
+    workspace.sign_in(workspace.counsellor)
+    response = workspace.browser.get(
+        f"/reports/clients/{client.code}/sessions/{session.public_id}/record.pdf"
+    )
+    assert response.status_code == 200
+    assert f"_record_t3m_2025-12-01_{session.public_id[:8]}_" in response.headers["Content-Disposition"]
+    token = workspace.token("/reports/batches")
+    response = workspace.browser.post(
+        "/reports/batches", data={"csrf_token": token, "kind": "record", "language": "en", "timepoint": "t3m"}
+    )
+    status = workspace.browser.get(f"{response.headers['Location']}/status").get_json()
+    with workspace.browser.get(status["download_url"]) as download:
+        names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert f"{client.code}_record_t3m_2025-12-01_{session.public_id[:8]}_en.pdf" in names

@@ -33,6 +33,8 @@ from tests.builders import choice_item, document, dump, text
 
 #: Values planted in a client's record that must never reach the court, the logs or the audit trail.
 SCORE_VALUE = 73.25
+#: The planted score as the court's table shows it: rounded at the scale's precision (none), like every page.
+SHOWN_SCORE = f"<td>{round(SCORE_VALUE)}</td>"
 FREE_TEXT = "SENTINEL free text: I used again last week"
 FAMILY_NAME = "Quarrington-Zebedee"
 NATIONAL_NUMBER = "85.07.30-033.61"

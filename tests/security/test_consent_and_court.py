@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from survey_app.models import AuditEvent, ConsentRecord, CourtShare, StaffUser
 from survey_app.models.base import utcnow
 from survey_app.services import consent, sharing
-from tests.security.conftest import FREE_TEXT, SCORE_VALUE, CaseFile
+from tests.security.conftest import FREE_TEXT, SCORE_VALUE, SHOWN_SCORE, CaseFile
 
 Builder = Callable[..., Any]
 
@@ -158,7 +158,7 @@ def test_by_default_the_court_sees_attendance_only(
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert body.count("completed on 2025-") == 2
-    for hidden in (str(SCORE_VALUE), "Scores", "Summary", FREE_TEXT, "Question q1", "option 2"):
+    for hidden in (str(SCORE_VALUE), SHOWN_SCORE, "Scores", "Summary", FREE_TEXT, "Question q1", "option 2"):
         assert hidden not in body, hidden
     share = db.session.scalar(select(CourtShare))
     assert share is not None and share.shared_with == liaison.id and share.categories == ["attendance"]
@@ -172,7 +172,7 @@ def test_scores_and_a_summary_only_where_consented_never_answers(
     _grant_court(db, case_file, share_scores=True, share_summary=True)
     login_as("court_liaison", organisation=case_file.organisation)
     body = client.get(f"/court/clients/{case_file.client.code}").get_data(as_text=True)
-    assert str(SCORE_VALUE) in body and "Summary" in body
+    assert SHOWN_SCORE in body and "Summary" in body
     for hidden in (FREE_TEXT, "Question q1", "option 2", "Anything else"):
         assert hidden not in body, hidden
 

@@ -17,7 +17,14 @@ from sqlalchemy import select
 
 from survey_app.models import AuditEvent
 from survey_app.observability import JsonFormatter
-from tests.security.conftest import FAMILY_NAME, FREE_TEXT, NATIONAL_NUMBER, SCORE_VALUE, CaseFile
+from tests.security.conftest import (
+    FAMILY_NAME,
+    FREE_TEXT,
+    NATIONAL_NUMBER,
+    SCORE_VALUE,
+    SHOWN_SCORE,
+    CaseFile,
+)
 
 Builder = Callable[..., Any]
 SENTINELS = (
@@ -89,7 +96,7 @@ def test_a_day_of_work_leaves_no_health_values_in_logs_or_audit(
     token = csrf_token(f"/consent/clients/{code}")
     client.post("/auth/sign-in", data={"email": "x@example.org", "password": FREE_TEXT, "csrf_token": token})
     liaison = signed_in(app.test_client(), make_staff("court_liaison", organisation=case_file.organisation))
-    assert str(SCORE_VALUE) in liaison.get(f"/court/clients/{code}").get_data(as_text=True)
+    assert SHOWN_SCORE in liaison.get(f"/court/clients/{code}").get_data(as_text=True)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["gdpr", "export", code, "--out", str(tmp_path / "r.json")]).exit_code == 0
     erased = runner.invoke(args=["gdpr", "erase", code, "--yes"])

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from survey_app.domain.questionnaire import localise
+from survey_app.domain.scoring import NotScored
 from survey_app.i18n import timezone
 from survey_app.models.people import Client
 from survey_app.reports.charts import ChartLabels
@@ -238,6 +239,16 @@ def chart_texts() -> ChartTexts:
 def change_words(trend: ScaleTrend) -> str:
     """The change from intake to the latest score, in plain words with its reliable-change classification."""
     return change_sentence(trend, get_locale(), number)
+
+
+def not_scored_words(trend: ScaleTrend, point: ScorePoint) -> str:
+    """Why a completed session's scale has no score, as its score table says it."""
+    reason = trend.not_scored_reason(point)
+    if reason is NotScored.TOO_MANY_MISSING:
+        return _("not scored (too many items missing)")
+    if reason is NotScored.NOT_ASKED:
+        return _("completed, not asked because of earlier answers")
+    return _("completed, not scored")
 
 
 def point_words(trend: ScaleTrend, point: ScorePoint, language: str) -> str:

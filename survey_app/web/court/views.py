@@ -49,4 +49,4 @@ def client_report(code: str) -> str:
     )
     sharing.record_court_share(db.session, client, report, user, ip=request.remote_addr)
     db.session.commit()
-    return render_template("court/client.html", report=report, consent=state)
+    return render_template("court/client.html", report=report, consent=state, score_text=words.score_text)

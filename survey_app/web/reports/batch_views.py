@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from survey_app.extensions import db
-from survey_app.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, page_language
+from survey_app.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, page_language, timezone
 from survey_app.models.base import utcnow
 from survey_app.models.people import Client, StaffUser
 from survey_app.models.programme import Programme, Site, Timepoint
@@ -134,7 +134,9 @@ def _filter(form: BatchForm, user: StaffUser) -> BatchFilter:
     if site_id is not None and site_id not in {site.id for site in user.sites}:
         raise ReportError(N_("Choose one of your own sites."))
     timepoint = form.timepoint.data or None
-    return BatchFilter(site_id, timepoint[:40] if timepoint else None, form.start.data, form.end.data)
+    return BatchFilter(
+        site_id, timepoint[:40] if timepoint else None, form.start.data, form.end.data, timezone()
+    )
 
 
 @bp.post("/batches")
