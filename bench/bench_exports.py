@@ -118,6 +118,7 @@ def child(url: str, backend: str, clients: int, file_format: str, out: str, empt
     from survey_app.cli.export import render_codebook
     from survey_app.db import deferred_transaction
     from survey_app.extensions import db
+    from survey_app.i18n import timezone
     from survey_app.models import ExportProject
     from survey_app.models.base import utcnow
     from survey_app.services.exports import (
@@ -134,7 +135,7 @@ def child(url: str, backend: str, clients: int, file_format: str, out: str, empt
         project = db.session.scalars(select(ExportProject).where(ExportProject.name == PROJECT)).one()
         filters = ExportFilters(submitted_from=EMPTY_FROM) if empty else ExportFilters()
         request = ExportRequest("long", file_format, filters)
-        selection = check_request(db.session, project, request, as_of=utcnow())
+        selection = check_request(db.session, project, request, as_of=utcnow(), timezone=timezone())
         secret = project_secret(load_research_key(Path(app.instance_path)), project)
         db.session.commit()
         start = time.perf_counter()
@@ -262,6 +263,7 @@ def dump_sqls(url: str, backend: str, clients: int) -> list[str]:
     from sqlalchemy import Text, cast, select
 
     from survey_app.extensions import db
+    from survey_app.i18n import timezone
     from survey_app.models import Answer, AssessmentSession, ExportProject
     from survey_app.models.base import utcnow
     from survey_app.services.exports import ExportRequest, check_request
@@ -269,7 +271,9 @@ def dump_sqls(url: str, backend: str, clients: int) -> list[str]:
 
     with _app(url, backend, clients).app_context():
         project = db.session.scalars(select(ExportProject).where(ExportProject.name == PROJECT)).one()
-        selection = check_request(db.session, project, ExportRequest("long", "csv"), as_of=utcnow())
+        selection = check_request(
+            db.session, project, ExportRequest("long", "csv"), as_of=utcnow(), timezone=timezone()
+        )
         joined = (
             session_query(selection)
             .add_columns(Answer.questionnaire_version_id, Answer.item_id, cast(Answer.value, Text))

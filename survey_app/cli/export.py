@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from survey_app.db import deferred_transaction
 from survey_app.extensions import db
+from survey_app.i18n import timezone
 from survey_app.models.base import utcnow
 from survey_app.models.research import EXPORT_FORMATS, EXPORT_LAYOUTS, ExportProject
 from survey_app.services.exports import (
@@ -128,7 +129,7 @@ def export_command(
         label_language=options["labels"],
     )
     try:
-        selection = check_request(db.session, project, request, as_of=utcnow())
+        selection = check_request(db.session, project, request, as_of=utcnow(), timezone=timezone())
     except ExportError as error:
         _fail(str(error))
     run = start_run(db.session, project, request, requested_by=None, via="cli")

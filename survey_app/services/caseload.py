@@ -265,3 +265,15 @@ def counsellor_choices(session: DbSession, scope: StaffScope) -> list[StaffUser]
 def local_today(now: dt.datetime, timezone: dt.tzinfo) -> dt.date:
     """Today's date where the programme runs."""
     return now.astimezone(timezone).date()
+
+
+def local_day_start(day: dt.date, timezone: dt.tzinfo) -> dt.datetime:
+    """The moment (in UTC) a day begins in `timezone`; only `astimezone` is used, so pytz zones work too."""
+    midnight_in_utc = dt.datetime.combine(day, dt.time(), dt.UTC)
+    start = midnight_in_utc
+    try:
+        for _ in range(2):  # the second pass takes the offset at the local midnight itself (a DST change day)
+            start = midnight_in_utc - (start.astimezone(timezone).utcoffset() or dt.timedelta())
+    except OverflowError:  # the calendar's first day east of UTC: nothing can come before it
+        return midnight_in_utc
+    return start

@@ -25,6 +25,7 @@ from survey_app.models.programme import Site, Timepoint
 from survey_app.models.reports import ReportBatch
 from survey_app.models.security import ClientErasure
 from survey_app.services.audit import record_event
+from survey_app.services.caseload import local_day_start
 from survey_app.services.reports import ReportError, report_file_name
 from survey_app.services.user_messages import N_
 
@@ -95,20 +96,11 @@ def _matching_sessions(wanted: BatchFilter) -> list[Any]:
             )
         )
     if wanted.start:
-        conditions.append(AssessmentSession.submitted_at >= _day_start(wanted.start, wanted.timezone))
+        conditions.append(AssessmentSession.submitted_at >= local_day_start(wanted.start, wanted.timezone))
     if wanted.end:
-        day_after = _day_start(wanted.end + dt.timedelta(days=1), wanted.timezone)
+        day_after = local_day_start(wanted.end + dt.timedelta(days=1), wanted.timezone)
         conditions.append(AssessmentSession.submitted_at < day_after)
     return conditions
-
-
-def _day_start(day: dt.date, timezone: dt.tzinfo) -> dt.datetime:
-    """The moment (in UTC) a day begins in `timezone`; only `astimezone` is used, so pytz zones work too."""
-    midnight_in_utc = dt.datetime.combine(day, dt.time(), dt.UTC)
-    start = midnight_in_utc
-    for _ in range(2):  # the second pass takes the offset at the local midnight itself (a DST change day)
-        start = midnight_in_utc - (start.astimezone(timezone).utcoffset() or dt.timedelta())
-    return start
 
 
 def _narrowed(clients: Select[Any], wanted: BatchFilter) -> Select[Any]:

@@ -266,7 +266,7 @@ def test_b_sees_as_questionnaire_nowhere(
     research = other_browser(researcher).get(f"/research/projects/{project.id}").get_data(as_text=True)
     assert "who5" in research and OWN_KEY not in research
     now = dt.datetime.now(dt.UTC)
-    selection = check_request(db.session, project, ExportRequest("long", "csv"), as_of=now)
+    selection = check_request(db.session, project, ExportRequest("long", "csv"), as_of=now, timezone=dt.UTC)
     keys = {row.key for row in selection.versions}  # what the export and its codebook describe
     assert "who5" in keys and OWN_KEY not in keys
     with pytest.raises(ExportError, match=f"Unknown questionnaire: {OWN_KEY}"):
@@ -275,11 +275,14 @@ def test_b_sees_as_questionnaire_nowhere(
             project,
             ExportRequest("long", "csv", ExportFilters(questionnaires=(OWN_KEY,))),
             as_of=now,
+            timezone=dt.UTC,
         )
     a_project = ExportProject(organisation_id=two.a.organisation.id, name="A study")
     db.session.add(a_project)
     db.session.flush()
-    a_selection = check_request(db.session, a_project, ExportRequest("long", "csv"), as_of=now)
+    a_selection = check_request(
+        db.session, a_project, ExportRequest("long", "csv"), as_of=now, timezone=dt.UTC
+    )
     assert {"who5", OWN_KEY} <= {row.key for row in a_selection.versions}
 
 

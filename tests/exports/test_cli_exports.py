@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -181,7 +182,11 @@ def test_the_long_csv_joined_from_pieces_is_the_file_the_csv_writer_makes_of_the
     counts = json.loads(path.with_name("export.codebook.json").read_text(encoding="utf-8"))
     secret = project_secret(load_research_key(Path(app.instance_path)), export_world.project)
     as_tuples = check_request(
-        db.session, export_world.project, ExportRequest("long", "parquet"), as_of=utcnow()
+        db.session,
+        export_world.project,
+        ExportRequest("long", "parquet"),
+        as_of=utcnow(),
+        timezone=ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]),
     )
     table = build_table(db.session, as_tuples, secret)
     stream = io.StringIO(newline="")

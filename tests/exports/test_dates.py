@@ -162,3 +162,37 @@ def test_the_codebook_types_a_date_item_s_days_as_a_number_and_only_its_date_as_
     codebook = json.loads(companion_json(path).read_text(encoding="utf-8"))
     item_types = {v["name"]: v.get("item_type") for v in codebook["variables"]}
     assert (item_types["mix_last_use_t0"], item_types["mix_drugs_t0"]) == ("date", "multiple_choice")
+
+
+def _submitted_just_after_midnight(world: World, db: Any) -> None:
+    """Alice's intake session sent at 00:30 on 6 January in Brussels, which is 23:30 UTC on the 5th."""
+    from sqlalchemy import select
+
+    from survey_app.models import AssessmentSession
+
+    session = db.session.scalars(
+        select(AssessmentSession)
+        .where(AssessmentSession.client_id == world.clients["alice"].id)
+        .order_by(AssessmentSession.submitted_at)
+    ).first()
+    session.submitted_at = dt.datetime(2026, 1, 5, 23, 30, tzinfo=dt.UTC)
+    db.session.flush()
+
+
+def test_a_session_sent_after_midnight_is_dated_and_filtered_by_the_day_the_pages_give_it(
+    calendar_world: World, db: Any, run_export: Callable[..., Any]
+) -> None:
+    _submitted_just_after_midnight(calendar_world, db)
+    result, path = run_export(*WIDE_MIX, "--format", "parquet", out="wide.parquet")
+    assert result.exit_code == 0, result.output
+    (alice,) = pq.read_table(path).to_pylist()
+    assert (alice["submitted_on_t0"], alice["days_since_intake_t0"]) == (SUBMITTED, 1)
+    result, path = run_export(*LONG_MIX, "--format", "csv", "--from", "2026-01-06", "--to", "2026-01-06")
+    assert result.exit_code == 0, result.output
+    with path.open(encoding="utf-8", newline="") as handle:
+        dates = {(row["submitted_on"], row["days_since_intake"]) for row in csv.DictReader(handle)}
+    assert dates == {("2026-01-06", "1")}
+    result, path = run_export(*LONG_MIX, "--format", "csv", "--to", "2026-01-05", out="before.csv")
+    assert result.exit_code == 0, result.output
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert list(csv.DictReader(handle)) == []

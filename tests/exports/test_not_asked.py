@@ -201,7 +201,9 @@ def test_long_layout_progress_ends_at_the_rows_it_expected(
 ) -> None:
     db.session.commit()
     request = ExportRequest(layout="long", format="csv")
-    selection = check_request(db.session, skipped.project, request, as_of=dt.datetime.now(dt.UTC))
+    selection = check_request(
+        db.session, skipped.project, request, as_of=dt.datetime.now(dt.UTC), timezone=dt.UTC
+    )
     totals: list[int] = []
     progress: list[int] = []
     outcome = write_export(

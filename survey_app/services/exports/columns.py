@@ -134,8 +134,13 @@ class SessionFacts:
     intake: dt.date
 
 
-def session_facts(project: ExportProject, pseudonym: Callable[[int], str]) -> Callable[..., SessionFacts]:
-    """A function (client id, intake, site, programme, timepoint, number, submitted_at, ids...) -> facts."""
+def session_facts(
+    project: ExportProject, pseudonym: Callable[[int], str], timezone: dt.tzinfo
+) -> Callable[..., SessionFacts]:
+    """A function (client id, intake, site, programme, timepoint, number, submitted_at, ids...) -> facts.
+
+    The submission date is the day in `timezone`, the programme's, as the pages give it.
+    """
     calendar = project.allow_calendar_dates
 
     def facts(
@@ -148,7 +153,7 @@ def session_facts(project: ExportProject, pseudonym: Callable[[int], str]) -> Ca
         submitted_at: dt.datetime,
         *identifiers: Any,
     ) -> SessionFacts:
-        submitted = submitted_at.astimezone(dt.UTC).date()
+        submitted = submitted_at.astimezone(timezone).date()
         values: tuple[Any, ...] = (
             pseudonym(client_id),
             *identifiers,

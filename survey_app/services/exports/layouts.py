@@ -154,7 +154,7 @@ class _Sessions:
 
     def __init__(self, session: DbSession, selection: Selection, pseudonym: Callable[[int], str]) -> None:
         self.rows = _stream(session, session_query(selection))
-        self.facts_of = session_facts(selection.project, pseudonym)
+        self.facts_of = session_facts(selection.project, pseudonym, selection.timezone)
         self.split = 8 + len(identifier_columns(selection.project))
 
     def find(self, session_id: int) -> tuple[SessionFacts, tuple[Any, ...]]:

@@ -25,6 +25,7 @@ from survey_app.models.programme import Programme, Site, Timepoint
 from survey_app.models.questionnaire import QuestionnaireVersion
 from survey_app.models.research import EXPORT_FORMATS, EXPORT_LAYOUTS, ExportProject
 from survey_app.models.security import ClientErasure
+from survey_app.services.caseload import local_day_start
 from survey_app.services.consent import clients_with_consent
 from survey_app.services.exports.projects import ExportError
 from survey_app.services.questionnaire_owners import visible_to
@@ -90,6 +91,8 @@ class Selection:
     site_ids: tuple[int, ...]
     timepoint_ids: tuple[int, ...]
     as_of: dt.datetime
+    #: the zone whose days the date filters and the exported submission dates are (the pages' zone)
+    timezone: dt.tzinfo
 
     @property
     def version_ids(self) -> tuple[int, ...]:
@@ -175,9 +178,18 @@ def _ids_for(
 
 
 def check_request(
-    session: DbSession, project: ExportProject, request: ExportRequest, *, as_of: dt.datetime
+    session: DbSession,
+    project: ExportProject,
+    request: ExportRequest,
+    *,
+    as_of: dt.datetime,
+    timezone: dt.tzinfo,
 ) -> Selection:
-    """Check a request against the project's data; ExportError with a clear message when it cannot run."""
+    """Check a request against the project's data; ExportError with a clear message when it cannot run.
+
+    `timezone` is where the programme runs: its days are those of the date filters and of the exported
+    submission dates, as on every page.
+    """
     if request.layout not in EXPORT_LAYOUTS:
         raise ExportError(
             N_("Unknown layout %(layout)s: choose one of %(choices)s."),
@@ -203,7 +215,7 @@ def check_request(
         raise ExportError(N_("The start date comes after the end date."))
     versions = _versions_in_scope(session, project, filters)
     site_ids, timepoint_ids = _ids_for(session, project, filters)
-    return Selection(project, request, versions, site_ids, timepoint_ids, as_of)
+    return Selection(project, request, versions, site_ids, timepoint_ids, as_of, timezone)
 
 
 def research_consent_clause(as_of: dt.datetime) -> ColumnElement[bool]:
@@ -216,10 +228,6 @@ def research_consent_clause(as_of: dt.datetime) -> ColumnElement[bool]:
         ClientErasure.client_id == Client.id, ClientErasure.research_data_kept.is_(False)
     )
     return Client.id.in_(clients_with_consent("research", at=as_of)) & ~erased_without_basis.exists()
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def session_conditions(selection: Selection) -> list[ColumnElement[bool]]:
@@ -235,10 +243,13 @@ def session_conditions(selection: Selection) -> list[ColumnElement[bool]]:
     if selection.timepoint_ids:
         conditions.append(AssessmentSession.timepoint_id.in_(selection.timepoint_ids))
     if filters.submitted_from:
-        conditions.append(AssessmentSession.submitted_at >= _day_start(filters.submitted_from))
+        conditions.append(
+            AssessmentSession.submitted_at >= local_day_start(filters.submitted_from, selection.timezone)
+        )
     if filters.submitted_to and filters.submitted_to < dt.date.max:  # the last day of the calendar: no end
         conditions.append(
-            AssessmentSession.submitted_at < _day_start(filters.submitted_to + dt.timedelta(days=1))
+            AssessmentSession.submitted_at
+            < local_day_start(filters.submitted_to + dt.timedelta(days=1), selection.timezone)
         )
     return conditions
 

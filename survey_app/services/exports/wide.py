@@ -19,7 +19,6 @@ Sessions outside the schedule (no timepoint) have no column here: they are in th
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -467,7 +466,7 @@ def _batch_rows(
     sessions = _sessions(session, selection, list(rows))
     for client_id, tp, submitted_at, site, language, mode in sessions.values():
         start = plan.sessions[tp]
-        submitted = submitted_at.astimezone(dt.UTC).date()
+        submitted = submitted_at.astimezone(selection.timezone).date()
         when = [submitted] if project.allow_calendar_dates else []
         cells = [(submitted - intakes[client_id]).days, *when, site, language, mode]
         rows[client_id][start : start + len(cells)] = cells

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from survey_app.db import deferred_transaction
 from survey_app.extensions import db
+from survey_app.i18n import timezone
 from survey_app.models.research import ExportProject, ExportRun
 from survey_app.services.exports import (
     EXTENSIONS,
@@ -129,7 +130,7 @@ def _write_and_pack(
     background: bool,
 ) -> None:
     run_id, public_id = run.id, run.public_id
-    selection = check_request(db.session, project, request, as_of=run.started_at)
+    selection = check_request(db.session, project, request, as_of=run.started_at, timezone=timezone())
     secret = project_secret(load_research_key(Path(app.instance_path)), project)
     name = download_name(project, run)
     export_folder(app)  # made (mode 0700) before the work folder inside it

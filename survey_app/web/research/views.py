@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db, login_manager
-from survey_app.i18n import translated_error
+from survey_app.i18n import timezone, translated_error
 from survey_app.models.base import utcnow
 from survey_app.models.people import StaffUser
 from survey_app.models.programme import Programme, Site, Timepoint
@@ -326,7 +326,7 @@ def export(project_id: int) -> Response | tuple[str, int]:
         abort(403)
     try:
         export_request = _export_request()
-        check_request(db.session, project, export_request, as_of=utcnow())
+        check_request(db.session, project, export_request, as_of=utcnow(), timezone=timezone())
     except ExportError as error:
         db.session.rollback()
         flash(translated_error(error), "error")
