@@ -99,6 +99,18 @@ def test_a_bad_answer_is_explained_and_nothing_is_stored(
     assert _answers(db, assessment) == {}
 
 
+def test_a_refused_screen_shows_again_every_answer_the_client_gave_on_it(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    _post(client, 1, 3, shown="days_used", days_used="5")  # opens days_ok on the same screen
+    response = _post(client, 1, 3, shown="days_used days_ok", days_used="29", days_ok="0")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="29"' in html
+    assert '<input type="radio" name="days_ok" value="0" checked>' in html  # the choice next to the typo
+    assert _answers(db, assessment) == {"days_used": 5}
+
+
 def test_a_required_question_must_be_answered_to_go_on_but_not_to_go_back(
     client: FlaskClient, db: SQLAlchemy, hand_over: Handover
 ) -> None:
