@@ -99,6 +99,17 @@ def test_a_bad_answer_is_explained_and_nothing_is_stored(
     assert _answers(db, assessment) == {}
 
 
+@pytest.mark.parametrize("typed", ["--5", "5²"])
+def test_a_number_with_stray_signs_or_superscripts_is_explained_not_a_crash(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover, typed: str
+) -> None:
+    assessment = hand_over()
+    response = _post(client, 1, 3, shown="days_used", days_used=typed)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Please type a whole number from 0 to 28." in html
+    assert f'value="{typed}"' in html and _answers(db, assessment) == {}
+
+
 @pytest.mark.parametrize(
     ("language", "message"),
     [
