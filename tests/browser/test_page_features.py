@@ -140,6 +140,26 @@ def test_skip_rules_apply_on_the_page_as_on_the_server(open_page: Callable[..., 
     assert answers == {"mood": 1, "days_used": 3, "income": [2, 3]}
 
 
+def test_a_date_outside_the_questions_range_is_explained_on_the_page_and_kept_to_correct(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world(("tablet_form",))
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    page.goto("/client/q/0/7")
+    page.get_by_label("First day").fill("2019-05-01")
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator(".cq-error")).to_have_text(
+        "Please give a date from January 1, 2020 to December 31, 2030."
+    )
+    expect(page.get_by_label("First day")).to_have_value("2019-05-01")  # still there to correct
+    page.get_by_label("First day").fill("2025-05-01")
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url("**/client/review")
+    _status, answers = live.session_state(world)
+    assert answers == {"first_day": "2025-05-01"}
+
+
 @pytest.mark.http_errors(422)  # a required question left empty, a number out of range
 def test_the_whole_session_works_without_javascript(open_page: Callable[..., Page], live: Live) -> None:
     world = live.world(("tablet_form",))

@@ -42,6 +42,11 @@ def _date_problem(item: Item, value: Any) -> str:
         date.fromisoformat(value)
     except ValueError:
         return _("Please give a date (day, month and year).")
+    return date_range_problem(item) or _("Please give a date (day, month and year).")
+
+
+def date_range_problem(item: Item) -> str | None:
+    """The message for a date outside the dates a date question takes; None when it takes any date."""
     first = format_date(date.fromisoformat(item.min_date), "long") if item.min_date else None
     last = format_date(date.fromisoformat(item.max_date), "long") if item.max_date else None
     if first and last:
@@ -50,7 +55,7 @@ def _date_problem(item: Item, value: Any) -> str:
         return _("Please give a date on or after %(first)s.", first=first)
     if last:
         return _("Please give a date on or before %(last)s.", last=last)
-    return _("Please give a date (day, month and year).")
+    return None
 
 
 def form_value_problem(item: Item, code: str) -> str:

@@ -340,7 +340,8 @@
       var item = event.target.closest(".cq-item");
       if (!item) { return; }
       F.exclusive(item, event.target);
-      var value = F.readItem(item), problem = F.numberProblem(item, value, texts.number);
+      var value = F.readItem(item);
+      var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value);
       F.showError(item, problem);
       if (!problem) { record(item.dataset.item, value); }
     }
@@ -350,7 +351,7 @@
       itemsOf(screen(number)).forEach(function (item) {
         if (item.hidden) { return; }
         var value = F.readItem(item);
-        var problem = F.numberProblem(item, value, texts.number) ||
+        var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value) ||
           (item.hasAttribute("data-required") && value === null ? texts.required : null);
         F.showError(item, problem);
         if (problem && !firstProblem) { firstProblem = item; }
