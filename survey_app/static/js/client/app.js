@@ -341,7 +341,8 @@
       if (!item) { return; }
       F.exclusive(item, event.target);
       var value = F.readItem(item);
-      var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value);
+      var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value) ||
+        F.choicesProblem(item, value);
       F.showError(item, problem);
       if (!problem) { record(item.dataset.item, value); }
     }
@@ -352,6 +353,7 @@
         if (item.hidden) { return; }
         var value = F.readItem(item);
         var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value) ||
+          F.choicesProblem(item, value) ||
           (item.hasAttribute("data-required") && value === null ? texts.required : null);
         F.showError(item, problem);
         if (problem && !firstProblem) { firstProblem = item; }

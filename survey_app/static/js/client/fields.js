@@ -98,6 +98,11 @@
     return outside ? field.dataset.rangeError || null : null;
   }
 
+  function choicesProblem(item, value) {  // more answers ticked than the question takes
+    var most = Number(item.dataset.maxChoices);
+    return most && Array.isArray(value) && value.length > most ? item.dataset.choicesError || null : null;
+  }
+
   function showError(item, message) {
     var error = item.querySelector(".cq-error");
     if (!message) { if (error) { error.remove(); } return; }
@@ -151,7 +156,7 @@
 
   global.ClientFields = {
     readItem: readItem, writeItem: writeItem, numberProblem: numberProblem, dateProblem: dateProblem,
-    showError: showError,
+    choicesProblem: choicesProblem, showError: showError,
     enhanceSlider: enhanceSlider, exclusive: exclusive, addReadAloud: addReadAloud
   };
 }(window));
