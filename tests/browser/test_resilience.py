@@ -339,6 +339,22 @@ def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_cod
     assert page.evaluate(SEALED_ON_DEVICE) == []
 
 
+def test_a_phone_its_page_closed_for_nobody_using_it_says_so_not_that_the_client_stopped(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    live.forget_failed_codes()
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 0.05  # the page's own clock: three seconds
+    try:
+        _enter_code(page, live.issue_code(world))
+        page.wait_for_function("() => document.readyState === 'complete'")
+    finally:
+        live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 10  # the server would close it only later
+    page.wait_for_url("**/client/closed?why=expired")
+    expect(page.get_by_role("heading", name="This page was closed")).to_be_visible()
+
+
 def test_the_next_clients_code_on_the_same_phone_leaves_nothing_of_the_first_client_to_see_offline(
     open_page: Callable[..., Page], live: Live
 ) -> None:
