@@ -8,6 +8,7 @@ Form values (plain HTML forms, the path without JavaScript) are parsed into stor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -194,6 +195,10 @@ def parse_form_value(item: Item, values: Sequence[str], declined: Sequence[str] 
     return text
 
 
+#: A whole number as typed: an optional minus sign, then decimal digits (of any script ``int`` reads).
+_WHOLE_NUMBER = re.compile(r"-?\d+")
+
+
 def _code(item: Item, text: str) -> int:
     try:
         code = int(text)
@@ -206,6 +211,6 @@ def _code(item: Item, text: str) -> int:
 
 def _whole_number(text: str) -> int:
     cleaned = text.replace(" ", "")
-    if not cleaned.lstrip("-").isdigit() or len(cleaned) > 9:
+    if not _WHOLE_NUMBER.fullmatch(cleaned) or len(cleaned) > 9:
         raise FormValueError("not_a_number")
     return int(cleaned)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from survey_app.extensions import db
 from survey_app.questionnaires.loader import load_questionnaire_text
 from survey_app.services.client_forms import build_screens
 from tests.browser.harness import (
@@ -23,7 +24,8 @@ from tests.browser.harness import (
     tablet_without_javascript,
     wait_until_sent,
 )
-from tests.client.support import BANK, PASSWORD
+from tests.builders import dump
+from tests.client.support import BANK, PASSWORD, every_type_document, store_text
 
 #: The screens of the TOP (the bank's longest questionnaire): its introduction and one per item or group.
 TOP = BANK / "top" / "v1.yaml"
@@ -138,6 +140,51 @@ def test_skip_rules_apply_on_the_page_as_on_the_server(open_page: Callable[..., 
     wait_until_sent(page)
     _status, answers = live.session_state(world)
     assert answers == {"mood": 1, "days_used": 3, "income": [2, 3]}
+
+
+def test_a_date_outside_the_questions_range_is_explained_on_the_page_and_kept_to_correct(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world(("tablet_form",))
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    page.goto("/client/q/0/7")
+    page.get_by_label("First day").fill("2019-05-01")
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator(".cq-error")).to_have_text(
+        "Please give a date from January 1, 2020 to December 31, 2030."
+    )
+    expect(page.get_by_label("First day")).to_have_value("2019-05-01")  # still there to correct
+    page.get_by_label("First day").fill("2025-05-01")
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url("**/client/review")
+    _status, answers = live.session_state(world)
+    assert answers == {"first_day": "2025-05-01"}
+
+
+def test_more_answers_ticked_than_a_question_takes_is_explained_on_the_page_and_kept_to_correct(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    document = every_type_document() | {"key": "choose_two"}
+    document["sections"][2]["items"][0]["max_choices"] = 2  # income: at most two
+    with live.app.app_context():
+        store_text(db.session, "choose_two", 1, dump(document))
+        db.session.commit()
+    world = live.world(("choose_two",))
+    page = open_page(TABLET)
+    hand_over_in_browser(page, live, world)
+    page.goto("/client/q/0/4")
+    for source in ("Work", "Benefit", "Other"):
+        page.get_by_role("checkbox", name=source).check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator(".cq-error")).to_have_text("Please choose at most 2 answers.")
+    expect(page.get_by_role("checkbox", name="Other")).to_be_checked()  # still there to correct
+    page.get_by_role("checkbox", name="Benefit").uncheck()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_label("Which other")).to_be_visible()
+    wait_until_sent(page)
+    _status, answers = live.session_state(world)
+    assert answers == {"income": [1, 3]}
 
 
 @pytest.mark.http_errors(422)  # a required question left empty, a number out of range

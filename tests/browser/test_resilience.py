@@ -339,6 +339,48 @@ def test_a_phone_stopped_offline_keeps_the_unsent_answers_sealed_until_a_new_cod
     assert page.evaluate(SEALED_ON_DEVICE) == []
 
 
+def test_a_phone_its_page_closed_for_nobody_using_it_says_so_not_that_the_client_stopped(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    world = live.world()
+    live.forget_failed_codes()
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 0.05  # the page's own clock: three seconds
+    try:
+        _enter_code(page, live.issue_code(world))
+        page.wait_for_function("() => document.readyState === 'complete'")
+    finally:
+        live.app.config["CLIENT_IDLE_TIMEOUT_MINUTES"] = 10  # the server would close it only later
+    page.wait_for_url("**/client/closed?why=expired")
+    expect(page.get_by_role("heading", name="This page was closed")).to_be_visible()
+
+
+def test_the_next_clients_code_on_the_same_phone_leaves_nothing_of_the_first_client_to_see_offline(
+    open_page: Callable[..., Page], live: Live
+) -> None:
+    first, second = live.world(), live.world()
+    live.forget_failed_codes()
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    _enter_code(page, live.issue_code(first))
+    _start_who5(page)
+    _answer(page, "Some of the time")
+    _wait_for_the_worker(page)
+    wait_until_sent(page)
+    assert page.evaluate(PAGES_ON_DEVICE)  # the first client's page is kept for a connection that drops
+    page.goto("/client/start")  # the next client, on the same phone, without "Stop for now"
+    wait_until_true(
+        page, f"async () => !(await ({PAGES_ON_DEVICE})())", "the first client's pages stayed on the phone"
+    )
+    assert page.evaluate(COUNT_ON_DEVICE) == 0
+    page.get_by_label("The code from your counsellor").fill(live.issue_code(second))
+    page.get_by_role("button", name="Begin").click()
+    page.wait_for_url("**/client/")
+    page.context.set_offline(True)
+    page.goto("/client/q/0/1")
+    expect(page.locator("[data-offline-page]")).to_be_visible()
+    expect(page.get_by_role("radio", name="Some of the time")).to_have_count(0)
+
+
 def test_the_offline_page_carries_on_by_itself_once_the_server_answers_again(
     open_page: Callable[..., Page], live: Live
 ) -> None:

@@ -141,6 +141,18 @@ def test_a_phone_left_idle_closes_for_privacy_and_a_new_code_carries_on(
     assert row.end_reason == "expired"
 
 
+def test_a_phone_page_that_closes_itself_when_nobody_uses_it_ends_as_left_idle(
+    client: FlaskClient, db: SQLAlchemy, world: TabletWorld
+) -> None:
+    code = _issue(client, db, world)
+    _enter(client, code)
+    token = page_csrf(client, "/client/")
+    response = client.post("/client/close", data={"csrf_token": token, "why": "idle"})
+    assert response.location.endswith("/client/closed?why=expired")
+    row = db.session.scalar(select(ClientModeSession))
+    assert row is not None and row.end_reason == "expired"
+
+
 def test_stopping_for_now_on_a_phone_ends_client_mode_without_a_password(
     client: FlaskClient, db: SQLAlchemy, world: TabletWorld
 ) -> None:

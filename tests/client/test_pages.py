@@ -99,6 +99,49 @@ def test_a_bad_answer_is_explained_and_nothing_is_stored(
     assert _answers(db, assessment) == {}
 
 
+@pytest.mark.parametrize("typed", ["--5", "5²"])
+def test_a_number_with_stray_signs_or_superscripts_is_explained_not_a_crash(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover, typed: str
+) -> None:
+    assessment = hand_over()
+    response = _post(client, 1, 3, shown="days_used", days_used=typed)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Please type a whole number from 0 to 28." in html
+    assert f'value="{typed}"' in html and _answers(db, assessment) == {}
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Please give a date from January 1, 2020 to December 31, 2030."),
+        ("nl", "Geef een datum van 1 januari 2020 tot 31 december 2030."),
+        ("fr", "Indiquez une date du 1 janvier 2020 au 31 décembre 2030."),
+    ],
+)
+def test_a_date_outside_the_questions_range_says_which_dates_may_be_given(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover, language: str, message: str
+) -> None:
+    assessment = hand_over()
+    token = page_csrf(client, "/client/")
+    client.post("/client/language", data={"csrf_token": token, "language": language, "next": "/client/"})
+    response = _post(client, 1, 7, shown="first_day", first_day="2019-05-01")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html and 'value="2019-05-01"' in html
+    assert _answers(db, assessment) == {}
+
+
+def test_a_refused_screen_shows_again_every_answer_the_client_gave_on_it(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    assessment = hand_over()
+    _post(client, 1, 3, shown="days_used", days_used="5")  # opens days_ok on the same screen
+    response = _post(client, 1, 3, shown="days_used days_ok", days_used="29", days_ok="0")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="29"' in html
+    assert '<input type="radio" name="days_ok" value="0" checked>' in html  # the choice next to the typo
+    assert _answers(db, assessment) == {"days_used": 5}
+
+
 def test_a_required_question_must_be_answered_to_go_on_but_not_to_go_back(
     client: FlaskClient, db: SQLAlchemy, hand_over: Handover
 ) -> None:

@@ -23,6 +23,7 @@ from survey_app.web.client.guard import (
     in_client_mode,
     site_idle_timeout,
 )
+from survey_app.web.client.messages import date_range_problem
 
 PREFERENCES = ("large", "contrast")
 
@@ -122,6 +123,7 @@ def client_page_context(
         "qt": qt,
         "answer_label": label,
         "read_aloud": lambda item: read_aloud_text(item, language),
+        "date_range_problem": date_range_problem,
         "prefs": prefs,
         "client_mode": client_mode,
         "offered_languages": tuple(languages),

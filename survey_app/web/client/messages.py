@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from survey_app.domain.answers import validate_answer
 from survey_app.domain.questionnaire import Item, ItemType, localise
@@ -27,10 +28,34 @@ def answer_problem(item: Item, value: Any) -> str | None:
             label = localise(declined[0].label, page_language())
             return _('"%(answer)s" cannot be chosen together with other answers.', answer=label)
     if item.type is ItemType.DATE:
-        return _("Please give a date (day, month and year).")
+        return _date_problem(item, value)
     if item.type is ItemType.TEXT:
         return _("Please keep your answer to at most %(count)s characters.", count=item.max_length)
     return _("Please choose one of the answers shown.")
+
+
+def _date_problem(item: Item, value: Any) -> str:
+    """A date that is not one, or (a real date, refused) outside the dates the question takes."""
+    try:
+        if not isinstance(value, str) or len(value) != len("YYYY-MM-DD"):
+            raise ValueError
+        date.fromisoformat(value)
+    except ValueError:
+        return _("Please give a date (day, month and year).")
+    return date_range_problem(item) or _("Please give a date (day, month and year).")
+
+
+def date_range_problem(item: Item) -> str | None:
+    """The message for a date outside the dates a date question takes; None when it takes any date."""
+    first = format_date(date.fromisoformat(item.min_date), "long") if item.min_date else None
+    last = format_date(date.fromisoformat(item.max_date), "long") if item.max_date else None
+    if first and last:
+        return _("Please give a date from %(first)s to %(last)s.", first=first, last=last)
+    if first:
+        return _("Please give a date on or after %(first)s.", first=first)
+    if last:
+        return _("Please give a date on or before %(last)s.", last=last)
+    return None
 
 
 def form_value_problem(item: Item, code: str) -> str:

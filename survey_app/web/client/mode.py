@@ -234,17 +234,24 @@ def finish_leaving() -> Response:
     return _clearing(redirect(target))
 
 
+def _left_idle() -> bool:
+    """True when the page closes itself because nobody used it (not at the client's press)."""
+    return request.form.get("why") == "idle"
+
+
 @bp.post("/close")
 def close() -> Response:
-    """On a phone: stop for now (the answers are kept); a new code carries on.
+    """On a phone: stop for now, or the page closed itself as nobody used it (the answers are kept); a new
+    code carries on.
 
     Answers the page sealed because the connection was down stay on the phone: the next page of this
     session, reached with a new code, sends them.
     """
-    end_client_mode(db.session, client_mode_row(), "closed")
+    idle = _left_idle()  # the page closed itself: the client is told so, as when the server closes it
+    end_client_mode(db.session, client_mode_row(), "expired" if idle else "closed")
     db.session.commit()
     forget_client_mode()
-    response = redirect(url_for("client.closed", why="stopped"))
+    response = redirect(url_for("client.closed", why="expired" if idle else "stopped"))
     response.headers["Clear-Site-Data"] = CLEAR_ALL_BUT_SEALED
     return response
 

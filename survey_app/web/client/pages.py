@@ -100,7 +100,8 @@ def save_screen(n: int, screen: int) -> Response | tuple[str, int]:
         if forward:
             problems.update(missing_required(asked, values, problems))
         if problems:
-            return render_questionnaire(n, state, screen, errors=problems, typed=typed), 422
+            page_again = render_questionnaire(n, state, screen, errors=problems, typed=typed, posted=values)
+            return page_again, 422
         try:
             save_answers(
                 db.session,

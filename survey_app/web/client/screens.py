@@ -165,8 +165,9 @@ def render_questionnaire(
     *,
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
+    posted: dict[str, Any] | None = None,
 ) -> str:
-    """The questionnaire page with every screen, the current one shown."""
+    """The questionnaire page with every screen, the current one shown (``posted``: answers not kept)."""
     states = current_states()
     return questionnaire_page(
         n,
@@ -176,6 +177,7 @@ def render_questionnaire(
         screen_action=url_for("client.save_screen", n=n, screen=current),
         errors=errors,
         typed=typed,
+        posted=posted,
     )
 
 
@@ -188,9 +190,13 @@ def questionnaire_page(
     screen_action: str,
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
+    posted: dict[str, Any] | None = None,
     **context: Any,
 ) -> str:
-    """Render one page of the n-th questionnaire (the client's page; the admin preview passes its context)."""
+    """Render one page of the n-th questionnaire (the client's page; the admin preview passes its context).
+
+    ``posted`` holds the answers a refused screen sent: they are shown instead of the stored ones.
+    """
     state = states[n]
     return render_template(
         "client/questionnaire.html",
@@ -200,6 +206,7 @@ def questionnaire_page(
         current=current,
         errors=errors or {},
         typed=typed or {},
+        answers={**state.answers, **(posted or {})},
         screen_error=_("Please look at the question marked below.") if errors else None,
         page=page_of(state.pages, current),
         progress=_progress(states, n, current),

@@ -194,13 +194,13 @@
     });
   });
 
-  function lockNow() {  // send what can be sent, seal the rest, then lock
+  function lockNow(why) {  // send what can be sent, seal the rest, then lock ("idle": nobody used the page)
     if (preview) { setStatus("preview", texts.preview_only); return; }
     var form = document.querySelector("[data-lock-form]");
     var main = document.getElementById("main");
     within(sync(), 3000).then(sealDevice).then(function () {
       if (main) { main.hidden = true; }
-      if (form) { rememberLock(form); submitPlainly(form); }
+      if (form) { rememberLock(form, why); submitPlainly(form, why ? { name: "why", value: why } : null); }
     });
   }
 
@@ -208,9 +208,9 @@
    * back (this tab only, for as long as a client mode can last); any page of an open session forgets it. */
   var LOCK_KEY = "client-lock-pending", LOCK_MAX_MS = 12 * 3600 * 1000;
 
-  function rememberLock(form) {
+  function rememberLock(form, why) {
     try {
-      sessionStorage.setItem(LOCK_KEY, JSON.stringify({ action: form.action, csrf: csrf, at: Date.now() }));
+      sessionStorage.setItem(LOCK_KEY, JSON.stringify({ action: form.action, csrf: csrf, why: why, at: Date.now() }));
     } catch (error) { return; }  // storage refused: the server locks the idle mode on its own
   }
 
@@ -229,6 +229,13 @@
     var form = document.createElement("form");
     form.method = "post";
     form.action = pending.action;
+    if (pending.why) {
+      var why = document.createElement("input");
+      why.type = "hidden";
+      why.name = "why";
+      why.value = pending.why;
+      form.appendChild(why);
+    }
     document.body.appendChild(form);
     submitPlainly(form, { name: "csrf_token", value: pending.csrf });
     return true;
@@ -255,7 +262,7 @@
     function check() {
       if (locked) { return; }
       var idle = Date.now() - last;
-      if (idle >= lockAt) { locked = true; lockNow(); return; }
+      if (idle >= lockAt) { locked = true; lockNow("idle"); return; }
       if (idle >= warnAt && !warned) {
         warned = document.createElement("p");
         warned.className = "cq-idle";
@@ -340,7 +347,9 @@
       var item = event.target.closest(".cq-item");
       if (!item) { return; }
       F.exclusive(item, event.target);
-      var value = F.readItem(item), problem = F.numberProblem(item, value, texts.number);
+      var value = F.readItem(item);
+      var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value) ||
+        F.choicesProblem(item, value);
       F.showError(item, problem);
       if (!problem) { record(item.dataset.item, value); }
     }
@@ -350,7 +359,8 @@
       itemsOf(screen(number)).forEach(function (item) {
         if (item.hidden) { return; }
         var value = F.readItem(item);
-        var problem = F.numberProblem(item, value, texts.number) ||
+        var problem = F.numberProblem(item, value, texts.number) || F.dateProblem(item, value) ||
+          F.choicesProblem(item, value) ||
           (item.hasAttribute("data-required") && value === null ? texts.required : null);
         F.showError(item, problem);
         if (problem && !firstProblem) { firstProblem = item; }

@@ -91,6 +91,18 @@
     return null;
   }
 
+  function dateProblem(item, value) {  // ISO dates compare as text; the page says which dates are taken
+    var field = item.querySelector(".cq-date");
+    if (!field || typeof value !== "string") { return null; }
+    var outside = (field.min && value < field.min) || (field.max && value > field.max);
+    return outside ? field.dataset.rangeError || null : null;
+  }
+
+  function choicesProblem(item, value) {  // more answers ticked than the question takes
+    var most = Number(item.dataset.maxChoices);
+    return most && Array.isArray(value) && value.length > most ? item.dataset.choicesError || null : null;
+  }
+
   function showError(item, message) {
     var error = item.querySelector(".cq-error");
     if (!message) { if (error) { error.remove(); } return; }
@@ -143,7 +155,8 @@
   }
 
   global.ClientFields = {
-    readItem: readItem, writeItem: writeItem, numberProblem: numberProblem, showError: showError,
+    readItem: readItem, writeItem: writeItem, numberProblem: numberProblem, dateProblem: dateProblem,
+    choicesProblem: choicesProblem, showError: showError,
     enhanceSlider: enhanceSlider, exclusive: exclusive, addReadAloud: addReadAloud
   };
 }(window));
