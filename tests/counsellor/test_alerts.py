@@ -184,3 +184,28 @@ def test_counsellors_cannot_change_the_alert_settings_and_others_organisations_a
     )
     assert response.status_code == 404
     assert db.session.get(AlertRecipient, stranger.id) is not None
+
+
+def test_a_note_the_browser_let_through_at_the_limit_is_kept_with_its_line_breaks(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    """A textarea counts a line break as one character but sends it as two (CR LF)."""
+    client = workspace.client_of(workspace.counsellor)
+    workspace.submit(client, workspace.t0, RISKY)
+    flag = flag_of(db, client)
+    workspace.sign_in(workspace.counsellor)
+    typed = "\n".join(["Phoned the client." + "." * 181] * 20)  # 20 lines of 200 with breaks: 3,999
+    assert len(typed) == 3999
+    assert acknowledge(workspace, [flag.id], typed.replace("\n", "\r\n")) == 302
+    acknowledgement = db.session.scalar(select(AlertAcknowledgement))
+    assert acknowledgement is not None and acknowledgement.note == typed
+
+
+def test_a_note_too_long_for_the_form_is_refused_for_its_length(workspace: World, db: SQLAlchemy) -> None:
+    client = workspace.client_of(workspace.counsellor)
+    workspace.submit(client, workspace.t0, RISKY)
+    flag = flag_of(db, client)
+    workspace.sign_in(workspace.counsellor)
+    acknowledge(workspace, [flag.id], "x" * 4001)
+    assert "at most 4000 characters" in workspace.browser.get("/").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AlertAcknowledgement)) == 0

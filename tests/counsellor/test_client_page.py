@@ -289,3 +289,20 @@ def test_just_after_midnight_in_brussels_it_is_already_the_next_day_and_times_sa
         _db.session, client, state, today=dt.date(2026, 3, 29), timezone=ZoneInfo("Europe/Brussels")
     )
     assert report.attendance[0].completed_on == dt.date(2026, 3, 29)
+
+
+def test_a_session_note_the_browser_let_through_at_the_limit_is_kept_with_its_line_breaks(
+    workspace: World, db: SQLAlchemy
+) -> None:
+    """A textarea counts a line break as one character but sends it as two (CR LF)."""
+    client = workspace.client_of(workspace.counsellor)
+    session = workspace.submit(client, workspace.t0, LOW)
+    workspace.sign_in(workspace.counsellor)
+    path = f"/counsellor/clients/{client.code}/sessions/{session.public_id}"
+    typed = "\n".join(["Talked about sleep." + "." * 180] * 20)  # 3,999 characters as typed
+    response = workspace.browser.post(
+        f"{path}/notes", data={"csrf_token": workspace.token(path), "body": typed.replace("\n", "\r\n")}
+    )
+    assert response.status_code == 302
+    note = db.session.scalar(select(SessionNote))
+    assert note is not None and note.body == typed

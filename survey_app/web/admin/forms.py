@@ -30,6 +30,7 @@ from survey_app.models.base import LANGUAGES
 from survey_app.models.people import ROLES
 from survey_app.services.programme_admin import ANCHORS, MAX_OFFSET_DAYS, MAX_WINDOW_DAYS
 from survey_app.services.site_admin import IDLE_MINUTES_MAX
+from survey_app.web.fields import TypedTextAreaField
 
 WHOLE_DAYS = _("Type a whole number of days.")
 
@@ -95,7 +96,9 @@ class RetentionForm(FlaskForm):
         _("Months after the programme ended"),
         validators=[Optional(), NumberRange(1, 1200, _("Choose from 1 to 1200 months, or leave it empty."))],
     )
-    research_legal_basis = TextAreaField(_("Legal basis for research data"), validators=[Length(max=500)])
+    research_legal_basis = TypedTextAreaField(
+        _("Legal basis for research data"), validators=[Length(max=500)]
+    )
 
 
 class ProgrammeForm(FlaskForm):
@@ -103,11 +106,11 @@ class ProgrammeForm(FlaskForm):
 
     key = StringField(_("Key"), validators=[Optional(), Length(max=40)])
     name = StringField(_("Name"), validators=[DataRequired(_("Give the programme a name.")), Length(max=200)])
-    description = TextAreaField(_("Description"), validators=[Length(max=2000)])
+    description = TypedTextAreaField(_("Description"), validators=[Length(max=2000)])
     name_nl = StringField(_("Name in Dutch"), validators=[Length(max=200)])
-    description_nl = TextAreaField(_("Description in Dutch"), validators=[Length(max=2000)])
+    description_nl = TypedTextAreaField(_("Description in Dutch"), validators=[Length(max=2000)])
     name_fr = StringField(_("Name in French"), validators=[Length(max=200)])
-    description_fr = TextAreaField(_("Description in French"), validators=[Length(max=2000)])
+    description_fr = TypedTextAreaField(_("Description in French"), validators=[Length(max=2000)])
 
     def translations(self) -> tuple[dict[str, str], dict[str, str]]:
         """The Dutch and French names and descriptions typed (empty ones fall back to English)."""

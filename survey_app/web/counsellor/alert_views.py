@@ -17,6 +17,7 @@ from wtforms import SelectChoice
 from survey_app.extensions import db
 from survey_app.models.people import StaffSiteMembership, StaffUser
 from survey_app.models.programme import Site
+from survey_app.models.workspace import NOTE_MAX_LENGTH
 from survey_app.services.alerts import (
     ROUTING_ROLES,
     AlertError,
@@ -52,7 +53,10 @@ def acknowledge() -> Response:
         flash(_("Tick the alerts you want to acknowledge."), "error")
         return redirect(back)
     if not form.validate_on_submit():
-        flash(_("Write what you did or decided before acknowledging the alert."), "error")
+        if len(form.note.data or "") > NOTE_MAX_LENGTH:
+            flash(_("The note can have at most 4000 characters."), "error")
+        else:
+            flash(_("Write what you did or decided before acknowledging the alert."), "error")
         return redirect(back)
     try:
         count = acknowledge_alerts(

@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, Field, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from survey_app.domain.schedule import accepted_dates
 from survey_app.i18n import today
 from survey_app.models.workspace import NOTE_MAX_LENGTH
 from survey_app.services.clients import NAME_MAX_LENGTH
+from survey_app.web.fields import TypedTextAreaField
 from survey_app.web.ids import parse_id
 
 LANGUAGE_CHOICES = [
@@ -73,19 +74,19 @@ class StatusForm(FlaskForm):
     """A status change and its reason."""
 
     status = HiddenField(validators=[DataRequired()])
-    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=NOTE_MAX_LENGTH)])
+    reason = TypedTextAreaField("Reason (optional)", validators=[Optional(), Length(max=NOTE_MAX_LENGTH)])
 
 
 class NoteForm(FlaskForm):
     """A note on a session."""
 
-    body = TextAreaField("Note", validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)])
+    body = TypedTextAreaField("Note", validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)])
 
 
 class AcknowledgeForm(FlaskForm):
     """The note that acknowledges an alert: what was done or decided."""
 
-    note = TextAreaField(
+    note = TypedTextAreaField(
         "What did you do or decide?", validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)]
     )
     next = HiddenField()
