@@ -379,3 +379,23 @@ def test_the_right_password_and_the_unlock_it_opens_are_one_commit(
         event.remove(engine, "before_cursor_execute", note)
     assert right.location.endswith("/client/") and _mode(db).locked_at is None
     assert len(commits) == 1
+
+
+def test_a_tablet_page_that_locks_itself_for_nobody_using_it_is_recorded_as_left_idle(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    token = page_csrf(client, "/client/")
+    response = client.post("/client/lock", data={"csrf_token": token, "why": "idle"})
+    assert response.location.endswith("/client/locked")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "client_mode.lock"))
+    assert event is not None and (event.actor_type, event.details) == ("system", {"reason": "idle"})
+
+
+def test_a_tablet_locked_at_the_client_s_press_is_recorded_as_the_client_s(
+    client: FlaskClient, db: SQLAlchemy, hand_over: Handover
+) -> None:
+    hand_over()
+    _lock(client)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "client_mode.lock"))
+    assert event is not None and (event.actor_type, event.details) == ("client", {"reason": "client"})

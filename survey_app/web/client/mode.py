@@ -76,7 +76,7 @@ def lock() -> Response:
     if row.via == "code":
         return close()
     if row.locked_at is None:
-        lock_client_mode(db.session, row, reason="client")
+        lock_client_mode(db.session, row, reason="idle" if _left_idle() else "client")
         db.session.commit()
     return redirect(url_for("client.locked"))
 
