@@ -3,7 +3,9 @@
 `demo_database(clients, backend)` returns the URL of a migrated database holding `flask demo seed
 --clients N` (seed 2026, built around 2026-11-26, so every run measures the same data). SQLite files live in
 `bench/.cache/`; PostgreSQL databases are named `survey_bench_demo_<N>` on the server of `BENCH_POSTGRES_URL`
-(default: the local server). A database whose seeding did not finish is rebuilt.
+(default: the local server). A database whose seeding did not finish is rebuilt. A PostgreSQL database is
+vacuumed and analysed before it is used, as autovacuum (on by default) keeps a server's tables: a server
+running without it would otherwise plan every benchmark query without statistics.
 """
 
 from __future__ import annotations
@@ -49,6 +51,16 @@ def _postgres_admin() -> psycopg.Connection:
     import psycopg
 
     return psycopg.connect(POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def _vacuum_and_analyse(url: str) -> None:
+    """VACUUM (ANALYZE) a database of the benchmark server: its tables as autovacuum would keep them."""
+    import psycopg
+
+    with psycopg.connect(
+        url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as connection:
+        connection.execute("VACUUM (ANALYZE)")
 
 
 def postgres_url(database: str) -> str:
@@ -106,6 +118,7 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
                 admin.execute(f'CREATE DATABASE "{name}"')
         if built:
             upgrade(url, instance)
+            _vacuum_and_analyse(url)
             return url
     else:
         raise ValueError(f"backend must be sqlite or postgres, not {backend!r}")
@@ -115,5 +128,7 @@ def demo_database(clients: int, backend: str = "sqlite") -> str:
     )
     _flask(url, instance, "db", "upgrade")
     _flask(url, instance, "demo", "seed", "--clients", str(clients), "--today", DEMO_DAY)
+    if backend == "postgres":
+        _vacuum_and_analyse(url)
     marker.touch()
     return url

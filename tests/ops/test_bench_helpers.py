@@ -87,3 +87,30 @@ def test_the_submission_benchmark_s_browsers_hold_what_a_tablet_holds_after_its_
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.headers.getlist("Set-Cookie") == []
+
+
+@pytest.mark.skipif(not postgres_available(), reason="needs the benchmark PostgreSQL server")
+def test_a_postgresql_demo_database_has_the_statistics_autovacuum_would_have_gathered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server running without autovacuum planned every benchmark query on tables it had never analysed."""
+    import os
+
+    import psycopg
+
+    from bench import demo_db
+
+    monkeypatch.setattr(demo_db, "CACHE", tmp_path)
+    monkeypatch.setattr(demo_db, "POSTGRES_PREFIX", f"survey_test_demo_{os.getpid()}")
+    url = demo_db.demo_database(2, "postgres")
+    try:
+        for _ in range(2):  # built, then taken from the cache
+            with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+                (analysed,) = connection.execute(
+                    "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'answers'"
+                ).fetchone() or (False,)
+            assert analysed
+            url = demo_db.demo_database(2, "postgres")
+    finally:
+        with demo_db._postgres_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
