@@ -178,9 +178,13 @@ def prepare(url: str, folder: Path, count: int, *, secret: str, seed: int = 50) 
 
     environment = app_environment(url, folder, secret)
     _publish(environment)
-    app = create_app("production", **{name: environment[name] for name in ("DATABASE_URL", "SECRET_KEY")},
-                     SURVEY_INSTANCE_PATH=environment["SURVEY_INSTANCE_PATH"],
-                     QUESTIONNAIRE_DIR=environment["QUESTIONNAIRE_DIR"])  # fmt: skip
+    app = create_app(
+        "production",
+        **{name: environment[name] for name in ("DATABASE_URL", "SECRET_KEY")},
+        SURVEY_INSTANCE_PATH=environment["SURVEY_INSTANCE_PATH"],
+        QUESTIONNAIRE_DIR=environment["QUESTIONNAIRE_DIR"],
+        LOG_LEVEL="WARNING",  # no request log line for each first page shown
+    )
     rng = random.Random(seed)
     opened: list[tuple[str, str, str]] = []
     with app.app_context():

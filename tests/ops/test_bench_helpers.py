@@ -60,7 +60,7 @@ def test_the_workspace_benchmark_tops_the_demo_up_with_sessions_the_schema_takes
 
 
 def test_the_submission_benchmark_s_browsers_hold_what_a_tablet_holds_after_its_first_page(
-    tmp_path: Path,
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """A real tablet's submit leaves its cookie alone. A cookie from before the first page made every submit
     sign a new one: work the benchmark measured and a tablet never does."""
@@ -71,6 +71,7 @@ def test_the_submission_benchmark_s_browsers_hold_what_a_tablet_holds_after_its_
 
     url, secret = f"sqlite:///{tmp_path / 'bench.sqlite3'}", "s" * 40
     (browser,) = prepare(url, tmp_path, 1, secret=secret)
+    assert '"route"' not in capfd.readouterr().err  # showing the first pages logs no request lines
     environment = app_environment(url, tmp_path, secret)
     app = create_app("production", DATABASE_URL=url, SECRET_KEY=secret,
                      SURVEY_INSTANCE_PATH=environment["SURVEY_INSTANCE_PATH"],
