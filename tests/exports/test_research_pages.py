@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -288,3 +289,15 @@ def test_a_refused_export_request_shows_the_form_again_with_the_researcher_s_cho
     fresh = client.get(f"/research/projects/{export_world.project.id}").get_data(as_text=True)
     assert _ticked(fresh, "layout", "long") and _ticked(fresh, "format", "csv")
     assert _ticked(fresh, "include_items", "1") and not _ticked(fresh, "questionnaire", "who5")
+
+
+def test_the_project_page_gives_when_each_export_started_in_the_programme_s_timezone(
+    client: FlaskClient, db: SQLAlchemy, csrf_token: Callable[..., str], export_world: World
+) -> None:
+    _sign_in(client, db, export_world.researcher)
+    assert _export(client, csrf_token, export_world, questionnaire="who5").status_code == 302
+    run = db.session.scalars(select(ExportRun)).one()
+    run.started_at = dt.datetime(2026, 1, 5, 23, 30, tzinfo=dt.UTC)  # 00:30 on 6 January in Brussels
+    db.session.commit()
+    page = client.get(f"/research/projects/{export_world.project.id}").get_data(as_text=True)
+    assert "00:30" in page and "23:30" not in page

@@ -235,3 +235,41 @@ def test_the_court_list_says_what_each_report_holds_in_the_page_s_language(
     login_as("court_liaison", organisation=case_file.organisation)
     listing = client.get("/court/", headers={"Accept-Language": language}).get_data(as_text=True)
     assert holds in listing and "attendance" not in listing
+
+
+def _section(page: str, css_class: str) -> str:
+    start = page.index(f'<ul class="{css_class}">')
+    return page[start : page.index("</ul>", start)]
+
+
+def test_the_consent_page_gives_purposes_shares_and_times_in_the_page_s_language_and_timezone(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder, signed_in: Builder, app: Any
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    _grant_court(db, case_file, share_summary=True)
+    login_as("court_liaison", organisation=case_file.organisation)
+    client.get(f"/court/clients/{case_file.client.code}")
+    counsellor_view = signed_in(app.test_client(), case_file.counsellor)
+    page = counsellor_view.get(
+        f"/consent/clients/{case_file.client.code}", headers={"Accept-Language": "nl"}
+    ).get_data(as_text=True)
+    shared, history = _section(page, "disclosures"), _section(page, "consent-history")
+    assert "aanwezigheid, samenvatting" in shared and "attendance" not in shared
+    assert "Voortgangsrapport voor de rechtbank = ja" in history and "court =" not in history
+    (share,) = sharing.court_disclosures(db.session, case_file.client.id)
+    local = share.shared_at.astimezone(ZoneInfo("Europe/Brussels"))
+    assert f"{local:%H:%M}" in shared and f"{share.shared_at.astimezone(dt.UTC):%H:%M}" not in shared
+
+
+def test_the_court_dates_the_consent_by_the_day_it_was_given_where_the_programme_runs(
+    client: FlaskClient, db: SQLAlchemy, case_file: CaseFile, login_as: Builder
+) -> None:
+    just_after_midnight = dt.datetime(2026, 1, 5, 23, 30, tzinfo=dt.UTC)  # 00:30 on 6 January in Brussels
+    consent.record_consent(
+        db.session, case_file.client, "court", True, staff=case_file.counsellor, now=just_after_midnight
+    )
+    db.session.flush()
+    login_as("court_liaison", organisation=case_file.organisation)
+    page = client.get(f"/court/clients/{case_file.client.code}").get_data(as_text=True)
+    assert "consent of Jan 6, 2026 00:30" in page and "2026-01-05" not in page

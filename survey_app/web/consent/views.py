@@ -19,6 +19,7 @@ from survey_app.web.access import (
 )
 from survey_app.web.consent import bp
 from survey_app.web.consent.forms import ConsentForm
+from survey_app.web.counsellor import wording as words
 
 
 def _prefill(form: ConsentForm, states: dict[str, consent.ConsentState]) -> None:
@@ -39,6 +40,7 @@ def _render(client: Client, form: ConsentForm, status: int = 200) -> tuple[str, 
             states=consent.current_consents(db.session, client.id),
             history=consent.consent_history(db.session, client.id),
             disclosures=sharing.court_disclosures(db.session, client.id),
+            words=words,
         ),
         status,
     )

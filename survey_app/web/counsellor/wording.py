@@ -133,6 +133,12 @@ def session_status_labels() -> dict[str, str]:
 
 
 @per_request
+def consent_purpose_labels() -> dict[str, str]:
+    """The purposes a client consents to, in words."""
+    return {"care": _("Care"), "court": _("Court progress report"), "research": _("Research")}
+
+
+@per_request
 def court_category_labels() -> dict[str, str]:
     """What a court progress report holds, in words."""
     return {"attendance": _("attendance"), "scores": _("scores"), "summary": _("summary")}
