@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from decimal import Decimal
 
 from survey_app.domain.questionnaire import Band, Method, Questionnaire, Scale
+from survey_app.domain.scoring import rounded_units
 
 Bounds = tuple[float, float]
 
@@ -48,9 +48,14 @@ def check_bands(bands: tuple[Band, ...], scale_range: tuple[float, float], preci
     return problems
 
 
+def looked_up_keys(source: Bounds) -> range:
+    """The whole numbers a look-up on a source scale with these bounds can ask for (rounded half up)."""
+    return range(rounded_units(source[0], 0), rounded_units(source[1], 0) + 1)
+
+
 def check_table(table: Mapping[int, float], source: Bounds) -> list[str]:
-    """A look-up table must give a value for every whole number the source scale can take."""
-    needed = set(range(math.ceil(source[0]), math.floor(source[1]) + 1))
+    """A look-up table must give a value for every whole number the source scale can be rounded to."""
+    needed = set(looked_up_keys(source))
     missing = sorted(needed - set(table))
     if missing:
         return [f"the table has no value for {', '.join(map(str, missing))} (the source scale can take them)"]
@@ -65,10 +70,7 @@ def scale_bounds(questionnaire: Questionnaire, scale: Scale, known: Mapping[str,
         return min(ends), max(ends)
     if scale.method is Method.LOOKUP:
         assert scale.of is not None
-        low, high = known[scale.of]
-        values = [
-            scale.table[key] for key in range(math.ceil(low), math.floor(high) + 1) if key in scale.table
-        ]
+        values = [scale.table[key] for key in looked_up_keys(known[scale.of]) if key in scale.table]
         return (min(values), max(values)) if values else (0.0, 0.0)
     lows, highs, weights = [], [], []
     for item_id in scale.items:

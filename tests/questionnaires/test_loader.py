@@ -189,6 +189,35 @@ def test_a_lookup_table_must_cover_its_source() -> None:
     assert any("the table has no value for 20" in p for p in problems_of(data))
 
 
+def test_a_lookup_table_must_cover_the_values_its_source_rounds_to() -> None:
+    data = document()
+    data["scoring"]["scales"] += [
+        {
+            "id": "half",
+            "label": text("Half"),
+            "method": "transform",
+            "of": "total",
+            "multiply": 0.5,
+            "add": 0.5,
+            "range": [3, 10.5],
+            "precision": 1,
+            "direction": "higher_is_better",
+        },
+        {
+            "id": "t",
+            "label": text("T"),
+            "method": "lookup",
+            "of": "half",
+            "table": {value: float(value) for value in range(3, 11)},  # 10.5 rounds half up to 11
+            "range": [3, 10],
+            "precision": 0,
+            "direction": "higher_is_better",
+        },
+    ]
+    (problem,) = problems_of(data)
+    assert "scale t: the table has no value for 11 (the source scale can take them)" in problem
+
+
 def test_recode_must_list_every_answer_code() -> None:
     (problem,) = problems_of(with_scale(document(), recode={"q1": {1: 4, 2: 3}}))
     assert "recode must list exactly the answer codes of 'q1': [1, 2, 3, 4]" in problem
