@@ -11,6 +11,9 @@ from survey_app.domain.scoring import rounded_units
 
 Bounds = tuple[float, float]
 
+MAX_TABLE_KEYS = 19_999
+"""A look-up table or recode lists at most this many codes (its keys have at most four digits)."""
+
 
 def check_bands(bands: tuple[Band, ...], scale_range: tuple[float, float], precision: int) -> list[str]:
     """Bands must not overlap, must leave no gap at the scale's precision and must cover its range."""
@@ -55,8 +58,14 @@ def looked_up_keys(source: Bounds) -> range:
 
 def check_table(table: Mapping[int, float], source: Bounds) -> list[str]:
     """A look-up table must give a value for every whole number the source scale can be rounded to."""
-    needed = set(looked_up_keys(source))
-    missing = sorted(needed - set(table))
+    needed = looked_up_keys(source)
+    if len(needed) > MAX_TABLE_KEYS:
+        absent = len(needed) - sum(1 for key in table if key in needed)
+        return [
+            f"the table has no value for {absent} of the whole numbers from {needed.start} to "
+            f"{needed.stop - 1} (the source scale can take them)"
+        ]
+    missing = [key for key in needed if key not in table]
     if missing:
         return [f"the table has no value for {', '.join(map(str, missing))} (the source scale can take them)"]
     return []
@@ -70,7 +79,8 @@ def scale_bounds(questionnaire: Questionnaire, scale: Scale, known: Mapping[str,
         return min(ends), max(ends)
     if scale.method is Method.LOOKUP:
         assert scale.of is not None
-        values = [scale.table[key] for key in looked_up_keys(known[scale.of]) if key in scale.table]
+        keys = looked_up_keys(known[scale.of])
+        values = [value for key, value in scale.table.items() if key in keys]
         return (min(values), max(values)) if values else (0.0, 0.0)
     lows, highs, weights = [], [], []
     for item_id in scale.items:

@@ -223,6 +223,50 @@ def test_recode_must_list_every_answer_code() -> None:
     assert "recode must list exactly the answer codes of 'q1': [1, 2, 3, 4]" in problem
 
 
+def _with_days_item(maximum: int, *scales: dict[str, Any]) -> dict[str, Any]:
+    data = document()
+    data["sections"][0]["items"].append(
+        {"id": "days", "type": "integer", "min": 0, "max": maximum, "text": text("Days")}
+    )
+    data["scoring"]["scales"] += list(scales)
+    return data
+
+
+def _days_scale(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "days_total",
+        "label": text("Days"),
+        "method": "sum",
+        "items": ["days"],
+        "precision": 0,
+        "direction": "higher_is_better",
+        **extra,
+    }
+
+
+def test_a_recode_of_a_number_item_with_a_huge_range_is_refused_without_listing_it() -> None:
+    data = _with_days_item(10**12, _days_scale(recode={"days": {0: 0, 1: 1}}, range=[0, 1]))
+    (problem,) = problems_of(data)
+    assert "scale days_total: recode must list exactly the answer codes of 'days'" in problem
+    assert "every whole number from 0 to 1000000000000" in problem
+
+
+def test_a_lookup_on_a_source_with_a_huge_range_is_refused_without_listing_it() -> None:
+    lookup = {
+        "id": "days_t",
+        "label": text("T"),
+        "method": "lookup",
+        "of": "days_total",
+        "table": {0: 1.0, 1: 2.0},
+        "range": [1, 2],
+        "precision": 0,
+        "direction": "higher_is_better",
+    }
+    data = _with_days_item(10**12, _days_scale(range=[0, 10**12]), lookup)
+    (problem,) = problems_of(data)
+    assert "scale days_t: the table has no value for 999999999999 of the whole numbers from 0 to" in problem
+
+
 def test_scales_that_depend_on_each_other_in_a_circle_are_refused() -> None:
     data = document()
     data["scoring"]["scales"].extend(
