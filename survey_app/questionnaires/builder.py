@@ -333,10 +333,15 @@ class _Builder:
                         (*path, key), f"'{item_id}' is reversed but is not one of the scale's items"
                     )
         recode = self.recode(path, raw.get("recode", {}), items, set(raw.get("reverse", ())))
-        for item_id in raw.get("weights", {}):
+        for item_id, weight in raw.get("weights", {}).items():
             if item_id not in items:
                 self.problems.add(
                     (*path, "weights"), f"'{item_id}' has a weight but is not one of the scale's items"
+                )
+            elif method is Method.MEAN and weight <= 0:
+                self.problems.add(
+                    (*path, "weights", item_id),
+                    f"'{item_id}' has weight {weight}: the weights of a mean must be larger than 0",
                 )
         max_missing, missing_rule = self.missing_rule(path, raw, len(items), form_missing)
         for reference in [raw.get("of"), *raw.get("requires", ())]:

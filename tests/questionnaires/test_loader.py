@@ -267,6 +267,15 @@ def test_a_lookup_on_a_source_with_a_huge_range_is_refused_without_listing_it() 
     assert "scale days_t: the table has no value for 999999999999 of the whole numbers from 0 to" in problem
 
 
+@pytest.mark.parametrize("weights", [{"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": 0}, {"q1": -1, "q2": 0}])
+def test_a_mean_refuses_weights_that_are_not_above_zero(weights: dict[str, int]) -> None:
+    data = with_scale(document(), method="mean", weights=weights, range=[1, 4])
+    problems = problems_of(data)
+    assert problems
+    assert all("the weights of a mean must be larger than 0" in problem for problem in problems)
+    assert "scale total: 'q1' has weight " in problems[0]
+
+
 def test_scales_that_depend_on_each_other_in_a_circle_are_refused() -> None:
     data = document()
     data["scoring"]["scales"].extend(
