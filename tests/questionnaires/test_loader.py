@@ -345,6 +345,7 @@ def test_yes_and_no_stay_text_as_in_yaml_1_2() -> None:
         ('a: "before\\0after"\n', "a character that cannot be shown (U+0000)"),
         ('a: "bell\\a"\n', "a character that cannot be shown (U+0007)"),
         ('"key\\x1b": 1\n', "a character that cannot be shown (U+001B)"),
+        ("key: demo\nversion: " + "9" * 5000 + "\n", "2: the number 9999999999... has too many digits"),
     ],
 )
 def test_hostile_or_broken_yaml_is_refused(source: str, message: str) -> None:
