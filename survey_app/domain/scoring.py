@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from survey_app.domain.logic import evaluate, referenced_items
 from survey_app.domain.questionnaire import Example, Method, Questionnaire, Scale
 
-SCORER_VERSION = "1.0.0"
+SCORER_VERSION = "1.1.0"
 """Bumped whenever a scoring rule in this module changes; stored with every score."""
 
 
@@ -218,7 +218,8 @@ def scale_order(questionnaire: Questionnaire) -> tuple[Scale, ...]:
 def applicable_answers(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers that count: items hidden by skip rules are dropped, declined answers become None.
 
-    Rules are evaluated in form order, so an item hidden earlier counts as unanswered in later rules.
+    A declined answer is a code marked missing, or a multiple choice of such codes only. Rules are evaluated
+    in form order, so an item hidden earlier counts as unanswered in later rules.
     """
     return dict(_effective(_plan(questionnaire), answers)[0])
 
@@ -229,7 +230,9 @@ def _effective(plan: _Plan, answers: Mapping[str, Any]) -> tuple[Mapping[str, An
     effective = dict(answers)
     for item_id, codes in plan.missing_codes.items():
         value = effective.get(item_id)
-        if isinstance(value, int) and value in codes:
+        if (isinstance(value, int) and value in codes) or (
+            isinstance(value, list | tuple) and value and all(code in codes for code in value)
+        ):
             effective[item_id] = None
     if not plan.rules:
         return effective, _NOTHING_HIDDEN

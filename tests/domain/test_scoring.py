@@ -326,6 +326,33 @@ def test_flags_see_declined_answers_as_unanswered() -> None:
     assert score(questionnaire, answers(1, 1, 1, 1, 1)).flags == ()
 
 
+def test_a_declined_multiple_choice_counts_as_unanswered_in_rules_and_flags() -> None:
+    data = document()
+    data["sections"][0]["items"] += [
+        {
+            "id": "income",
+            "type": "multiple_choice",
+            "text": text("Income from"),
+            "options": [
+                {"code": 1, "label": text("Work")},
+                {"code": 2, "label": text("Benefit")},
+                {"code": 9, "label": text("Rather not say"), "missing": True},
+            ],
+        },
+        choice_item("income_enough", show_if="answered(income)"),
+    ]
+    data["scoring"]["flags"] = [
+        {"id": "no_income", "when": "not answered(income)", "severity": "attention", "label": text("No")}
+    ]
+    questionnaire = build(data)
+    declined = {**answers(1, 1, 1, 1, 1), "income": [9], "income_enough": 2}
+    assert hidden_items(questionnaire, declined) == {"income_enough"}
+    assert score(questionnaire, declined).flags == ("no_income",)
+    given = {**declined, "income": [1, 2]}
+    assert hidden_items(questionnaire, given) == frozenset()
+    assert score(questionnaire, given).flags == ()
+
+
 def test_result_json_shape_prints_whole_numbers_without_decimals() -> None:
     result = score(build(), answers(1, 2, 3, 4, None)).to_json()
     assert result == {
