@@ -282,13 +282,30 @@ def _scored_items(questionnaire: Questionnaire, scale_id: str) -> tuple[str, ...
 
 
 def why_not_scored(questionnaire: Questionnaire, scale_id: str, missing: int) -> NotScored | None:
-    """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known."""
+    """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known.
+
+    Under a form-wide missing rule a scale with every item answered is not scored when the form as a whole
+    has too many missing, so its own count of 0 still means too many missing (unless skip rules hid it or
+    it waits for other scales).
+    """
     if missing > 0:
         return NotScored.TOO_MANY_MISSING
     items = _scored_items(questionnaire, scale_id)
     if items and conditional_items(questionnaire).issuperset(items):
         return NotScored.NOT_ASKED
+    if items and questionnaire.form_missing is not None and not _requires_scales(questionnaire, scale_id):
+        return NotScored.TOO_MANY_MISSING
     return None
+
+
+def _requires_scales(questionnaire: Questionnaire, scale_id: str) -> bool:
+    """True when the scale, or a scale it derives from, is scored only when other scales are."""
+    scale = questionnaire.scales_by_id.get(scale_id)
+    while scale is not None:
+        if scale.requires:
+            return True
+        scale = questionnaire.scales_by_id.get(scale.of) if scale.of is not None else None
+    return False
 
 
 def hideable_scales(questionnaire: Questionnaire) -> dict[str, frozenset[str]]:

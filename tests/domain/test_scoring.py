@@ -199,7 +199,7 @@ def test_requires_leaves_a_total_unscored_when_a_subscale_is() -> None:
     assert unscored.scales["all"].missing == 1
 
 
-def test_form_wide_rule_imputes_with_the_mean_of_every_valid_answer() -> None:
+def _form_wide_document() -> dict:
     data = document()
     data["scoring"] = {
         "missing": {"scope": "form", "max_missing": 2, "impute": "form_mean", "rule": "author"},
@@ -228,7 +228,11 @@ def test_form_wide_rule_imputes_with_the_mean_of_every_valid_answer() -> None:
         {"name": f"e{n}", "answers": answers(1, 1, 1, 1, 1), "expect": {"scales": {"a": {"value": 2}}}}
         for n in range(3)
     ]
-    questionnaire = build(data)
+    return data
+
+
+def test_form_wide_rule_imputes_with_the_mean_of_every_valid_answer() -> None:
+    questionnaire = build(_form_wide_document())
     # q1 and q2 missing: form mean of (4, 4, 1) = 3, so a = 6 even though a has no answer of its own
     two_missing = score(questionnaire, {"q3": 4, "q4": 4, "q5": 1})
     assert two_missing.scales["a"].value == pytest.approx(6)
@@ -377,3 +381,16 @@ def test_why_a_scale_was_not_scored_tells_missing_items_from_items_never_asked()
     hidden = build(data)
     assert score(hidden, {}).scales["total"].value is None
     assert why_not_scored(hidden, "total", missing=0) is NotScored.NOT_ASKED
+
+
+def test_under_a_form_wide_rule_every_scale_is_not_scored_for_too_many_missing() -> None:
+    data = _form_wide_document()
+    data["sections"][0]["items"].append(choice_item("q6"))
+    data["scoring"]["scales"][0].update(items=["q1", "q2", "q6"], range=[3, 12])
+    for example in data["examples"]:
+        example["expect"]["scales"]["a"]["value"] = 3  # q6 missing: imputed with the form mean, 1
+    questionnaire = build(data)
+    three_missing = score(questionnaire, {"q3": 4, "q4": 4, "q5": 1})  # every item of b answered
+    b = three_missing.scales["b"]
+    assert (b.value, b.missing) == (None, 0)
+    assert why_not_scored(questionnaire, "b", b.missing) is NotScored.TOO_MANY_MISSING
