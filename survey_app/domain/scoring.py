@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from survey_app.domain.logic import evaluate, referenced_items
 from survey_app.domain.questionnaire import Example, Method, Questionnaire, Scale
 
-SCORER_VERSION = "1.0.0"
+SCORER_VERSION = "1.1.0"
 """Bumped whenever a scoring rule in this module changes; stored with every score."""
 
 
@@ -218,7 +218,8 @@ def scale_order(questionnaire: Questionnaire) -> tuple[Scale, ...]:
 def applicable_answers(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers that count: items hidden by skip rules are dropped, declined answers become None.
 
-    Rules are evaluated in form order, so an item hidden earlier counts as unanswered in later rules.
+    A declined answer is a code marked missing, or a multiple choice of such codes only. Rules are evaluated
+    in form order, so an item hidden earlier counts as unanswered in later rules.
     """
     return dict(_effective(_plan(questionnaire), answers)[0])
 
@@ -229,7 +230,9 @@ def _effective(plan: _Plan, answers: Mapping[str, Any]) -> tuple[Mapping[str, An
     effective = dict(answers)
     for item_id, codes in plan.missing_codes.items():
         value = effective.get(item_id)
-        if isinstance(value, int) and value in codes:
+        if (isinstance(value, int) and value in codes) or (
+            isinstance(value, list | tuple) and value and all(code in codes for code in value)
+        ):
             effective[item_id] = None
     if not plan.rules:
         return effective, _NOTHING_HIDDEN
@@ -279,13 +282,30 @@ def _scored_items(questionnaire: Questionnaire, scale_id: str) -> tuple[str, ...
 
 
 def why_not_scored(questionnaire: Questionnaire, scale_id: str, missing: int) -> NotScored | None:
-    """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known."""
+    """Why a stored scale has no score, from its missing-item count and the skip rules; None: not known.
+
+    Under a form-wide missing rule a scale with every item answered is not scored when the form as a whole
+    has too many missing, so its own count of 0 still means too many missing (unless skip rules hid it or
+    it waits for other scales).
+    """
     if missing > 0:
         return NotScored.TOO_MANY_MISSING
     items = _scored_items(questionnaire, scale_id)
     if items and conditional_items(questionnaire).issuperset(items):
         return NotScored.NOT_ASKED
+    if items and questionnaire.form_missing is not None and not _requires_scales(questionnaire, scale_id):
+        return NotScored.TOO_MANY_MISSING
     return None
+
+
+def _requires_scales(questionnaire: Questionnaire, scale_id: str) -> bool:
+    """True when the scale, or a scale it derives from, is scored only when other scales are."""
+    scale = questionnaire.scales_by_id.get(scale_id)
+    while scale is not None:
+        if scale.requires:
+            return True
+        scale = questionnaire.scales_by_id.get(scale.of) if scale.of is not None else None
+    return False
 
 
 def hideable_scales(questionnaire: Questionnaire) -> dict[str, frozenset[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +34,12 @@ from survey_app.domain.questionnaire import (
 )
 from survey_app.domain.scoring import scale_order
 from survey_app.questionnaires.problems import ProblemCollector
-from survey_app.questionnaires.scale_checks import check_bands, check_range, check_table
+from survey_app.questionnaires.scale_checks import (
+    MAX_TABLE_KEYS,
+    check_bands,
+    check_range,
+    check_table,
+)
 from survey_app.questionnaires.yaml_source import JsonPath
 
 SCOREABLE_TYPES = (ItemType.SINGLE_CHOICE, ItemType.YES_NO, ItemType.INTEGER, ItemType.SLIDER)
@@ -327,10 +333,15 @@ class _Builder:
                         (*path, key), f"'{item_id}' is reversed but is not one of the scale's items"
                     )
         recode = self.recode(path, raw.get("recode", {}), items, set(raw.get("reverse", ())))
-        for item_id in raw.get("weights", {}):
+        for item_id, weight in raw.get("weights", {}).items():
             if item_id not in items:
                 self.problems.add(
                     (*path, "weights"), f"'{item_id}' has a weight but is not one of the scale's items"
+                )
+            elif method is Method.MEAN and weight <= 0:
+                self.problems.add(
+                    (*path, "weights", item_id),
+                    f"'{item_id}' has weight {weight}: the weights of a mean must be larger than 0",
                 )
         max_missing, missing_rule = self.missing_rule(path, raw, len(items), form_missing)
         for reference in [raw.get("of"), *raw.get("requires", ())]:
@@ -401,13 +412,19 @@ class _Builder:
                     (*path, "recode", item_id), f"'{item_id}' is both recoded and reversed; recode it only"
                 )
             table = {int(code): value for code, value in mapping.items()}
-            scored = {option.code for option in item.options if not option.missing}
+            scored: Collection[int] = {option.code for option in item.options if not option.missing}
             if item.type.is_number and item.minimum is not None and item.maximum is not None:
-                scored = set(range(item.minimum, item.maximum + 1, item.step))
-            if set(table) != scored:
+                scored = range(item.minimum, item.maximum + 1, item.step)
+            if len(table) != len(scored) or any(code not in scored for code in table):
+                shown = (
+                    str(sorted(scored))
+                    if len(scored) <= MAX_TABLE_KEYS
+                    else f"every whole number from {item.minimum} to {item.maximum}"
+                    + (f" in steps of {item.step}" if item.step > 1 else "")
+                )
                 self.problems.add(
                     (*path, "recode", item_id),
-                    f"recode must list exactly the answer codes of '{item_id}': {sorted(scored)}",
+                    f"recode must list exactly the answer codes of '{item_id}': {shown}",
                 )
             recode[item_id] = table
         return recode

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from decimal import Decimal
 
 from survey_app.domain.questionnaire import Band, Method, Questionnaire, Scale
+from survey_app.domain.scoring import rounded_units
 
 Bounds = tuple[float, float]
+
+MAX_TABLE_KEYS = 19_999
+"""A look-up table or recode lists at most this many codes (its keys have at most four digits)."""
 
 
 def check_bands(bands: tuple[Band, ...], scale_range: tuple[float, float], precision: int) -> list[str]:
@@ -48,10 +51,21 @@ def check_bands(bands: tuple[Band, ...], scale_range: tuple[float, float], preci
     return problems
 
 
+def looked_up_keys(source: Bounds) -> range:
+    """The whole numbers a look-up on a source scale with these bounds can ask for (rounded half up)."""
+    return range(rounded_units(source[0], 0), rounded_units(source[1], 0) + 1)
+
+
 def check_table(table: Mapping[int, float], source: Bounds) -> list[str]:
-    """A look-up table must give a value for every whole number the source scale can take."""
-    needed = set(range(math.ceil(source[0]), math.floor(source[1]) + 1))
-    missing = sorted(needed - set(table))
+    """A look-up table must give a value for every whole number the source scale can be rounded to."""
+    needed = looked_up_keys(source)
+    if len(needed) > MAX_TABLE_KEYS:
+        absent = len(needed) - sum(1 for key in table if key in needed)
+        return [
+            f"the table has no value for {absent} of the whole numbers from {needed.start} to "
+            f"{needed.stop - 1} (the source scale can take them)"
+        ]
+    missing = [key for key in needed if key not in table]
     if missing:
         return [f"the table has no value for {', '.join(map(str, missing))} (the source scale can take them)"]
     return []
@@ -65,10 +79,8 @@ def scale_bounds(questionnaire: Questionnaire, scale: Scale, known: Mapping[str,
         return min(ends), max(ends)
     if scale.method is Method.LOOKUP:
         assert scale.of is not None
-        low, high = known[scale.of]
-        values = [
-            scale.table[key] for key in range(math.ceil(low), math.floor(high) + 1) if key in scale.table
-        ]
+        keys = looked_up_keys(known[scale.of])
+        values = [value for key, value in scale.table.items() if key in keys]
         return (min(values), max(values)) if values else (0.0, 0.0)
     lows, highs, weights = [], [], []
     for item_id in scale.items:

@@ -164,7 +164,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if value in _FALSE:
         return False
     if _INT.match(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # beyond Python's limit on the digits of a number read from text
+            raise YamlSourceError(
+                f"the number {value[:10]}... has too many digits", node.start_mark.line + 1
+            ) from None
     if _FLOAT.match(value):
         return float(value)
     return value

@@ -120,3 +120,18 @@ def test_the_browser_hides_the_same_items_as_the_server(open_page: Callable[...,
         cases,
     )
     assert actual == expected
+
+
+def test_the_browser_sees_a_declined_multiple_choice_as_unanswered(open_page: Callable[..., Page]) -> None:
+    data = every_type_document()
+    data["sections"][2]["items"][1]["show_if"] = "answered(income)"
+    form = build(data)
+    page = _page(open_page)
+    cases = [{"income": [9]}, {"income": [1, 3]}, {}]
+    expected = [sorted(hidden_items(form, answers)) for answers in cases]
+    assert expected[0] == expected[2] != expected[1]
+    actual = page.evaluate(
+        "cases => cases.map(([skip, answers]) => [...SkipLogic.effective(skip, answers).hidden].sort())",
+        [[skip_rules(form), answers] for answers in cases],
+    )
+    assert actual == expected

@@ -199,7 +199,7 @@ def test_requires_leaves_a_total_unscored_when_a_subscale_is() -> None:
     assert unscored.scales["all"].missing == 1
 
 
-def test_form_wide_rule_imputes_with_the_mean_of_every_valid_answer() -> None:
+def _form_wide_document() -> dict:
     data = document()
     data["scoring"] = {
         "missing": {"scope": "form", "max_missing": 2, "impute": "form_mean", "rule": "author"},
@@ -228,7 +228,11 @@ def test_form_wide_rule_imputes_with_the_mean_of_every_valid_answer() -> None:
         {"name": f"e{n}", "answers": answers(1, 1, 1, 1, 1), "expect": {"scales": {"a": {"value": 2}}}}
         for n in range(3)
     ]
-    questionnaire = build(data)
+    return data
+
+
+def test_form_wide_rule_imputes_with_the_mean_of_every_valid_answer() -> None:
+    questionnaire = build(_form_wide_document())
     # q1 and q2 missing: form mean of (4, 4, 1) = 3, so a = 6 even though a has no answer of its own
     two_missing = score(questionnaire, {"q3": 4, "q4": 4, "q5": 1})
     assert two_missing.scales["a"].value == pytest.approx(6)
@@ -326,6 +330,33 @@ def test_flags_see_declined_answers_as_unanswered() -> None:
     assert score(questionnaire, answers(1, 1, 1, 1, 1)).flags == ()
 
 
+def test_a_declined_multiple_choice_counts_as_unanswered_in_rules_and_flags() -> None:
+    data = document()
+    data["sections"][0]["items"] += [
+        {
+            "id": "income",
+            "type": "multiple_choice",
+            "text": text("Income from"),
+            "options": [
+                {"code": 1, "label": text("Work")},
+                {"code": 2, "label": text("Benefit")},
+                {"code": 9, "label": text("Rather not say"), "missing": True},
+            ],
+        },
+        choice_item("income_enough", show_if="answered(income)"),
+    ]
+    data["scoring"]["flags"] = [
+        {"id": "no_income", "when": "not answered(income)", "severity": "attention", "label": text("No")}
+    ]
+    questionnaire = build(data)
+    declined = {**answers(1, 1, 1, 1, 1), "income": [9], "income_enough": 2}
+    assert hidden_items(questionnaire, declined) == {"income_enough"}
+    assert score(questionnaire, declined).flags == ("no_income",)
+    given = {**declined, "income": [1, 2]}
+    assert hidden_items(questionnaire, given) == frozenset()
+    assert score(questionnaire, given).flags == ()
+
+
 def test_result_json_shape_prints_whole_numbers_without_decimals() -> None:
     result = score(build(), answers(1, 2, 3, 4, None)).to_json()
     assert result == {
@@ -350,3 +381,16 @@ def test_why_a_scale_was_not_scored_tells_missing_items_from_items_never_asked()
     hidden = build(data)
     assert score(hidden, {}).scales["total"].value is None
     assert why_not_scored(hidden, "total", missing=0) is NotScored.NOT_ASKED
+
+
+def test_under_a_form_wide_rule_every_scale_is_not_scored_for_too_many_missing() -> None:
+    data = _form_wide_document()
+    data["sections"][0]["items"].append(choice_item("q6"))
+    data["scoring"]["scales"][0].update(items=["q1", "q2", "q6"], range=[3, 12])
+    for example in data["examples"]:
+        example["expect"]["scales"]["a"]["value"] = 3  # q6 missing: imputed with the form mean, 1
+    questionnaire = build(data)
+    three_missing = score(questionnaire, {"q3": 4, "q4": 4, "q5": 1})  # every item of b answered
+    b = three_missing.scales["b"]
+    assert (b.value, b.missing) == (None, 0)
+    assert why_not_scored(questionnaire, "b", b.missing) is NotScored.TOO_MANY_MISSING

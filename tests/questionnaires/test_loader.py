@@ -189,9 +189,91 @@ def test_a_lookup_table_must_cover_its_source() -> None:
     assert any("the table has no value for 20" in p for p in problems_of(data))
 
 
+def test_a_lookup_table_must_cover_the_values_its_source_rounds_to() -> None:
+    data = document()
+    data["scoring"]["scales"] += [
+        {
+            "id": "half",
+            "label": text("Half"),
+            "method": "transform",
+            "of": "total",
+            "multiply": 0.5,
+            "add": 0.5,
+            "range": [3, 10.5],
+            "precision": 1,
+            "direction": "higher_is_better",
+        },
+        {
+            "id": "t",
+            "label": text("T"),
+            "method": "lookup",
+            "of": "half",
+            "table": {value: float(value) for value in range(3, 11)},  # 10.5 rounds half up to 11
+            "range": [3, 10],
+            "precision": 0,
+            "direction": "higher_is_better",
+        },
+    ]
+    (problem,) = problems_of(data)
+    assert "scale t: the table has no value for 11 (the source scale can take them)" in problem
+
+
 def test_recode_must_list_every_answer_code() -> None:
     (problem,) = problems_of(with_scale(document(), recode={"q1": {1: 4, 2: 3}}))
     assert "recode must list exactly the answer codes of 'q1': [1, 2, 3, 4]" in problem
+
+
+def _with_days_item(maximum: int, *scales: dict[str, Any]) -> dict[str, Any]:
+    data = document()
+    data["sections"][0]["items"].append(
+        {"id": "days", "type": "integer", "min": 0, "max": maximum, "text": text("Days")}
+    )
+    data["scoring"]["scales"] += list(scales)
+    return data
+
+
+def _days_scale(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "days_total",
+        "label": text("Days"),
+        "method": "sum",
+        "items": ["days"],
+        "precision": 0,
+        "direction": "higher_is_better",
+        **extra,
+    }
+
+
+def test_a_recode_of_a_number_item_with_a_huge_range_is_refused_without_listing_it() -> None:
+    data = _with_days_item(10**12, _days_scale(recode={"days": {0: 0, 1: 1}}, range=[0, 1]))
+    (problem,) = problems_of(data)
+    assert "scale days_total: recode must list exactly the answer codes of 'days'" in problem
+    assert "every whole number from 0 to 1000000000000" in problem
+
+
+def test_a_lookup_on_a_source_with_a_huge_range_is_refused_without_listing_it() -> None:
+    lookup = {
+        "id": "days_t",
+        "label": text("T"),
+        "method": "lookup",
+        "of": "days_total",
+        "table": {0: 1.0, 1: 2.0},
+        "range": [1, 2],
+        "precision": 0,
+        "direction": "higher_is_better",
+    }
+    data = _with_days_item(10**12, _days_scale(range=[0, 10**12]), lookup)
+    (problem,) = problems_of(data)
+    assert "scale days_t: the table has no value for 999999999999 of the whole numbers from 0 to" in problem
+
+
+@pytest.mark.parametrize("weights", [{"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": 0}, {"q1": -1, "q2": 0}])
+def test_a_mean_refuses_weights_that_are_not_above_zero(weights: dict[str, int]) -> None:
+    data = with_scale(document(), method="mean", weights=weights, range=[1, 4])
+    problems = problems_of(data)
+    assert problems
+    assert all("the weights of a mean must be larger than 0" in problem for problem in problems)
+    assert "scale total: 'q1' has weight " in problems[0]
 
 
 def test_scales_that_depend_on_each_other_in_a_circle_are_refused() -> None:
@@ -263,6 +345,7 @@ def test_yes_and_no_stay_text_as_in_yaml_1_2() -> None:
         ('a: "before\\0after"\n', "a character that cannot be shown (U+0000)"),
         ('a: "bell\\a"\n', "a character that cannot be shown (U+0007)"),
         ('"key\\x1b": 1\n', "a character that cannot be shown (U+001B)"),
+        ("key: demo\nversion: " + "9" * 5000 + "\n", "2: the number 9999999999... has too many digits"),
     ],
 )
 def test_hostile_or_broken_yaml_is_refused(source: str, message: str) -> None:

@@ -3,8 +3,9 @@
  * An answer that is absent, null, "" or [] is unanswered; a comparison, `in`, `not in` or `contains` with an
  * unanswered item is false. `==` holds only for two equal numbers, two equal strings or two equal booleans;
  * `< <= > >=` need two numbers or two strings (strings by code point). A list answer equals nothing.
- * `effective()` mirrors survey_app.domain.scoring: declined codes count as no answer, and the rules run in
- * form order, so an item hidden earlier counts as unanswered in later rules.
+ * `effective()` mirrors survey_app.domain.scoring: declined codes (or a multiple choice of declined codes only)
+ * count as no answer, and the rules run in form order, so an item hidden earlier counts as unanswered in later
+ * rules.
  */
 (function (global) {
   "use strict";
@@ -94,7 +95,10 @@
     var counted = Object.assign({}, answers), hidden = new Set();
     Object.keys(skip.declined || {}).forEach(function (item) {
       var v = counted[item];
-      if (typeof v === "number" && Number.isInteger(v) && skip.declined[item].indexOf(v) >= 0) { counted[item] = null; }
+      var codes = skip.declined[item];
+      var declined = typeof v === "number" && Number.isInteger(v) ? codes.indexOf(v) >= 0 :
+        Array.isArray(v) && v.length > 0 && v.every(function (code) { return codes.indexOf(code) >= 0; });
+      if (declined) { counted[item] = null; }
     });
     (skip.rules || []).forEach(function (entry) {
       var shown = (entry.section === null || condition(entry.section, counted)) &&
