@@ -104,6 +104,23 @@ def test_an_instance_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> N
     assert_one_line_error(result, "SURVEY_INSTANCE_PATH", str(in_the_way))
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'<<<<<<< HEAD\n{"published": {"rses/v2.yaml": "aa"}}\n=======\n{"published": {}}\n>>>>>>> theirs\n',
+        b"\xff\xfe binary",
+    ],
+)
+def test_a_damaged_questionnaire_manifest_is_one_line(tmp_path: Path, content: bytes) -> None:
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    (folder / "published.json").write_bytes(content)
+    result = flask(["users", "list"], tmp_path, DATABASE_URL=UNREACHABLE, QUESTIONNAIRE_DIR=str(folder))
+    assert_one_line_error(
+        result, "questionnaires/published.json is damaged", "restore it from version control"
+    )
+
+
 def test_unknown_options_get_clicks_usage_error(tmp_path: Path) -> None:
     result = flask(["users", "list", "--colour"], tmp_path, DATABASE_URL=UNREACHABLE)
     assert result.returncode == 2
