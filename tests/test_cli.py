@@ -170,6 +170,25 @@ def test_a_short_password_is_refused_and_nothing_is_created(migrated_url: str, t
     assert "Default organisation" not in listed.stdout
 
 
+def test_names_longer_than_the_database_keeps_are_refused_with_a_message(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    too_long = "n" * 201
+    for options, message in (
+        (["--name", too_long], "The name (by default the part of the email before @) can have at most 200"),
+        (["--organisation", too_long], "The organisation's name can have at most 200 characters"),
+    ):
+        result = flask(
+            ["users", "create", "--email", "c@example.org", "--role", "counsellor", *options,
+             "--password-stdin"],
+            tmp_path, stdin="a long enough passphrase\n", DATABASE_URL=migrated_url,
+        )  # fmt: skip
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert message in result.stderr
+    listed = flask(["users", "list"], tmp_path, DATABASE_URL=migrated_url)
+    assert "No staff accounts yet" in listed.stdout
+
+
 def test_roles_are_checked_by_the_command(tmp_path: Path) -> None:
     result = flask(["users", "create", "--email", "x@example.org", "--role", "root"], tmp_path,
                    DATABASE_URL=UNREACHABLE)  # fmt: skip
