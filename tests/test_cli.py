@@ -104,6 +104,23 @@ def test_an_instance_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> N
     assert_one_line_error(result, "SURVEY_INSTANCE_PATH", str(in_the_way))
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'<<<<<<< HEAD\n{"published": {"rses/v2.yaml": "aa"}}\n=======\n{"published": {}}\n>>>>>>> theirs\n',
+        b"\xff\xfe binary",
+    ],
+)
+def test_a_damaged_questionnaire_manifest_is_one_line(tmp_path: Path, content: bytes) -> None:
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    (folder / "published.json").write_bytes(content)
+    result = flask(["users", "list"], tmp_path, DATABASE_URL=UNREACHABLE, QUESTIONNAIRE_DIR=str(folder))
+    assert_one_line_error(
+        result, "questionnaires/published.json is damaged", "restore it from version control"
+    )
+
+
 def test_unknown_options_get_clicks_usage_error(tmp_path: Path) -> None:
     result = flask(["users", "list", "--colour"], tmp_path, DATABASE_URL=UNREACHABLE)
     assert result.returncode == 2
@@ -151,6 +168,25 @@ def test_a_short_password_is_refused_and_nothing_is_created(migrated_url: str, t
     listed = flask(["users", "list"], tmp_path, DATABASE_URL=migrated_url)
     assert "No staff accounts yet" in listed.stdout
     assert "Default organisation" not in listed.stdout
+
+
+def test_names_longer_than_the_database_keeps_are_refused_with_a_message(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    too_long = "n" * 201
+    for options, message in (
+        (["--name", too_long], "The name (by default the part of the email before @) can have at most 200"),
+        (["--organisation", too_long], "The organisation's name can have at most 200 characters"),
+    ):
+        result = flask(
+            ["users", "create", "--email", "c@example.org", "--role", "counsellor", *options,
+             "--password-stdin"],
+            tmp_path, stdin="a long enough passphrase\n", DATABASE_URL=migrated_url,
+        )  # fmt: skip
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert message in result.stderr
+    listed = flask(["users", "list"], tmp_path, DATABASE_URL=migrated_url)
+    assert "No staff accounts yet" in listed.stdout
 
 
 def test_roles_are_checked_by_the_command(tmp_path: Path) -> None:

@@ -75,5 +75,9 @@ def checkpoint_command() -> None:
     if checkpoint is None:
         click.echo("The audit trail is empty: nothing to checkpoint.")
         return
-    append_checkpoint(path, key, checkpoint)
+    try:
+        append_checkpoint(path, key, checkpoint)
+    except CheckpointError as error:
+        click.echo(f"Audit checkpoint not written: {error}; check AUDIT_CHECKPOINT_PATH.", err=True)
+        sys.exit(1)
     click.echo(f"Checkpoint: event {checkpoint.event_id}, {checkpoint.count} events, written to {path}.")

@@ -6,7 +6,8 @@
 Writes PATH (the data), PATH-stem.codebook.json and PATH-stem.codebook.html (and, for FHIR,
 PATH-stem.questionnaires.json), prints the row count and the SHA-256 of the data file, and audits the export.
 Exit status: 0 written (possibly with the header only), 2 bad input (unknown project, questionnaire, version,
-timepoint or site; nothing written), 1 failed while writing (the partial file is removed).
+timepoint or site; nothing written), 1 failed (an unusable research key, or while writing: the partial
+file is removed).
 """
 
 from __future__ import annotations
@@ -133,8 +134,13 @@ def export_command(
     except ExportError as error:
         _fail(str(error))
     run = start_run(db.session, project, request, requested_by=None, via="cli")
-    secret = project_secret(load_research_key(Path(current_app.instance_path)), project)
     run_id = run.public_id
+    try:
+        secret = project_secret(load_research_key(Path(current_app.instance_path)), project)
+    except ExportError as error:  # an unusable RESEARCH_PSEUDONYM_KEY
+        fail_run(db.session, run, error.reason, actor_id=None)
+        db.session.commit()
+        _fail(str(error), code=1)
     db.session.commit()
     try:
         outcome = _write(selection, run_id, secret, out, quiet)

@@ -54,6 +54,8 @@ def export_command(client_code: str, fmt: str, out: Path) -> None:
     """Write everything kept about a client to FILE (readable only by you); audited."""
     from survey_app.services.audit import record_event
 
+    if not out.parent.is_dir():
+        raise click.ClickException(f"The folder {out.parent} does not exist; nothing was written.")
     client = _client(client_code)
     record = client_record(db.session, client)
     data = (
@@ -61,7 +63,10 @@ def export_command(client_code: str, fmt: str, out: Path) -> None:
         if fmt == "json"
         else render_record_pdf(record)
     )
-    _write_private(out, data)
+    try:
+        _write_private(out, data)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {out}: {error.strerror}.") from None
     record_event(
         db.session, "gdpr.access_export", object_type="client", object_id=client.id, details={"format": fmt}
     )

@@ -53,6 +53,11 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _check_folder(out: Path) -> None:
+    if not out.parent.is_dir():
+        _fail(f"The folder {out.parent} does not exist; nothing was written.")
+
+
 def _client(code: str) -> Client:
     client = db.session.scalar(select(Client).where(Client.code == code.strip().upper(), not_erased()))
     if client is None:
@@ -86,6 +91,7 @@ def client_command(
     code: str, kind: str, language: str | None, session_id: str | None, names: bool, out: Path
 ) -> None:
     """Write one PDF report of the client with CODE."""
+    _check_folder(out)
     try:
         check_fonts()
         client = _client(code)
@@ -97,7 +103,10 @@ def client_command(
         data = report_pdf(rendered)
     except (ReportError, FontsMissing) as error:
         _fail(str(error))
-    _write_private(out, data)
+    try:
+        _write_private(out, data)
+    except OSError as error:
+        _fail(f"Cannot write {out}: {error.strerror}.")
     record_report_render(db.session, client, kind, chosen, actor_id=None, via="cli", assessment=assessment)
     db.session.commit()
     click.echo(f"Wrote the {kind} report of {client.code} ({chosen}, {len(data):,} bytes) to {out}.")
@@ -136,6 +145,7 @@ def batch_command(
     out: Path,
 ) -> None:
     """Write the reports of a filtered set of clients into one ZIP, with a progress bar."""
+    _check_folder(out)
     try:
         check_fonts()
         wanted = BatchFilter(

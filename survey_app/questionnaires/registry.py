@@ -57,7 +57,10 @@ def read_manifest(directory: Path) -> dict[str, str]:
     path = manifest_path(directory)
     if not path.exists():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:  # not JSON (a merge left conflict markers, say) or not UTF-8
+        data = None
     entries = data.get("published", {}) if isinstance(data, dict) else None
     if not isinstance(entries, dict) or not all(
         isinstance(name, str) and _RELATIVE.match(name) and isinstance(digest, str)

@@ -73,6 +73,8 @@ LOCKOUT_DURATION = timedelta(minutes=15)
 #: last_seen_at is written at most this often, so reads do not become writes on every request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 USER_AGENT_MAX = 255
+#: The longest name of a staff member or an organisation the database keeps (VARCHAR(200)).
+NAME_MAX = 200
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
@@ -157,6 +159,8 @@ def find_or_create_organisation(session: DbSession, name: str) -> tuple[Organisa
     clean = name.strip()
     if not clean:
         raise AccountError("The organisation needs a name.")
+    if len(clean) > NAME_MAX:
+        raise AccountError(f"The organisation's name can have at most {NAME_MAX} characters.")
     organisation = session.scalar(select(Organisation).where(Organisation.name == clean))
     if organisation is not None:
         return organisation, False
@@ -186,11 +190,16 @@ def create_staff_user(
         raise AccountError("That does not look like an email address.")
     if session.scalar(select(StaffUser.id).where(StaffUser.email == clean_email)) is not None:
         raise AccountError(f"A staff user with email {clean_email} already exists.")
+    name = (display_name or clean_email.split("@", 1)[0]).strip()
+    if len(name) > NAME_MAX:
+        raise AccountError(
+            f"The name (by default the part of the email before @) can have at most {NAME_MAX} characters."
+        )
     check_password_policy(password, clean_email)
     user = StaffUser(
         organisation_id=organisation.id,
         email=clean_email,
-        display_name=(display_name or clean_email.split("@", 1)[0]).strip(),
+        display_name=name,
         password_hash=hash_password(password),
         role=role,
     )

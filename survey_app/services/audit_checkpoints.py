@@ -39,7 +39,7 @@ __all__ = [
 
 
 class CheckpointError(ValueError):
-    """The checkpoint file cannot be trusted (bad signature or unreadable line)."""
+    """The checkpoint file cannot be trusted (bad signature, unreadable line or file) or written."""
 
 
 @dataclass(frozen=True)
@@ -76,32 +76,43 @@ def current_checkpoint(session: DbSession) -> Checkpoint | None:
 
 
 def append_checkpoint(path: Path, key: bytes, checkpoint: Checkpoint) -> None:
-    """Append one signed line to the checkpoint file (locked, flushed to disk)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append one signed line to the checkpoint file (locked, flushed to disk); CheckpointError if not."""
     line = json.dumps({**asdict(checkpoint), "mac": _mac(key, checkpoint)}, sort_keys=True) + "\n"
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise CheckpointError(f"{path} cannot be written ({error.strerror})") from None
 
 
 def read_checkpoints(path: Path, key: bytes) -> list[Checkpoint]:
     """Every checkpoint in the file, oldest first; CheckpointError when a line is not genuine."""
     if not path.exists():
         return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise CheckpointError(f"{path} cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{path} cannot be read (it is not UTF-8 text): the file was changed") from None
     checkpoints = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
+            if not isinstance(data, dict) or not isinstance(data.get("mac"), str):
+                raise ValueError("not a signed checkpoint")
             mac = data.pop("mac")
             checkpoint = Checkpoint(**data)
         except (ValueError, TypeError, KeyError) as error:
             raise CheckpointError(f"{path} line {number} cannot be read ({error})") from None
-        if not hmac.compare_digest(mac, _mac(key, checkpoint)):
+        if not hmac.compare_digest(mac.encode("utf-8"), _mac(key, checkpoint).encode("utf-8")):
             raise CheckpointError(f"{path} line {number} has a wrong signature: the file was changed")
         checkpoints.append(checkpoint)
     return checkpoints

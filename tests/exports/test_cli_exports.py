@@ -170,6 +170,19 @@ def test_unknown_questionnaire_version_or_site_is_refused_with_exit_2(
         assert result.exit_code == 2 and "no export project" in result.output, (project, result.output)
 
 
+def test_a_research_key_that_is_not_hexadecimal_fails_the_run_with_a_message(
+    db: SQLAlchemy, export_world: World, run_export: Callable[..., Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("RESEARCH_PSEUDONYM_KEY", "not-hex")
+    result, path = run_export("--project", "Ghent evaluation", "--layout", "long", "--format", "csv")
+    assert result.exit_code == 1, result.output
+    assert "RESEARCH_PSEUDONYM_KEY is not hexadecimal" in result.output and not path.exists()
+    run = db.session.scalars(select(ExportRun).order_by(ExportRun.id.desc())).first()
+    assert run is not None and run.status == "failed" and run.error == "research_key"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "research.export_failed")).one()
+    assert event.details["reason"] == "research_key"
+
+
 def test_the_long_csv_joined_from_pieces_is_the_file_the_csv_writer_makes_of_the_rows(
     app: Flask, db: SQLAlchemy, export_world: World, run_export: Callable[..., Any]
 ) -> None:

@@ -63,3 +63,21 @@ def test_what_cannot_be_made_is_a_clear_message(app: Flask, followed: Followed, 
     assert result.exit_code == 2 and "No site with code" in result.output
     result = runner.invoke(args=["report", "batch", "--timepoint", "t99", "--out", str(tmp_path / "x.zip")])
     assert result.exit_code == 2 and "No client matches" in result.output
+
+
+def test_an_out_path_that_cannot_be_written_is_a_clear_message(
+    app: Flask, followed: Followed, tmp_path: Path
+) -> None:
+    runner = app.test_cli_runner()
+    missing = tmp_path / "no-such-folder"
+    for args in (
+        ["client", followed.client.code, "--out", str(missing / "x.pdf")],
+        ["batch", "--out", str(missing / "x.zip")],
+    ):
+        result = runner.invoke(args=["report", *args])
+        assert result.exit_code == 2, result.output
+        assert f"The folder {missing} does not exist" in result.output
+    assert not missing.exists()
+    unwritable = tmp_path / ("x" * 300 + ".pdf")  # longer than a file name may be
+    result = runner.invoke(args=["report", "client", followed.client.code, "--out", str(unwritable)])
+    assert result.exit_code == 2 and "Cannot write" in result.output, result.output

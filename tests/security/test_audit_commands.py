@@ -87,3 +87,41 @@ def test_a_forged_checkpoint_line_is_refused(audited_app: Flask, tmp_path: Path)
     path.write_text(path.read_text().replace('"count": 6', '"count": 4'))
     result = _run(audited_app, "verify")
     assert result.exit_code == 1 and "wrong signature" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xd0\xcf\x11\xe0 binary\n",
+        b"null\n",
+        b'"a line"\n',
+        b'{"count": 6, "event_id": 6, "hash": "x", "mac": 5, "taken_at": "now"}\n',
+        '{"count": 6, "event_id": 6, "hash": "x", "mac": "\u00e9", "taken_at": "now"}\n'.encode(),
+    ],
+)
+def test_an_unreadable_checkpoint_file_cannot_be_trusted(
+    audited_app: Flask, tmp_path: Path, content: bytes
+) -> None:
+    _run(audited_app, "checkpoint")
+    path = tmp_path / "cp.jsonl"
+    path.write_bytes(path.read_bytes() + content)
+    result = _run(audited_app, "verify")
+    assert result.exit_code == 1, result.output
+    assert "Audit checkpoints cannot be trusted" in result.stderr and "cp.jsonl" in result.stderr
+
+
+def test_a_checkpoint_path_that_is_a_folder_is_a_clear_message(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    app = make_app(fresh_database_url, tmp_path / "instance", AUDIT_CHECKPOINT_PATH=str(tmp_path))
+    with app.app_context():
+        _db.create_all()
+        record_event(_db.session, "test.event", details={"n": 1})
+        _db.session.commit()
+    try:
+        for command, message in (("checkpoint", "not written"), ("verify", "cannot be trusted")):
+            result = _run(app, command)
+            assert result.exit_code == 1, result.output
+            assert message in result.stderr and "cannot be" in result.stderr
+    finally:
+        dispose_engines(app)

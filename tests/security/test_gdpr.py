@@ -78,6 +78,20 @@ def test_the_export_commands_write_json_and_a_readable_pdf(
     assert missing.exit_code != 0 and "No client" in missing.output
 
 
+def test_the_export_command_says_when_its_out_path_cannot_be_written(
+    app: Flask, case_file: CaseFile, tmp_path: Path
+) -> None:
+    out = tmp_path / "no-such-folder" / "r.json"
+    result = app.test_cli_runner().invoke(args=["gdpr", "export", case_file.client.code, "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"The folder {out.parent} does not exist" in result.output
+    unwritable = tmp_path / ("x" * 300 + ".json")  # longer than a file name may be
+    result = app.test_cli_runner().invoke(
+        args=["gdpr", "export", case_file.client.code, "--out", str(unwritable)]
+    )
+    assert result.exit_code == 1 and "Cannot write" in result.output, result.output
+
+
 def test_erasure_without_a_recorded_basis_removes_everything_linked(
     db: SQLAlchemy, case_file: CaseFile
 ) -> None:
