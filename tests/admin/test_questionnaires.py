@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -264,6 +265,23 @@ def test_pasted_text_is_checked_like_a_file(
     assert response.status_code == 302
     draft = db.session.scalar(select(QuestionnaireDraft))
     assert draft is not None and (draft.key, draft.version, draft.file_name) == ("pilot", 1, "pasted text")
+
+
+def _pasted_back(response: Any) -> str:
+    """The text in the page's paste box, as the browser shows it again."""
+    match = re.search(r"<textarea[^>]*>(.*?)</textarea>", response.get_data(as_text=True), re.DOTALL)
+    assert match, "no paste box on the page"
+    return html.unescape(match.group(1)).lstrip("\r\n")
+
+
+def test_a_pasted_text_with_problems_stays_in_the_box_to_correct(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder
+) -> None:
+    pasted = new_form().replace("version: 1\n", "version: one\n", 1)
+    response = post("/admin/questionnaires/drafts", {"source": pasted}, page="/admin/questionnaires")
+    assert response.status_code == 422 and "Correct the file and check it again." in text_of(response)
+    assert _pasted_back(response) == pasted
+    assert _drafts(db) == 0
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))

@@ -127,7 +127,8 @@ def upload() -> Response | tuple[str, int]:
         return _list_page(UploadForm(formdata=None), status=403, message=say(checked.refusal.messages[0]))
     if checked.questionnaire is None:
         db.session.rollback()
-        return _list_page(UploadForm(formdata=None), checked=checked, source=name, status=422)
+        typed = UploadForm(formdata=None, data={"source": form.source.data or ""})  # pasted: kept to correct
+        return _list_page(typed, checked=checked, source=name, status=422)
     draft = save_draft(db.session, admin(), checked, name, ip=request.remote_addr)
     db.session.commit()
     return redirect(url_for("admin.draft", draft_id=draft.id))
