@@ -26,9 +26,11 @@ from survey_app.models import (
     QuestionnaireVersion,
     StaffUser,
 )
-from survey_app.questionnaires.registry import PublicationError, publication_problems, read_manifest
+from survey_app.questionnaires.registry import publication_problems, read_manifest
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
+from survey_app.services import questionnaire_publishing as publishing_module
 from survey_app.services.questionnaire_publishing import (
+    DraftNotPublishable,
     UploadCheck,
     check_upload,
     example_results,
@@ -204,17 +206,63 @@ def test_publishing_a_draft_writes_the_file_records_its_hash_and_stores_the_vers
 
 
 def test_a_publication_that_fails_leaves_neither_file_nor_manifest_entry(
-    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, make_questionnaire_version: Builder
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     draft = _draft(db, world, questionnaire_dir, who5_v2())
     manifest = read_manifest(questionnaire_dir)
-    make_questionnaire_version("who5", 2)  # someone stored v2 meanwhile: the database refuses a second one
+
+    def refused(*_args: Any, **_options: Any) -> None:
+        raise IntegrityError("INSERT", {}, Exception("the database refuses the version"))
+
+    monkeypatch.setattr(publishing_module, "store_version", refused)
     with (
         pytest.raises(IntegrityError),
         db.session.begin_nested(),
         publishing_draft(db.session, world.admin, draft, questionnaire_dir),
     ):
         pass
+    assert not (questionnaire_dir / "who5" / "v2.yaml").exists()
+    assert read_manifest(questionnaire_dir) == manifest
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_a_draft_whose_version_another_admin_published_meanwhile_says_what_to_do(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder, language: str
+) -> None:
+    first, second = (_draft(db, world, questionnaire_dir, who5_v2()) for _ in range(2))
+    with publishing_draft(db.session, world.admin, first, questionnaire_dir):
+        pass
+    published = (questionnaire_dir / "who5" / "v2.yaml").read_bytes()
+    page = f"/admin/questionnaires/drafts/{second.id}"
+    response = post(
+        f"{page}/publish", {"content_hash": second.content_hash}, page=page,
+        headers={"Accept-Language": language},
+    )  # fmt: skip
+    shown = text_of(response)
+    expected = {
+        "en": "who5 v2 was published meanwhile. Discard this draft, and check your file again as version 3.",
+        "nl": "who5 v2 werd intussen gepubliceerd. Gooi dit ontwerp weg en controleer uw bestand opnieuw "
+        "als versie 3.",
+        "fr": "who5 v2 a été publiée entre-temps. Abandonnez ce brouillon et vérifiez à nouveau votre "
+        "fichier comme version 3.",
+    }[language]
+    assert response.status_code == 409 and expected in shown, shown
+    assert "exists already" not in shown
+    assert (questionnaire_dir / "who5" / "v2.yaml").read_bytes() == published
+    assert _drafts(db) == 1
+
+
+def test_a_draft_whose_version_is_stored_already_is_refused_without_writing_a_file(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, make_questionnaire_version: Builder,
+    post: Builder, text_of: Builder,
+) -> None:  # fmt: skip
+    draft = _draft(db, world, questionnaire_dir, who5_v2())
+    manifest = read_manifest(questionnaire_dir)
+    make_questionnaire_version("who5", 2)  # published on the command line of another server meanwhile
+    page = f"/admin/questionnaires/drafts/{draft.id}"
+    response = post(f"{page}/publish", {"content_hash": draft.content_hash}, page=page)
+    assert response.status_code == 409
+    assert "who5 v2 was published meanwhile" in text_of(response)
     assert not (questionnaire_dir / "who5" / "v2.yaml").exists()
     assert read_manifest(questionnaire_dir) == manifest
 
@@ -227,13 +275,34 @@ def test_a_read_only_questionnaire_folder_is_said_so(
     questionnaire_dir.chmod(0o555)
     try:
         with (
-            pytest.raises(PublicationError, match="read-only"),
+            pytest.raises(DraftNotPublishable, match="cannot be written on this server"),
             publishing_draft(db.session, world.admin, draft, questionnaire_dir),
         ):
             pass
     finally:
         questionnaire_dir.chmod(0o755)
     assert not (questionnaire_dir / "pilot").exists()
+
+
+def test_a_read_only_questionnaire_folder_is_said_so_on_the_page_in_the_admins_language(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    draft = _draft(db, world, questionnaire_dir, new_form())
+    folder = str(questionnaire_dir)
+    writable = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if str(path) == folder else writable(path, mode)
+    )
+    page = f"/admin/questionnaires/drafts/{draft.id}"
+    response = post(
+        f"{page}/publish", {"content_hash": draft.content_hash}, page=page, headers={"Accept-Language": "fr"}
+    )
+    shown = text_of(response)
+    assert response.status_code == 409, shown
+    assert "Le dossier des questionnaires ne peut pas être modifié sur ce serveur." in shown
+    assert "read-only" not in shown
+    assert not (questionnaire_dir / "pilot").exists() and _drafts(db) == 1
 
 
 # ---------------------------------------------------------------- the pages

@@ -26,6 +26,7 @@ from survey_app.questionnaires.registry import PublicationError
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
 from survey_app.services.questionnaire_owners import KeyNotYours, own_keys, record_refusal, visible_to
 from survey_app.services.questionnaire_publishing import (
+    DraftNotPublishable,
     UploadCheck,
     check_upload,
     discard_draft,
@@ -197,6 +198,9 @@ def publish(draft_id: int) -> Response | tuple[str, int]:
         record_refusal(db.session, admin(), refusal, stage="publish", ip=request.remote_addr)
         db.session.commit()
         return _draft_page(draft_or_404(draft_id), status=403)
+    except DraftNotPublishable as error:
+        db.session.rollback()
+        return _draft_page(draft_or_404(draft_id), error=say(error.messages[0]), status=409)
     except (PublicationError, QuestionnaireError) as error:
         db.session.rollback()
         return _draft_page(draft_or_404(draft_id), error=str(error), status=409)
