@@ -353,6 +353,30 @@ def test_a_pasted_text_with_problems_stays_in_the_box_to_correct(
     assert _drafts(db) == 0
 
 
+@pytest.mark.parametrize(
+    ("language", "problems", "draft_from"),
+    [
+        ("en", "pasted text has 1 problem.", "Draft from pasted text,"),
+        ("nl", "geplakte tekst heeft 1 probleem.", "Ontwerp uit geplakte tekst,"),
+        ("fr", "texte collé a 1 problème.", "Brouillon issu de texte collé,"),
+    ],
+)
+def test_a_pasted_text_is_named_in_the_admins_language(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder,
+    text_of: Builder, language: str, problems: str, draft_from: str,
+) -> None:  # fmt: skip
+    headers = {"Accept-Language": language}
+    bad = new_form().replace("version: 1\n", "version: one\n", 1)
+    refused = post(
+        "/admin/questionnaires/drafts", {"source": bad}, page="/admin/questionnaires", headers=headers
+    )
+    assert refused.status_code == 422 and problems in text_of(refused)
+    kept = post("/admin/questionnaires/drafts", {"source": new_form()}, page="/admin/questionnaires")
+    assert draft_from in text_of(client.get(kept.location, headers=headers))
+    listed = text_of(client.get("/admin/questionnaires", headers=headers))
+    assert ("pasted text" in listed) == (language == "en")
+
+
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_hostile_upload_shows_its_problems_and_saves_nothing(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder, case: str

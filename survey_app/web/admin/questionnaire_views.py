@@ -47,6 +47,11 @@ PASTED = "pasted text"
 READ_LIMIT = MAX_FILE_BYTES + 1
 
 
+def _file_label(name: str) -> str:
+    """How a draft's or upload's source is named on the page: its file name, or "pasted text" in words."""
+    return _("pasted text") if name == PASTED else name
+
+
 def _directory() -> Path:
     return Path(current_app.config["QUESTIONNAIRE_DIR"])
 
@@ -83,7 +88,8 @@ def _list_page(form: UploadForm, *, checked: UploadCheck | None = None, source: 
             own=own_keys(db.session, admin().organisation_id),
             drafts=drafts,
             checked=checked,
-            source=source,
+            source=_file_label(source),
+            file_label=_file_label,
             message=message,
             max_bytes=MAX_FILE_BYTES,
         ),
@@ -171,6 +177,7 @@ def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: 
             examples=example_results(questionnaire),
             diff=None if refusal else previous_version_diff(_directory(), questionnaire),
             error=error or (say(refusal.messages[0]) if refusal else None),
+            file_label=_file_label,
             qt=lambda text: localise(text, page_language()),
         ),
         status,
