@@ -57,6 +57,7 @@ __all__ = [
     "draft_refusal",
     "example_results",
     "previous_version_diff",
+    "published_meanwhile",
     "publishing",
     "publishing_draft",
     "save_draft",
@@ -309,20 +310,23 @@ def previous_version_diff(directory: Path, questionnaire: Questionnaire) -> Vers
     return diff_versions(registry.get(questionnaire.key), questionnaire)
 
 
-def _check_still_next(session: DbSession, directory: Path, draft: QuestionnaireDraft) -> None:
-    """Refuse a draft whose version was published since it was checked (by an admin or the command line)."""
+def published_meanwhile(
+    session: DbSession, directory: Path, draft: QuestionnaireDraft
+) -> DraftNotPublishable | None:
+    """Why the draft is no longer the next version: its version was published since it was checked."""
     stored = select(QuestionnaireVersion.version).where(QuestionnaireVersion.key == draft.key)
     published = set(QuestionnaireRegistry(directory).versions(draft.key)) | set(session.scalars(stored))
-    if published and max(published) >= draft.version:
-        raise DraftNotPublishable(
-            N_(
-                "%(key)s v%(version)s was published meanwhile. Discard this draft, and check your file again "
-                "as version %(next)s."
-            ),
-            key=draft.key,
-            version=draft.version,
-            next=max(published) + 1,
-        )
+    if not published or max(published) < draft.version:
+        return None
+    return DraftNotPublishable(
+        N_(
+            "%(key)s v%(version)s was published meanwhile. Discard this draft, and check your file again "
+            "as version %(next)s."
+        ),
+        key=draft.key,
+        version=draft.version,
+        next=max(published) + 1,
+    )
 
 
 @contextmanager
@@ -337,7 +341,9 @@ def publishing_draft(
     refusal = draft_refusal(session, directory, draft)
     if refusal is not None:
         raise refusal
-    _check_still_next(session, directory, draft)
+    stale = published_meanwhile(session, directory, draft)
+    if stale is not None:
+        raise stale
     if not os.access(directory, os.W_OK):
         raise DraftNotPublishable(
             N_(

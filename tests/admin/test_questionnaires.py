@@ -252,6 +252,20 @@ def test_a_draft_whose_version_another_admin_published_meanwhile_says_what_to_do
     assert _drafts(db) == 1
 
 
+def test_the_page_of_a_draft_whose_version_was_published_meanwhile_says_so_before_publishing(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, text_of: Builder
+) -> None:
+    first, second = (_draft(db, world, questionnaire_dir, who5_v2()) for _ in range(2))
+    shown = text_of(client.get(f"/admin/questionnaires/drafts/{second.id}"))
+    assert "published meanwhile" not in shown
+    with publishing_draft(db.session, world.admin, first, questionnaire_dir):
+        pass
+    shown = text_of(
+        client.get(f"/admin/questionnaires/drafts/{second.id}", headers={"Accept-Language": "nl"})
+    )
+    assert "who5 v2 werd intussen gepubliceerd. Gooi dit ontwerp weg" in shown
+
+
 def test_a_draft_whose_version_is_stored_already_is_refused_without_writing_a_file(
     db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, make_questionnaire_version: Builder,
     post: Builder, text_of: Builder,

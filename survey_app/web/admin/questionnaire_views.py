@@ -35,6 +35,7 @@ from survey_app.services.questionnaire_publishing import (
     draft_refusal,
     example_results,
     previous_version_diff,
+    published_meanwhile,
     publishing_draft,
     save_draft,
 )
@@ -165,6 +166,7 @@ def draft_or_404(draft_id: int) -> QuestionnaireDraft:
 def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     questionnaire = draft_questionnaire(draft)
     refusal = draft_refusal(db.session, _directory(), draft)
+    stale = None if refusal else published_meanwhile(db.session, _directory(), draft)
     languages = [code for code in SUPPORTED_LANGUAGES if code in questionnaire.offered_languages()]
     language = request.args.get("lang", "")
     return (
@@ -176,7 +178,7 @@ def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: 
             language=language if language in languages else languages[0],
             examples=example_results(questionnaire),
             diff=None if refusal else previous_version_diff(_directory(), questionnaire),
-            error=error or (say(refusal.messages[0]) if refusal else None),
+            error=error or next((say(why.messages[0]) for why in (refusal, stale) if why), None),
             file_label=_file_label,
             qt=lambda text: localise(text, page_language()),
         ),
