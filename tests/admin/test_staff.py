@@ -239,6 +239,26 @@ def test_the_list_is_searchable_and_paginated(db: SQLAlchemy, world: AdminWorld,
     assert (row.user.id, row.status) == (invited.user.id, "invited")
 
 
+@pytest.mark.parametrize(
+    ("language", "query"),
+    [
+        ("en", "site lead"),
+        ("en", "Site_Lead"),
+        ("nl", "sitecoördinator"),
+        ("nl", "Sitecoördinator"),
+        ("fr", "responsable de site"),
+    ],
+)
+def test_the_list_finds_a_role_by_the_word_the_admin_sees_for_it(
+    client: FlaskClient, world: AdminWorld, make_staff: Builder, text_of: Builder, language: str, query: str
+) -> None:
+    make_staff("site_lead", organisation=world.organisation, display_name="Lena Lead", sites=[world.site])
+    make_staff("counsellor", organisation=world.organisation, display_name="Cas Counsel", sites=[world.site])
+    response = client.get("/admin/staff", query_string={"q": query}, headers={"Accept-Language": language})
+    shown = text_of(response)
+    assert response.status_code == 200 and "Lena Lead" in shown and "Cas Counsel" not in shown
+
+
 # ---------------------------------------------------------------- the pages
 def _link_in(html: str) -> str:
     match = re.search(r'value="(http://[^"]+/auth/invite/[^"]+)"', html)
