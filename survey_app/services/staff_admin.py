@@ -193,7 +193,17 @@ def invite_staff(
     name = " ".join(display_name.split())
     if "@" not in clean_email.strip("@") or len(clean_email) > 254 or " " in clean_email:
         raise StaffAdminError(N_("Type an email address, such as name@example.org."), field="email")
-    if session.scalar(select(StaffUser.id).where(StaffUser.email == clean_email)) is not None:
+    existing = session.scalar(select(StaffUser).where(StaffUser.email == clean_email))
+    if existing is not None and existing.organisation_id == admin.organisation_id:
+        raise StaffAdminError(
+            N_(
+                "%(name)s has an account already with this email address. Find them in the staff list: if "
+                "they have not set a password yet, their page makes a new invitation link."
+            ),
+            field="email",
+            name=existing.display_name,
+        )
+    if existing is not None:
         raise StaffAdminError(N_("Someone with this email address has an account already."), field="email")
     if not 1 <= len(name) <= 200:
         raise StaffAdminError(

@@ -326,6 +326,27 @@ def test_a_bad_invitation_form_says_what_is_wrong_and_saves_nothing(
     assert db.session.scalar(select(func.count()).select_from(StaffUser)) == before
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Pending Person has an account already with this email address. Find them in the staff list"),
+        ("nl", "Pending Person heeft al een account met dit e-mailadres. Zoek deze persoon in de lijst"),
+        ("fr", "Pending Person a déjà un compte avec cette adresse e-mail. Retrouvez cette personne dans"),
+    ],
+)
+def test_inviting_the_same_person_twice_says_where_to_find_them(
+    db: SQLAlchemy, world: AdminWorld, post: Builder, text_of: Builder, language: str, expected: str
+) -> None:
+    data = {"display_name": "Pending Person", "email": "pending@example.org", "role": "admin"}
+    first = post("/admin/staff/invite", data)
+    assert first.status_code == 200 and "/auth/invite/" in first.get_data(as_text=True)
+    again = post("/admin/staff/invite", data, headers={"Accept-Language": language})  # pressed twice
+    shown = text_of(again)
+    assert again.status_code == 422 and expected in shown, shown
+    count = select(func.count()).select_from(StaffUser).where(StaffUser.email == "pending@example.org")
+    assert db.session.scalar(count) == 1
+
+
 def test_a_deactivated_staff_member_is_signed_out_at_their_next_request(
     db: SQLAlchemy, world: AdminWorld, make_staff: Builder, post: Builder, other_browser: Builder
 ) -> None:
