@@ -31,7 +31,6 @@ from survey_app.questionnaires.loader import content_hash, lint_bytes, lint_file
 from survey_app.questionnaires.problems import Problem, QuestionnaireError
 from survey_app.questionnaires.registry import (
     CheckedFile,
-    PublicationError,
     PublishedFile,
     QuestionnaireRegistry,
     checked_files,
@@ -44,8 +43,10 @@ from survey_app.questionnaires.yaml_source import read_yaml
 from survey_app.services.audit import record_staff_event
 from survey_app.services.questionnaire_owners import KeyNotYours, publication_refusal
 from survey_app.services.questionnaires import store_version
+from survey_app.services.user_messages import N_, UserFacingError
 
 __all__ = [
+    "DraftNotPublishable",
     "ExampleResult",
     "PublishedVersion",
     "UploadCheck",
@@ -56,10 +57,15 @@ __all__ = [
     "draft_refusal",
     "example_results",
     "previous_version_diff",
+    "published_meanwhile",
     "publishing",
     "publishing_draft",
     "save_draft",
 ]
+
+
+class DraftNotPublishable(UserFacingError):
+    """A draft this server cannot publish: its version was published meanwhile, or the folder is read-only."""
 
 
 @dataclass(frozen=True)
@@ -304,26 +310,57 @@ def previous_version_diff(directory: Path, questionnaire: Questionnaire) -> Vers
     return diff_versions(registry.get(questionnaire.key), questionnaire)
 
 
+def published_meanwhile(
+    session: DbSession, directory: Path, draft: QuestionnaireDraft
+) -> DraftNotPublishable | None:
+    """Why the draft is no longer the next version: its version was published since it was checked."""
+    stored = select(QuestionnaireVersion.version).where(QuestionnaireVersion.key == draft.key)
+    published = set(QuestionnaireRegistry(directory).versions(draft.key)) | set(session.scalars(stored))
+    if not published or max(published) < draft.version:
+        return None
+    return DraftNotPublishable(
+        N_(
+            "%(key)s v%(version)s was published meanwhile. Discard this draft, and check your file again "
+            "as version %(next)s."
+        ),
+        key=draft.key,
+        version=draft.version,
+        next=max(published) + 1,
+    )
+
+
 @contextmanager
 def publishing_draft(
     session: DbSession, admin: StaffUser, draft: QuestionnaireDraft, directory: Path, *, ip: str | None = None
 ) -> Iterator[PublishedVersion]:
     """Write the draft as ``<folder>/<key>/v<N>.yaml`` and publish it; commit inside; else nothing stays.
 
-    Raises KeyNotYours when the admin's organisation may not publish a version of the draft's key.
+    Raises KeyNotYours when the admin's organisation may not publish a version of the draft's key, and
+    DraftNotPublishable when its version was published meanwhile or the folder cannot be written.
     """
     refusal = draft_refusal(session, directory, draft)
     if refusal is not None:
         raise refusal
+    stale = published_meanwhile(session, directory, draft)
+    if stale is not None:
+        raise stale
     if not os.access(directory, os.W_OK):
-        raise PublicationError(
-            f"the questionnaire folder {directory.name}/ is read-only on this server; "
-            "publish with `flask questionnaires publish` where it can be written"
+        raise DraftNotPublishable(
+            N_(
+                "The questionnaire folder cannot be written on this server. Ask whoever runs the "
+                "installation to publish the file on the command line (flask questionnaires publish)."
+            )
         )
     folder = directory / draft.key
     path = folder / f"v{draft.version}.yaml"
     if path.exists():
-        raise PublicationError(f"{directory.name}/{draft.key}/v{draft.version}.yaml exists already")
+        raise DraftNotPublishable(
+            N_(
+                "A file %(file)s that is not published is in the way in the questionnaire folder. Ask "
+                "whoever runs the installation to remove it, then publish again."
+            ),
+            file=f"{draft.key}/v{draft.version}.yaml",
+        )
     new_folder = not folder.exists()
     folder.mkdir(exist_ok=True)
     temporary = path.with_suffix(".yaml.tmp")

@@ -8,7 +8,7 @@ is audited with ids and roles only.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,18 +88,32 @@ def _escape_like(text: str) -> str:
 
 
 def staff_page(
-    session: DbSession, organisation_id: int, *, query: str = "", page: int = 1, now: datetime | None = None
+    session: DbSession,
+    organisation_id: int,
+    *,
+    query: str = "",
+    page: int = 1,
+    role_words: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> StaffPage:
-    """The organisation's staff by name, a page at a time; ``query`` matches name, email or role."""
+    """The organisation's staff by name, a page at a time; ``query`` matches name, email or role.
+
+    A role matches by its code or by the word the reader sees for it (``role_words``: code -> word).
+    """
     wanted = " ".join(query.split())[:MAX_QUERY_LENGTH]
     where = [StaffUser.organisation_id == organisation_id]
     if wanted:
         pattern = f"%{_escape_like(wanted.lower())}%"
+        roles = {wanted.lower().replace(" ", "_")} | {
+            code
+            for code, word in (role_words or {}).items()
+            if " ".join(word.split()).lower() == wanted.lower()
+        }
         where.append(
             or_(
                 func.lower(StaffUser.display_name).like(pattern, escape="\\"),
                 func.lower(StaffUser.email).like(pattern, escape="\\"),
-                StaffUser.role == wanted.lower().replace(" ", "_"),
+                StaffUser.role.in_(sorted(roles)),
             )
         )
     total = int(session.scalar(select(func.count()).select_from(StaffUser).where(*where)) or 0)
@@ -179,7 +193,17 @@ def invite_staff(
     name = " ".join(display_name.split())
     if "@" not in clean_email.strip("@") or len(clean_email) > 254 or " " in clean_email:
         raise StaffAdminError(N_("Type an email address, such as name@example.org."), field="email")
-    if session.scalar(select(StaffUser.id).where(StaffUser.email == clean_email)) is not None:
+    existing = session.scalar(select(StaffUser).where(StaffUser.email == clean_email))
+    if existing is not None and existing.organisation_id == admin.organisation_id:
+        raise StaffAdminError(
+            N_(
+                "%(name)s has an account already with this email address. Find them in the staff list: if "
+                "they have not set a password yet, their page makes a new invitation link."
+            ),
+            field="email",
+            name=existing.display_name,
+        )
+    if existing is not None:
         raise StaffAdminError(N_("Someone with this email address has an account already."), field="email")
     if not 1 <= len(name) <= 200:
         raise StaffAdminError(

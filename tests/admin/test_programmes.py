@@ -282,6 +282,28 @@ def test_a_confirmation_for_a_timepoint_changed_meanwhile_is_refused(
     assert t0.window_after_days == 14
 
 
+def test_a_change_checked_from_a_form_opened_before_someone_else_saved_says_so(
+    db: SQLAlchemy, client: FlaskClient, world: AdminWorld, programme: Programme, post: Builder,
+    text_of: Builder,
+) -> None:  # fmt: skip
+    t0 = programme.timepoints[0]
+    page = f"/admin/programmes/{programme.id}/timepoints/{t0.id}"
+    opened = client.get(page).get_data(as_text=True)  # this admin opens the form ...
+    fingerprint = re.search(r'name="fingerprint"[^>]*value="([^"]*)"', opened)
+    assert fingerprint is not None and fingerprint.group(1)
+    save_timepoint(  # ... another admin widens the window meanwhile ...
+        db.session, world.admin, programme, t0, replace(draft_of(t0), window_after_days=20)
+    )
+    db.session.flush()
+    renamed = _form(t0, label="Baseline", window_after_days="14", fingerprint=fingerprint.group(1))
+    checked = post(page, renamed, page=page)  # ... and this one checks a new name, in the form as opened
+    shown = text_of(checked)
+    assert checked.status_code == 409 and "Someone else changed this timepoint meanwhile" in shown
+    assert "Window after: 20 → 14 days" in shown
+    db.session.expire_all()
+    assert (t0.label, t0.window_after_days) == ("T0", 20)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

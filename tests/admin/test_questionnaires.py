@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -25,9 +26,11 @@ from survey_app.models import (
     QuestionnaireVersion,
     StaffUser,
 )
-from survey_app.questionnaires.registry import PublicationError, publication_problems, read_manifest
+from survey_app.questionnaires.registry import publication_problems, read_manifest
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
+from survey_app.services import questionnaire_publishing as publishing_module
 from survey_app.services.questionnaire_publishing import (
+    DraftNotPublishable,
     UploadCheck,
     check_upload,
     example_results,
@@ -203,17 +206,77 @@ def test_publishing_a_draft_writes_the_file_records_its_hash_and_stores_the_vers
 
 
 def test_a_publication_that_fails_leaves_neither_file_nor_manifest_entry(
-    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, make_questionnaire_version: Builder
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     draft = _draft(db, world, questionnaire_dir, who5_v2())
     manifest = read_manifest(questionnaire_dir)
-    make_questionnaire_version("who5", 2)  # someone stored v2 meanwhile: the database refuses a second one
+
+    def refused(*_args: Any, **_options: Any) -> None:
+        raise IntegrityError("INSERT", {}, Exception("the database refuses the version"))
+
+    monkeypatch.setattr(publishing_module, "store_version", refused)
     with (
         pytest.raises(IntegrityError),
         db.session.begin_nested(),
         publishing_draft(db.session, world.admin, draft, questionnaire_dir),
     ):
         pass
+    assert not (questionnaire_dir / "who5" / "v2.yaml").exists()
+    assert read_manifest(questionnaire_dir) == manifest
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_a_draft_whose_version_another_admin_published_meanwhile_says_what_to_do(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder, language: str
+) -> None:
+    first, second = (_draft(db, world, questionnaire_dir, who5_v2()) for _ in range(2))
+    with publishing_draft(db.session, world.admin, first, questionnaire_dir):
+        pass
+    published = (questionnaire_dir / "who5" / "v2.yaml").read_bytes()
+    page = f"/admin/questionnaires/drafts/{second.id}"
+    response = post(
+        f"{page}/publish", {"content_hash": second.content_hash}, page=page,
+        headers={"Accept-Language": language},
+    )  # fmt: skip
+    shown = text_of(response)
+    expected = {
+        "en": "who5 v2 was published meanwhile. Discard this draft, and check your file again as version 3.",
+        "nl": "who5 v2 werd intussen gepubliceerd. Gooi dit ontwerp weg en controleer uw bestand opnieuw "
+        "als versie 3.",
+        "fr": "who5 v2 a été publiée entre-temps. Abandonnez ce brouillon et vérifiez à nouveau votre "
+        "fichier comme version 3.",
+    }[language]
+    assert response.status_code == 409 and expected in shown, shown
+    assert "exists already" not in shown
+    assert (questionnaire_dir / "who5" / "v2.yaml").read_bytes() == published
+    assert _drafts(db) == 1
+
+
+def test_the_page_of_a_draft_whose_version_was_published_meanwhile_says_so_before_publishing(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, text_of: Builder
+) -> None:
+    first, second = (_draft(db, world, questionnaire_dir, who5_v2()) for _ in range(2))
+    shown = text_of(client.get(f"/admin/questionnaires/drafts/{second.id}"))
+    assert "published meanwhile" not in shown
+    with publishing_draft(db.session, world.admin, first, questionnaire_dir):
+        pass
+    shown = text_of(
+        client.get(f"/admin/questionnaires/drafts/{second.id}", headers={"Accept-Language": "nl"})
+    )
+    assert "who5 v2 werd intussen gepubliceerd. Gooi dit ontwerp weg" in shown
+
+
+def test_a_draft_whose_version_is_stored_already_is_refused_without_writing_a_file(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, make_questionnaire_version: Builder,
+    post: Builder, text_of: Builder,
+) -> None:  # fmt: skip
+    draft = _draft(db, world, questionnaire_dir, who5_v2())
+    manifest = read_manifest(questionnaire_dir)
+    make_questionnaire_version("who5", 2)  # published on the command line of another server meanwhile
+    page = f"/admin/questionnaires/drafts/{draft.id}"
+    response = post(f"{page}/publish", {"content_hash": draft.content_hash}, page=page)
+    assert response.status_code == 409
+    assert "who5 v2 was published meanwhile" in text_of(response)
     assert not (questionnaire_dir / "who5" / "v2.yaml").exists()
     assert read_manifest(questionnaire_dir) == manifest
 
@@ -226,13 +289,34 @@ def test_a_read_only_questionnaire_folder_is_said_so(
     questionnaire_dir.chmod(0o555)
     try:
         with (
-            pytest.raises(PublicationError, match="read-only"),
+            pytest.raises(DraftNotPublishable, match="cannot be written on this server"),
             publishing_draft(db.session, world.admin, draft, questionnaire_dir),
         ):
             pass
     finally:
         questionnaire_dir.chmod(0o755)
     assert not (questionnaire_dir / "pilot").exists()
+
+
+def test_a_read_only_questionnaire_folder_is_said_so_on_the_page_in_the_admins_language(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    draft = _draft(db, world, questionnaire_dir, new_form())
+    folder = str(questionnaire_dir)
+    writable = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if str(path) == folder else writable(path, mode)
+    )
+    page = f"/admin/questionnaires/drafts/{draft.id}"
+    response = post(
+        f"{page}/publish", {"content_hash": draft.content_hash}, page=page, headers={"Accept-Language": "fr"}
+    )
+    shown = text_of(response)
+    assert response.status_code == 409, shown
+    assert "Le dossier des questionnaires ne peut pas être modifié sur ce serveur." in shown
+    assert "read-only" not in shown
+    assert not (questionnaire_dir / "pilot").exists() and _drafts(db) == 1
 
 
 # ---------------------------------------------------------------- the pages
@@ -264,6 +348,47 @@ def test_pasted_text_is_checked_like_a_file(
     assert response.status_code == 302
     draft = db.session.scalar(select(QuestionnaireDraft))
     assert draft is not None and (draft.key, draft.version, draft.file_name) == ("pilot", 1, "pasted text")
+
+
+def _pasted_back(response: Any) -> str:
+    """The text in the page's paste box, as the browser shows it again."""
+    match = re.search(r"<textarea[^>]*>(.*?)</textarea>", response.get_data(as_text=True), re.DOTALL)
+    assert match, "no paste box on the page"
+    return html.unescape(match.group(1)).lstrip("\r\n")
+
+
+def test_a_pasted_text_with_problems_stays_in_the_box_to_correct(
+    db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder, text_of: Builder
+) -> None:
+    pasted = new_form().replace("version: 1\n", "version: one\n", 1)
+    response = post("/admin/questionnaires/drafts", {"source": pasted}, page="/admin/questionnaires")
+    assert response.status_code == 422 and "Correct the file and check it again." in text_of(response)
+    assert _pasted_back(response) == pasted
+    assert _drafts(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "problems", "draft_from"),
+    [
+        ("en", "pasted text has 1 problem.", "Draft from pasted text,"),
+        ("nl", "geplakte tekst heeft 1 probleem.", "Ontwerp uit geplakte tekst,"),
+        ("fr", "texte collé a 1 problème.", "Brouillon issu de texte collé,"),
+    ],
+)
+def test_a_pasted_text_is_named_in_the_admins_language(
+    client: FlaskClient, db: SQLAlchemy, world: AdminWorld, questionnaire_dir: Path, post: Builder,
+    text_of: Builder, language: str, problems: str, draft_from: str,
+) -> None:  # fmt: skip
+    headers = {"Accept-Language": language}
+    bad = new_form().replace("version: 1\n", "version: one\n", 1)
+    refused = post(
+        "/admin/questionnaires/drafts", {"source": bad}, page="/admin/questionnaires", headers=headers
+    )
+    assert refused.status_code == 422 and problems in text_of(refused)
+    kept = post("/admin/questionnaires/drafts", {"source": new_form()}, page="/admin/questionnaires")
+    assert draft_from in text_of(client.get(kept.location, headers=headers))
+    listed = text_of(client.get("/admin/questionnaires", headers=headers))
+    assert ("pasted text" in listed) == (language == "en")
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))

@@ -239,6 +239,26 @@ def test_the_list_is_searchable_and_paginated(db: SQLAlchemy, world: AdminWorld,
     assert (row.user.id, row.status) == (invited.user.id, "invited")
 
 
+@pytest.mark.parametrize(
+    ("language", "query"),
+    [
+        ("en", "site lead"),
+        ("en", "Site_Lead"),
+        ("nl", "sitecoördinator"),
+        ("nl", "Sitecoördinator"),
+        ("fr", "responsable de site"),
+    ],
+)
+def test_the_list_finds_a_role_by_the_word_the_admin_sees_for_it(
+    client: FlaskClient, world: AdminWorld, make_staff: Builder, text_of: Builder, language: str, query: str
+) -> None:
+    make_staff("site_lead", organisation=world.organisation, display_name="Lena Lead", sites=[world.site])
+    make_staff("counsellor", organisation=world.organisation, display_name="Cas Counsel", sites=[world.site])
+    response = client.get("/admin/staff", query_string={"q": query}, headers={"Accept-Language": language})
+    shown = text_of(response)
+    assert response.status_code == 200 and "Lena Lead" in shown and "Cas Counsel" not in shown
+
+
 # ---------------------------------------------------------------- the pages
 def _link_in(html: str) -> str:
     match = re.search(r'value="(http://[^"]+/auth/invite/[^"]+)"', html)
@@ -304,6 +324,27 @@ def test_a_bad_invitation_form_says_what_is_wrong_and_saves_nothing(
         assert response.status_code == 422, data
         assert message in text_of(response), (data, text_of(response)[:400])
     assert db.session.scalar(select(func.count()).select_from(StaffUser)) == before
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Pending Person has an account already with this email address. Find them in the staff list"),
+        ("nl", "Pending Person heeft al een account met dit e-mailadres. Zoek deze persoon in de lijst"),
+        ("fr", "Pending Person a déjà un compte avec cette adresse e-mail. Retrouvez cette personne dans"),
+    ],
+)
+def test_inviting_the_same_person_twice_says_where_to_find_them(
+    db: SQLAlchemy, world: AdminWorld, post: Builder, text_of: Builder, language: str, expected: str
+) -> None:
+    data = {"display_name": "Pending Person", "email": "pending@example.org", "role": "admin"}
+    first = post("/admin/staff/invite", data)
+    assert first.status_code == 200 and "/auth/invite/" in first.get_data(as_text=True)
+    again = post("/admin/staff/invite", data, headers={"Accept-Language": language})  # pressed twice
+    shown = text_of(again)
+    assert again.status_code == 422 and expected in shown, shown
+    count = select(func.count()).select_from(StaffUser).where(StaffUser.email == "pending@example.org")
+    assert db.session.scalar(count) == 1
 
 
 def test_a_deactivated_staff_member_is_signed_out_at_their_next_request(

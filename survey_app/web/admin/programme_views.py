@@ -2,7 +2,7 @@
 
 The first POST checks the change and shows what it does (and that sessions already started keep what they
 were started with); the second, with ``confirm=yes`` and the timepoint's fingerprint, saves it. A timepoint
-changed by someone else in between is shown again instead of being overwritten.
+changed by someone else since the form was opened, or in between, is shown again instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -171,7 +171,9 @@ def _battery_rows(battery: tuple[BatteryChoice, ...]) -> list[dict[str, Any]]:
     return rows
 
 
-def _timepoint_form(draft: TimepointDraft | None, *, formdata: Any = None) -> TimepointForm:
+def _timepoint_form(
+    draft: TimepointDraft | None, *, formdata: Any = None, fingerprint: str = ""
+) -> TimepointForm:
     data: dict[str, Any] = {
         "anchor": "intake",
         "offset_days": 0,
@@ -181,6 +183,7 @@ def _timepoint_form(draft: TimepointDraft | None, *, formdata: Any = None) -> Ti
     if draft is not None:
         data = {name: getattr(draft, name) for name in _SCHEDULE_FIELDS}
     data["battery"] = _battery_rows(draft.battery if draft is not None else ())
+    data["fingerprint"] = fingerprint  # the timepoint as it was when the form was opened
     form = TimepointForm(formdata=formdata, data=data) if formdata is not None else TimepointForm(data=data)
     form.anchor.choices = [SelectChoice(code, label) for code, label in anchor_labels().items()]
     published = published_questionnaires(db.session, admin().organisation_id)
@@ -274,9 +277,11 @@ def _timepoint_post(programme: Programme, timepoint: Timepoint | None) -> Respon
         return _form_page(programme, timepoint, form, [_("Nothing changes.")], 200)
     if "edit" in request.form:
         return _form_page(programme, timepoint, form, [], 200)
+    current = timepoint_fingerprint(timepoint)
     if request.form.get("confirm") != "yes":
-        return _confirm_page(programme, timepoint, changes)
-    if form.fingerprint.data != timepoint_fingerprint(timepoint):
+        opened = form.fingerprint.data or ""
+        return _confirm_page(programme, timepoint, changes, changed_meanwhile=opened not in ("", current))
+    if form.fingerprint.data != current:
         return _confirm_page(programme, timepoint, changes, changed_meanwhile=True)
     saved = save_timepoint(db.session, admin(), programme, timepoint, draft, ip=request.remote_addr)
     db.session.commit()
@@ -301,7 +306,8 @@ def timepoint_edit(programme_id: int, timepoint_id: int) -> Response | tuple[str
     timepoint = _timepoint_or_404(programme, timepoint_id)
     if request.method == "POST":
         return _timepoint_post(programme, timepoint)
-    return _form_page(programme, timepoint, _timepoint_form(draft_of(timepoint)), [], 200)
+    form = _timepoint_form(draft_of(timepoint), fingerprint=timepoint_fingerprint(timepoint))
+    return _form_page(programme, timepoint, form, [], 200)
 
 
 @bp.post("/programmes/<int:programme_id>/timepoints/<int:timepoint_id>/remove")

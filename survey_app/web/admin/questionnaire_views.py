@@ -26,6 +26,7 @@ from survey_app.questionnaires.registry import PublicationError
 from survey_app.questionnaires.yaml_source import MAX_FILE_BYTES
 from survey_app.services.questionnaire_owners import KeyNotYours, own_keys, record_refusal, visible_to
 from survey_app.services.questionnaire_publishing import (
+    DraftNotPublishable,
     UploadCheck,
     check_upload,
     discard_draft,
@@ -34,6 +35,7 @@ from survey_app.services.questionnaire_publishing import (
     draft_refusal,
     example_results,
     previous_version_diff,
+    published_meanwhile,
     publishing_draft,
     save_draft,
 )
@@ -44,6 +46,11 @@ from survey_app.web.admin.forms import UploadForm
 PASTED = "pasted text"
 #: Read at most this much of an upload: anything longer is refused by the size check anyway.
 READ_LIMIT = MAX_FILE_BYTES + 1
+
+
+def _file_label(name: str) -> str:
+    """How a draft's or upload's source is named on the page: its file name, or "pasted text" in words."""
+    return _("pasted text") if name == PASTED else name
 
 
 def _directory() -> Path:
@@ -82,7 +89,8 @@ def _list_page(form: UploadForm, *, checked: UploadCheck | None = None, source: 
             own=own_keys(db.session, admin().organisation_id),
             drafts=drafts,
             checked=checked,
-            source=source,
+            source=_file_label(source),
+            file_label=_file_label,
             message=message,
             max_bytes=MAX_FILE_BYTES,
         ),
@@ -127,7 +135,8 @@ def upload() -> Response | tuple[str, int]:
         return _list_page(UploadForm(formdata=None), status=403, message=say(checked.refusal.messages[0]))
     if checked.questionnaire is None:
         db.session.rollback()
-        return _list_page(UploadForm(formdata=None), checked=checked, source=name, status=422)
+        typed = UploadForm(formdata=None, data={"source": form.source.data or ""})  # pasted: kept to correct
+        return _list_page(typed, checked=checked, source=name, status=422)
     draft = save_draft(db.session, admin(), checked, name, ip=request.remote_addr)
     db.session.commit()
     return redirect(url_for("admin.draft", draft_id=draft.id))
@@ -157,6 +166,7 @@ def draft_or_404(draft_id: int) -> QuestionnaireDraft:
 def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     questionnaire = draft_questionnaire(draft)
     refusal = draft_refusal(db.session, _directory(), draft)
+    stale = None if refusal else published_meanwhile(db.session, _directory(), draft)
     languages = [code for code in SUPPORTED_LANGUAGES if code in questionnaire.offered_languages()]
     language = request.args.get("lang", "")
     return (
@@ -168,7 +178,8 @@ def _draft_page(draft: QuestionnaireDraft, *, error: str | None = None, status: 
             language=language if language in languages else languages[0],
             examples=example_results(questionnaire),
             diff=None if refusal else previous_version_diff(_directory(), questionnaire),
-            error=error or (say(refusal.messages[0]) if refusal else None),
+            error=error or next((say(why.messages[0]) for why in (refusal, stale) if why), None),
+            file_label=_file_label,
             qt=lambda text: localise(text, page_language()),
         ),
         status,
@@ -196,6 +207,9 @@ def publish(draft_id: int) -> Response | tuple[str, int]:
         record_refusal(db.session, admin(), refusal, stage="publish", ip=request.remote_addr)
         db.session.commit()
         return _draft_page(draft_or_404(draft_id), status=403)
+    except DraftNotPublishable as error:
+        db.session.rollback()
+        return _draft_page(draft_or_404(draft_id), error=say(error.messages[0]), status=409)
     except (PublicationError, QuestionnaireError) as error:
         db.session.rollback()
         return _draft_page(draft_or_404(draft_id), error=str(error), status=409)

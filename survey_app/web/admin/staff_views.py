@@ -65,13 +65,15 @@ def index() -> str:
 def staff_list() -> str:
     """Every staff member of the organisation, a page at a time, searchable by name, email or role."""
     page_number = request.args.get("page", "1")
+    roles = role_labels()
     page = staff_page(
         db.session,
         admin().organisation_id,
         query=request.args.get("q", ""),
         page=int(page_number) if page_number.isdigit() and len(page_number) < 6 else 1,
+        role_words=roles,
     )
-    return render_template("admin/staff_list.html", page=page, roles=role_labels(), statuses=status_labels())
+    return render_template("admin/staff_list.html", page=page, roles=roles, statuses=status_labels())
 
 
 def _link_page(issued: IssuedInvitation) -> str:
