@@ -273,3 +273,22 @@ def test_the_court_dates_the_consent_by_the_day_it_was_given_where_the_programme
     login_as("court_liaison", organisation=case_file.organisation)
     page = client.get(f"/court/clients/{case_file.client.code}").get_data(as_text=True)
     assert "consent of Jan 6, 2026 00:30" in page and "2026-01-05" not in page
+
+
+def test_the_decision_in_force_at_a_moment_is_the_last_one_recorded_by_then(
+    db: SQLAlchemy, case_file: CaseFile
+) -> None:
+    client, day = case_file.client, dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    consent.record_consent(db.session, client, "research", True, now=day)
+    consent.record_consent(db.session, client, "research", False, now=day + dt.timedelta(days=10))
+    consent.record_consent(db.session, client, "research", True, now=day + dt.timedelta(days=20))
+    db.session.flush()
+
+    def consenting(days: int) -> bool:
+        at = day + dt.timedelta(days=days)
+        return client.id in set(db.session.scalars(consent.clients_with_consent("research", at=at)))
+
+    assert [consenting(days) for days in (-1, 0, 9, 10, 19, 20, 30)] == [
+        False, True, True, False, False, True, True
+    ]  # fmt: skip
+    assert client.id not in set(db.session.scalars(consent.clients_with_consent("court", at=day)))
