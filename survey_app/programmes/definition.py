@@ -189,7 +189,7 @@ def overlapping_windows(timepoints: Sequence[Windowed]) -> list[tuple[str, str]]
     pairs = []
     for group in by_anchor.values():
         ordered = sorted(group, key=lambda timepoint: timepoint.offset_days)
-        for earlier, later in itertools.pairwise(ordered):
+        for earlier, later in itertools.combinations(ordered, 2):  # a wide window can reach past a neighbour
             if (
                 earlier.offset_days + earlier.window_after_days
                 >= later.offset_days - later.window_before_days

@@ -192,3 +192,14 @@ def test_installing_keeps_every_language_and_falls_back_to_english(installed: tu
     assert t6m.label == "6 months (end of programme)" and t6m.label_in("fr") == "6 mois (fin du programme)"
     assert t6m.label_in("de") == "6 months (end of programme)"  # a language without a text: English
     assert plan_of(t6m).label_in("nl") == "6 maanden (einde programma)"  # the schedules carry them too
+
+
+def test_a_window_reaching_past_its_neighbour_is_named_with_every_timepoint_it_overlaps() -> None:
+    from survey_app.programmes.definition import TimepointDefinition, overlapping_windows
+
+    def timepoint(key: str, offset: int, after: int = 7) -> TimepointDefinition:
+        return TimepointDefinition(key, key, "intake", offset, 7, after, ())
+
+    wide, middle, late = timepoint("t0", 0, after=200), timepoint("t3m", 91), timepoint("t6m", 182)
+    assert overlapping_windows([late, wide, middle]) == [("t0", "t3m"), ("t0", "t6m")]
+    assert overlapping_windows([wide, timepoint("t12m", 365)]) == []
