@@ -20,7 +20,12 @@ from survey_app.models.base import utcnow
 from survey_app.models.people import ROLES, StaffUser
 from survey_app.models.programme import Organisation, Site
 from survey_app.services import mfa
-from survey_app.services.accounts import create_staff_user, normalise_email, revoke_all_staff_sessions
+from survey_app.services.accounts import (
+    NAME_MAX,
+    create_staff_user,
+    normalise_email,
+    revoke_all_staff_sessions,
+)
 from survey_app.services.audit import record_staff_event
 from survey_app.services.invitations import (
     InvitationState,
@@ -205,7 +210,7 @@ def invite_staff(
         )
     if existing is not None:
         raise StaffAdminError(N_("Someone with this email address has an account already."), field="email")
-    if not 1 <= len(name) <= 200:
+    if not 1 <= len(name) <= NAME_MAX:
         raise StaffAdminError(
             N_("Type the name colleagues know them by (200 characters at most)."), field="display_name"
         )
