@@ -1,24 +1,27 @@
 """The long layout (one row per answer) and the scores layout (one row per scale per session), streamed.
 
 Each reads one query ordered by session (`yield_per`: a server-side cursor on PostgreSQL, a stepping statement
-on SQLite), keeps one session's rows at a time to put them in questionnaire order, and yields tuples.
+on SQLite), keeps one session's rows at a time to put them in questionnaire order, and yields tuples. The
+long layout's answers, the bulk of an export, are read ahead on PostgreSQL: the server computes the next
+batch while the app writes the one before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import CursorResult, Select, Text, cast, func, or_, select
 
 from survey_app.db import DbSession
 from survey_app.domain.questionnaire import Item, ItemType, Questionnaire
 from survey_app.domain.scoring import conditional_items, hidden_items, hideable_scales, rule_inputs
 from survey_app.exports.csv_out import CsvPieces
+from survey_app.exports.read_ahead import ReadAhead
 from survey_app.exports.table import NOT_ASKED, NOT_ASKED_LABEL, NUMBER, Row, Variable
 from survey_app.models.assessment import Answer, AssessmentSession, Score, SessionQuestionnaire
 from survey_app.models.people import Client, ClientIdentity
@@ -126,23 +129,44 @@ def _stream(session: DbSession, query: Select[*tuple[Any, ...]]) -> Generator[An
 def _plain_rows(session: DbSession, query: Select[*tuple[Any, ...]]) -> Iterator[Iterator[Any]]:
     """Rows of a query whose columns need no conversion (integers and text), as the driver gives them.
 
-    SQLite steps through the result as its cursor is read, so the cursor is read directly (SQLAlchemy's row
-    objects cost more than the query); PostgreSQL uses a server-side cursor through `_stream`.
+    SQLAlchemy's row objects cost more than the query, so the driver's cursor is read directly. SQLite steps
+    through the result as its cursor is read. PostgreSQL reads a server-side cursor in batches, the next
+    batch fetched (and computed by the server) while the rows of the one before are written.
     """
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        rows = _stream(session, query)
+    if connection.dialect.name == "sqlite":
+        result = connection.execute(query)
+        cursor: Iterable[Any] = result.cursor  # type: ignore[assignment]  # sqlite3 cursors iterate rows
         try:
-            yield rows
+            yield iter(cursor)
         finally:
-            rows.close()
+            result.close()
         return
-    result = connection.execute(query)
-    cursor: Iterable[Any] = result.cursor  # type: ignore[assignment]  # sqlite3 cursors iterate rows
+    result = connection.execute(query.execution_options(stream_results=True))
     try:
-        yield iter(cursor)
+        batches = ReadAhead(driver_batches(result))
+        try:
+            yield itertools.chain.from_iterable(batches)
+        finally:
+            batches.close()
     finally:
         result.close()
+
+
+def driver_batches(result: CursorResult[Any]) -> Iterator[Sequence[Any]]:
+    """Batches of ``BATCH`` rows of a server-side cursor's result, as the driver's own tuples.
+
+    SQLAlchemy reads the first row ahead; the cursor is read directly once that row is taken, which its
+    position confirms (else every row comes through SQLAlchemy, as slowly as ever but none lost).
+    """
+    first = [tuple(row) for row in result.fetchmany(1)]
+    cursor = result.cursor
+    yield first
+    if getattr(cursor, "rownumber", None) != len(first):
+        yield from result.partitions(BATCH)
+        return
+    while batch := cursor.fetchmany(BATCH):
+        yield batch
 
 
 def _count(session: DbSession, query: Select[*tuple[Any, ...]]) -> int:
